@@ -1,0 +1,186 @@
+//! Account queries. Every function takes the pool (or a transaction) and an
+//! explicit `now`, so tests control time.
+
+use sqlx::Row;
+
+use super::password::{self, Password};
+use crate::{
+    db::{is_unique_violation, Db},
+    types::{AccountId, Role, Timestamp},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("first-run setup has already been completed")]
+    AlreadySetUp,
+    #[error("invalid email: {0}")]
+    InvalidEmail(&'static str),
+    #[error("password not accepted: {0}")]
+    WeakPassword(String),
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// An account row. The password hash stays on the server.
+#[derive(Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    let role: String = row.try_get("role")?;
+    Ok(Account {
+        id: AccountId::parse(&id).ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
+        email: row.try_get("email")?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode("bad role".into()))?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "id, email, role, password_hash, created_at, disabled_at";
+
+/// True once the first account exists.
+pub async fn is_set_up(db: &Db) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM setup_state").fetch_one(db).await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1");
+    sqlx::query(&sql)
+        .bind(email)
+        .fetch_optional(db)
+        .await?
+        .map(|r| account_from_row(&r))
+        .transpose()
+}
+
+pub async fn find_by_id(db: &Db, id: AccountId) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+    sqlx::query(&sql)
+        .bind(id.to_string())
+        .fetch_optional(db)
+        .await?
+        .map(|r| account_from_row(&r))
+        .transpose()
+}
+
+/// Validated input for a new account.
+pub struct NewAccount {
+    pub email: String,
+    pub password: Password,
+    pub role: Role,
+}
+
+impl NewAccount {
+    /// Applies the email and password rules.
+    pub fn validate(email: &str, password: String, role: Role) -> Result<Self, AccountError> {
+        let email = super::normalize_email(email).map_err(AccountError::InvalidEmail)?;
+        password::check_new_password(&password, &email).map_err(AccountError::WeakPassword)?;
+        Ok(Self {
+            email,
+            password: Password::new(password),
+            role,
+        })
+    }
+}
+
+/// Creates the first account (an admin) exactly once. Two concurrent calls,
+/// even on two instances, cannot both succeed: the `setup_state` row is the
+/// lock.
+pub async fn complete_setup(db: &Db, new: NewAccount, now: Timestamp) -> Result<Account, AccountError> {
+    if is_set_up(db).await? {
+        return Err(AccountError::AlreadySetUp);
+    }
+    let hash = password::hash(new.password).await?;
+    let mut tx = db.begin().await?;
+    let marked = sqlx::query("INSERT INTO setup_state (id, completed_at) VALUES (1, $1)")
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await;
+    match marked {
+        Err(e) if is_unique_violation(&e) => return Err(AccountError::AlreadySetUp),
+        other => {
+            other?;
+        }
+    }
+    let account = insert(&mut tx, &new.email, &hash, Role::Admin, now).await?;
+    tx.commit().await?;
+    Ok(account)
+}
+
+/// Creates an account (admin CLI, admin UI). Marks setup complete if it was
+/// not, so the setup page disappears once any account exists.
+pub async fn create(db: &Db, new: NewAccount, now: Timestamp) -> Result<Account, AccountError> {
+    let hash = password::hash(new.password).await?;
+    let mut tx = db.begin().await?;
+    let account = insert(&mut tx, &new.email, &hash, new.role, now).await?;
+    let already = sqlx::query("SELECT COUNT(*) AS n FROM setup_state")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<i64, _>("n")?;
+    if already == 0 {
+        sqlx::query("INSERT INTO setup_state (id, completed_at) VALUES (1, $1)")
+            .bind(now.millis())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(account)
+}
+
+async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    now: Timestamp,
+) -> Result<Account, AccountError> {
+    let id = AccountId::new();
+    let result = sqlx::query(
+        "INSERT INTO accounts (id, email, password_hash, role, created_at, password_changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(id.to_string())
+    .bind(email)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(now.millis())
+    .execute(&mut **tx)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e) => Err(AccountError::EmailTaken),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(Account {
+            id,
+            email: email.to_string(),
+            role,
+            password_hash: password_hash.to_string(),
+            created_at: now,
+            disabled_at: None,
+        }),
+    }
+}

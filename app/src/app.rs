@@ -1,0 +1,82 @@
+//! The HTML shell and the route table of the dashboard.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+use crate::pages::{
+    dashboard::{DashboardLayout, Home, NotYetAvailable},
+    login::LoginPage,
+    sessions::SessionsPage,
+    setup::SetupPage,
+};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/preqstation.css"/>
+        <Title text="Preqstation"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/setup") view=SetupPage/>
+                <Route path=path!("/login") view=LoginPage/>
+                <ParentRoute path=path!("") view=DashboardLayout>
+                    <Route path=path!("") view=Home/>
+                    <Route
+                        path=path!("/settings/api-keys")
+                        view=|| view! { <NotYetAvailable title="API Keys" what="Creating, listing and revoking the API tokens your agents use"/> }
+                    />
+                    <Route path=path!("/settings/sessions") view=SessionsPage/>
+                    <Route
+                        path=path!("/settings/audit-logs")
+                        view=|| view! { <NotYetAvailable title="Audit Logs" what="A searchable record of sign-ins, token use and every change to your account"/> }
+                    />
+                    <Route
+                        path=path!("/projects")
+                        view=|| view! { <NotYetAvailable title="Projects" what="Projects, their tasks and your agents' work logs"/> }
+                    />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found · Preqstation"/>
+        <main class="mx-auto max-w-md px-6 py-24 text-center">
+            <h1 class="text-2xl font-semibold">"Page not found"</h1>
+            <p class="mt-2 text-slate-600">"There is nothing at this address."</p>
+            <a href="/" class="mt-6 inline-block text-indigo-700 hover:underline">"Go to the dashboard"</a>
+        </main>
+    }
+}

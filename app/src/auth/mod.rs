@@ -1,0 +1,83 @@
+//! Sign-in: first-run setup, login, logout and "who am I", as server
+//! functions called by the pages. The rules live in `service` (behind
+//! `ssr`) so that other entry points (the admin CLI, later the REST API)
+//! share them.
+
+use leptos::prelude::*;
+
+use crate::{
+    error::AppError,
+    types::{CurrentUser, FormSecret},
+};
+
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod throttle;
+
+/// Creates the first account (an admin) and signs it in. Only while no
+/// account exists.
+#[server(prefix = "/rpc", endpoint = "setup")]
+pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> Result<(), AppError> {
+    use crate::{sessions, types::Timestamp, web::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let signed_in = service::setup(
+        &cx.state,
+        &cx.meta,
+        &email,
+        password.take(),
+        confirm.expose(),
+        Timestamp::now(),
+    )
+    .await?;
+    let policy = sessions::SessionPolicy::from(&*cx.state.config);
+    cx.set_cookie(&sessions::session_cookie(
+        &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
+        signed_in.session.cookie_max_age(Timestamp::now(), policy),
+    ));
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Signs in with email and password. Always a fresh session id.
+#[server(prefix = "/rpc", endpoint = "login")]
+pub async fn login(email: String, password: FormSecret, next: Option<String>) -> Result<(), AppError> {
+    use crate::{sessions, types::Timestamp, web::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    let signed_in = service::login(&cx.state, &cx.meta, &email, password.take(), Timestamp::now()).await?;
+    // Signing in again from a signed-in browser ends the old session.
+    if let Some(old) = &cx.session {
+        service::logout(&cx.state, old, Timestamp::now()).await?;
+    }
+    let policy = sessions::SessionPolicy::from(&*cx.state.config);
+    cx.set_cookie(&sessions::session_cookie(
+        &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
+        signed_in.session.cookie_max_age(Timestamp::now(), policy),
+    ));
+    leptos_axum::redirect(&crate::web::safe_next(next.as_deref().unwrap_or("/")));
+    Ok(())
+}
+
+/// Ends the session on the server and clears the browser's cookies.
+#[server(prefix = "/rpc", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::{sessions, types::Timestamp, web::ServerFnContext};
+    let cx = ServerFnContext::get()?;
+    if let Some(session) = &cx.session {
+        service::logout(&cx.state, session, Timestamp::now()).await?;
+    }
+    cx.set_cookie(&sessions::removal_cookie());
+    cx.response.insert_header(
+        http::header::HeaderName::from_static("clear-site-data"),
+        http::HeaderValue::from_static("\"cookies\""),
+    );
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in account, or `None`.
+#[server(prefix = "/rpc", endpoint = "me")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    Ok(cx.session.map(|s| s.user))
+}

@@ -1,0 +1,78 @@
+//! Small building blocks shared by the pages: form fields with their error
+//! line, the centred card of the sign-in pages, banners.
+
+use leptos::prelude::*;
+
+/// A labelled input with its error message directly below it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    view! {
+        <div>
+            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=true
+                aria-describedby=error_id.clone()
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                class="mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-red-500"
+            />
+            {hint.map(|h| view! { <p class="mt-1 text-xs text-slate-500">{h}</p> })}
+            <p id=error_id class="mt-1 min-h-5 text-sm text-red-700" data-error-for=name aria-live="polite">
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The centred card used by the setup and sign-in pages.
+#[component]
+pub fn AuthCard(title: &'static str, subtitle: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <main class="flex min-h-screen items-center justify-center px-4 py-12">
+            <div class="w-full max-w-sm">
+                <p class="text-center text-sm font-semibold tracking-wide text-indigo-700">"PREQSTATION"</p>
+                <h1 class="mt-2 text-center text-2xl font-semibold">{title}</h1>
+                <p class="mt-1 text-center text-sm text-slate-600">{subtitle}</p>
+                <div class="mt-8 rounded-lg border border-slate-200 bg-white p-6 shadow-sm">{children()}</div>
+            </div>
+        </main>
+    }
+}
+
+/// An error not tied to a field, shown above a form.
+#[component]
+pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <div role="alert" class="mb-4 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+                {move || message.get()}
+            </div>
+        </Show>
+    }
+}
+
+/// The primary submit button, disabled while the action is pending.
+#[component]
+pub fn SubmitButton(label: &'static str, pending_label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {
+    view! {
+        <button
+            type="submit"
+            disabled=move || pending.get()
+            class="w-full rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-800 focus:outline-none focus:ring-2 focus:ring-indigo-300 disabled:opacity-60"
+        >
+            {move || if pending.get() { pending_label } else { label }}
+        </button>
+    }
+}

@@ -1,0 +1,410 @@
+//! Runtime configuration, read once at start-up from environment variables.
+//!
+//! Every variable has a documented default (docs/configuration.md). A bad value
+//! is a one-line [`ConfigError`] naming the variable, never a panic. The
+//! session signing key is a secret type: it comes from `PREQSTATION_SESSION_KEY`
+//! or from a key file generated on first run in the data directory (mode 0600),
+//! never from the source tree.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use base64::Engine;
+use zeroize::Zeroizing;
+
+/// Default idle timeout of a session (seed 001: `Max-Age=86400`).
+pub const DEFAULT_SESSION_MAX_AGE_SECS: i64 = 86_400;
+/// Default absolute lifetime of a session, however active it is.
+pub const DEFAULT_SESSION_ABSOLUTE_SECS: i64 = 7 * 86_400;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+/// The HMAC-SHA256 key that signs session cookies. Never printed.
+#[derive(Clone)]
+pub struct SessionKey(Zeroizing<Vec<u8>>);
+
+impl SessionKey {
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < 32 {
+            return Err(format!(
+                "the key must be at least 32 bytes, got {}",
+                bytes.len()
+            ));
+        }
+        Ok(Self(Zeroizing::new(bytes)))
+    }
+
+    /// 32 fresh bytes from the OS CSPRNG.
+    pub fn generate() -> Result<Self, String> {
+        let bytes = crate::crypto::random_bytes::<32>()
+            .map_err(|e| format!("the OS random number generator failed: {e}"))?;
+        Ok(Self(Zeroizing::new(bytes.to_vec())))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKey(<redacted>)")
+    }
+}
+
+/// Where the session key came from, for the start-up log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Environment,
+    ExistingFile,
+    GeneratedFile,
+    Provided,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server binds to (`PREQSTATION_LISTEN`).
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file and the generated key (`PREQSTATION_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://...` (default) or `postgres://...` (`DATABASE_URL`).
+    pub database_url: String,
+    /// The URL people use to reach the app (`PREQSTATION_PUBLIC_URL`), without a trailing slash.
+    pub public_url: String,
+    /// Idle timeout and cookie Max-Age, seconds (`PREQSTATION_SESSION_MAX_AGE`).
+    pub session_max_age_secs: i64,
+    /// Absolute session lifetime, seconds (`PREQSTATION_SESSION_ABSOLUTE_LIFETIME`).
+    pub session_absolute_secs: i64,
+    /// Take the client IP from the last `X-Forwarded-For` hop (`PREQSTATION_TRUST_PROXY`).
+    pub trust_proxy: bool,
+    /// Failed sign-ins allowed per account in the throttle window.
+    pub login_max_failures_per_account: i64,
+    /// Failed sign-ins allowed per client IP in the throttle window.
+    pub login_max_failures_per_ip: i64,
+    /// Length of the sign-in throttle window, seconds.
+    pub login_window_secs: i64,
+    pub session_key: SessionKey,
+    pub session_key_source: KeySource,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let listen_raw = get("PREQSTATION_LISTEN").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let listen: SocketAddr = listen_raw.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "PREQSTATION_LISTEN",
+                format!("expected an address like 127.0.0.1:3000, got {listen_raw:?}"),
+            )
+        })?;
+
+        let data_dir = PathBuf::from(get("PREQSTATION_DATA_DIR").unwrap_or_else(|| "data".into()));
+
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                let url = url.trim().to_string();
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "expected a sqlite://... or postgres://... URL",
+                    ));
+                }
+                url
+            }
+            None => default_sqlite_url(&data_dir),
+        };
+
+        let public_url = get("PREQSTATION_PUBLIC_URL")
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "PREQSTATION_PUBLIC_URL",
+                "expected an http:// or https:// URL",
+            ));
+        }
+
+        let session_max_age_secs = parse_secs(
+            &get,
+            "PREQSTATION_SESSION_MAX_AGE",
+            DEFAULT_SESSION_MAX_AGE_SECS,
+        )?;
+        let session_absolute_secs = parse_secs(
+            &get,
+            "PREQSTATION_SESSION_ABSOLUTE_LIFETIME",
+            DEFAULT_SESSION_ABSOLUTE_SECS,
+        )?;
+        if session_absolute_secs < session_max_age_secs {
+            return Err(ConfigError::new(
+                "PREQSTATION_SESSION_ABSOLUTE_LIFETIME",
+                "must be at least PREQSTATION_SESSION_MAX_AGE",
+            ));
+        }
+
+        let trust_proxy = match get("PREQSTATION_TRUST_PROXY").as_deref().map(str::trim) {
+            None | Some("0") | Some("false") | Some("no") => false,
+            Some("1") | Some("true") | Some("yes") => true,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "PREQSTATION_TRUST_PROXY",
+                    "expected true or false",
+                ))
+            }
+        };
+
+        let (session_key, session_key_source) = match get("PREQSTATION_SESSION_KEY") {
+            Some(encoded) => (
+                decode_key(encoded.trim())
+                    .map_err(|m| ConfigError::new("PREQSTATION_SESSION_KEY", m))?,
+                KeySource::Environment,
+            ),
+            None => load_or_create_key_file(&data_dir.join("session.key"))
+                .map_err(|m| ConfigError::new("PREQSTATION_DATA_DIR", m))?,
+        };
+
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            session_max_age_secs,
+            session_absolute_secs,
+            trust_proxy,
+            login_max_failures_per_account: parse_secs(
+                &get,
+                "PREQSTATION_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                10,
+            )?,
+            login_max_failures_per_ip: parse_secs(&get, "PREQSTATION_LOGIN_MAX_FAILURES_PER_IP", 50)?,
+            login_window_secs: parse_secs(&get, "PREQSTATION_LOGIN_WINDOW", 15 * 60)?,
+            session_key,
+            session_key_source,
+        })
+    }
+
+    /// A configuration for tests: given database URL, fresh random key.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
+        Self {
+            listen: "127.0.0.1:3000".parse().expect("static address parses"),
+            data_dir,
+            database_url,
+            public_url: "http://127.0.0.1:3000".into(),
+            session_max_age_secs: DEFAULT_SESSION_MAX_AGE_SECS,
+            session_absolute_secs: DEFAULT_SESSION_ABSOLUTE_SECS,
+            trust_proxy: false,
+            login_max_failures_per_account: 10,
+            login_max_failures_per_ip: 50,
+            login_window_secs: 15 * 60,
+            session_key: SessionKey::generate().expect("OS RNG available in tests"),
+            session_key_source: KeySource::Provided,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    /// True when browsers will drop our `__Host-`/`Secure` cookie: plain http
+    /// on anything but a loopback host.
+    pub fn cookie_will_be_dropped(&self) -> bool {
+        let Some(rest) = self.public_url.strip_prefix("http://") else {
+            return false;
+        };
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        let host = host
+            .rsplit_once(':')
+            .filter(|(h, p)| !h.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            .map(|(h, _)| h)
+            .unwrap_or(host);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        !(host == "localhost"
+            || host.ends_with(".localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false))
+    }
+
+    pub fn public_is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The scheme://host[:port] of the public URL, compared with `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.public_url[after_scheme..].find('/') {
+            Some(i) => &self.public_url[..after_scheme + i],
+            None => &self.public_url,
+        }
+    }
+}
+
+fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("preqstation.sqlite").display())
+}
+
+fn parse_secs(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(v) if v > 0 => Ok(v),
+            _ => Err(ConfigError::new(
+                var,
+                format!("expected a positive whole number, got {raw:?}"),
+            )),
+        },
+    }
+}
+
+fn decode_key(encoded: &str) -> Result<SessionKey, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
+        .map_err(|_| "expected base64 (e.g. `openssl rand -base64 32`)".to_string())?;
+    SessionKey::from_bytes(bytes)
+}
+
+/// Reads the key file, or creates it (mode 0600) with 32 random bytes.
+fn load_or_create_key_file(path: &Path) -> Result<(SessionKey, KeySource), String> {
+    match std::fs::read_to_string(path) {
+        Ok(contents) => {
+            let key = decode_key(contents.trim())
+                .map_err(|m| format!("{}: {m}", path.display()))?;
+            Ok((key, KeySource::ExistingFile))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            let key = SessionKey::generate()?;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
+            write_private_file(path, encoded.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok((key, KeySource::GeneratedFile))
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)], dir: &Path) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("PREQSTATION_DATA_DIR".into())
+            .or_insert_with(|| dir.display().to_string());
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("preq-config-{name}-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn defaults_are_sqlite_in_the_data_dir_and_a_generated_private_key() {
+        let dir = temp_dir("defaults");
+        let c = cfg(&[], &dir).unwrap();
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert!(c.database_url.contains("preqstation.sqlite"));
+        assert_eq!(c.session_max_age_secs, 86_400);
+        assert_eq!(c.session_key_source, KeySource::GeneratedFile);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("session.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let again = cfg(&[], &dir).unwrap();
+        assert_eq!(again.session_key_source, KeySource::ExistingFile);
+        assert_eq!(again.session_key.as_bytes(), c.session_key.as_bytes());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let dir = temp_dir("bad");
+        for (var, value) in [
+            ("PREQSTATION_LISTEN", "not-an-address"),
+            ("DATABASE_URL", "mysql://x"),
+            ("PREQSTATION_SESSION_MAX_AGE", "-5"),
+            ("PREQSTATION_SESSION_KEY", "short"),
+            ("PREQSTATION_TRUST_PROXY", "maybe"),
+        ] {
+            let err = cfg(&[(var, value)], &dir).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn key_debug_is_redacted() {
+        let key = SessionKey::generate().unwrap();
+        assert_eq!(format!("{key:?}"), "SessionKey(<redacted>)");
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_flagged() {
+        let dir = temp_dir("http");
+        let c = cfg(&[("PREQSTATION_PUBLIC_URL", "http://example.com")], &dir).unwrap();
+        assert!(c.cookie_will_be_dropped());
+        let c = cfg(&[("PREQSTATION_PUBLIC_URL", "http://localhost:8080/")], &dir).unwrap();
+        assert!(!c.cookie_will_be_dropped());
+        assert_eq!(c.public_origin(), "http://localhost:8080");
+        let c = cfg(&[("PREQSTATION_PUBLIC_URL", "https://tokens.example.com")], &dir).unwrap();
+        assert!(!c.cookie_will_be_dropped());
+        assert!(c.public_is_https());
+    }
+}

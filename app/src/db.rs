@@ -1,0 +1,101 @@
+//! The database pool: one `sqlx::AnyPool` over SQLite (embedded default) or
+//! PostgreSQL, chosen by the URL; migrations embedded and run at start-up.
+//!
+//! Why `Any` and one schema rather than two backends: see docs/architecture.md.
+
+use std::time::Duration;
+
+use sqlx::{any::AnyPoolOptions, Executor};
+
+pub type Db = sqlx::AnyPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot run database migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Opens a pool. For SQLite the file (and its directory) is created when
+/// missing and every connection runs in WAL mode with a busy timeout.
+pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
+    sqlx::any::install_default_drivers();
+    let is_sqlite = url.starts_with("sqlite:");
+    if is_sqlite {
+        if let Some(path) = sqlite_path(url) {
+            if let Some(dir) = std::path::Path::new(&path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|source| DbSetupError::DataDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+            }
+        }
+    }
+    AnyPoolOptions::new()
+        .max_connections(if is_sqlite { 8 } else { 16 })
+        .min_connections(0)
+        // A database that is down must turn into a quick 503, not a hung page.
+        .acquire_timeout(Duration::from_secs(3))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if is_sqlite {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(DbSetupError::Connect)
+}
+
+/// Applies the embedded migrations (idempotent; safe with several instances).
+pub async fn migrate(db: &Db) -> Result<(), DbSetupError> {
+    sqlx::migrate!("../migrations")
+        .run(db)
+        .await
+        .map_err(DbSetupError::Migrate)
+}
+
+/// The file path inside a `sqlite://path?params` URL.
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(path.to_string())
+    }
+}
+
+/// True when `err` is a unique-constraint violation (both databases).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .map(|e| e.is_unique_violation())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://data/x.sqlite?mode=rwc").as_deref(), Some("data/x.sqlite"));
+        assert_eq!(sqlite_path("sqlite:x.db").as_deref(), Some("x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}

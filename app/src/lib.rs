@@ -1,0 +1,47 @@
+//! Preqstation: a self-hosted service where account owners manage the API
+//! tokens their coding agents use, and everything lands in an audit log.
+//!
+//! This crate is the whole application. Read it in this order:
+//!
+//! | module        | what it owns |
+//! |---------------|--------------|
+//! | [`app`]       | the HTML shell and the route table |
+//! | [`pages`]     | one module per dashboard page |
+//! | [`components`]| shared UI pieces (fields with their error line, cards) |
+//! | [`auth`]      | setup, sign-in, sign-out server functions and their rules |
+//! | [`accounts`]  | accounts, email and password policy, password hashing |
+//! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
+//! | [`error`]     | the error every server function returns |
+//! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
+//! | `config`      | (server) configuration from the environment |
+//! | `db`          | (server) the SQLite/PostgreSQL pool and migrations |
+//! | `state`       | (server) state shared by handlers and server functions |
+//! | `web`         | (server) the axum router and its middleware |
+//! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
+//!
+//! The browser build (`hydrate`) sees only the shared parts; everything
+//! touching the database or secrets is behind the `ssr` feature.
+
+#![recursion_limit = "256"]
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod sessions;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod web;
+
+pub use app::{shell, App};

@@ -1,0 +1,269 @@
+//! Session queries: create at sign-in, authenticate each request with sliding
+//! renewal and an absolute limit, list and revoke. Every query that touches a
+//! session of a signed-in account filters on that account's id.
+
+use sqlx::Row;
+
+use super::SessionSecret;
+use crate::{
+    config::Config,
+    db::Db,
+    types::{AccountId, CurrentUser, Role, SessionPublicId, Timestamp},
+};
+
+/// Renew `last_seen_at` (and the cookie) at most this often, so a busy page
+/// does not write on every request.
+pub const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// Idle and absolute limits, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub max_age_secs: i64,
+    pub absolute_secs: i64,
+}
+
+impl From<&Config> for SessionPolicy {
+    fn from(c: &Config) -> Self {
+        Self {
+            max_age_secs: c.session_max_age_secs,
+            absolute_secs: c.session_absolute_secs,
+        }
+    }
+}
+
+/// A valid session of an enabled account, attached to the request.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    /// SHA-256 of the secret: the row key. Safe to log; not a credential.
+    pub id_hash: String,
+    pub public_id: SessionPublicId,
+    pub user: CurrentUser,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub absolute_expires_at: Timestamp,
+}
+
+impl AuthSession {
+    /// Seconds the cookie should live from `now`: the idle timeout, but never
+    /// past the absolute limit.
+    pub fn cookie_max_age(&self, now: Timestamp, policy: SessionPolicy) -> i64 {
+        let remaining = (self.absolute_expires_at.millis() - now.millis()) / 1000;
+        policy.max_age_secs.min(remaining).max(0)
+    }
+}
+
+/// Creates a session for `account` and returns its secret (for the cookie).
+pub async fn create(
+    db: &Db,
+    user: &CurrentUser,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    now: Timestamp,
+    policy: SessionPolicy,
+) -> Result<(SessionSecret, AuthSession), CreateError> {
+    let secret = SessionSecret::generate().map_err(|e| CreateError::Random(e.to_string()))?;
+    let session = AuthSession {
+        id_hash: secret.id_hash(),
+        public_id: SessionPublicId::new(),
+        user: user.clone(),
+        created_at: now,
+        last_seen_at: now,
+        absolute_expires_at: now.plus_secs(policy.absolute_secs),
+    };
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, public_id, account_id, created_at, last_seen_at, \
+         absolute_expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+    )
+    .bind(&session.id_hash)
+    .bind(session.public_id.to_string())
+    .bind(user.id.to_string())
+    .bind(now.millis())
+    .bind(session.absolute_expires_at.millis())
+    .bind(ip.map(|s| truncate(s, 64)))
+    .bind(user_agent.map(|s| truncate(s, 512)))
+    .execute(db)
+    .await?;
+    Ok((secret, session))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("the OS random number generator failed: {0}")]
+    Random(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Looks up the session a verified cookie names. `None` when it does not
+/// exist, was revoked, is idle past Max-Age, is past its absolute lifetime,
+/// or its account is disabled. The `bool` is true when `last_seen_at` was
+/// renewed now (so the cookie should be re-sent).
+pub async fn authenticate(
+    db: &Db,
+    secret: &SessionSecret,
+    now: Timestamp,
+    policy: SessionPolicy,
+) -> Result<Option<(AuthSession, bool)>, sqlx::Error> {
+    let id_hash = secret.id_hash();
+    let row = sqlx::query(
+        "SELECT s.public_id, s.created_at, s.last_seen_at, s.absolute_expires_at, s.revoked_at, \
+                a.id AS account_id, a.email, a.role, a.disabled_at \
+         FROM sessions s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.id_hash = $1",
+    )
+    .bind(&id_hash)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+
+    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let disabled: Option<i64> = row.try_get("disabled_at")?;
+    let last_seen = Timestamp(row.try_get("last_seen_at")?);
+    let absolute = Timestamp(row.try_get("absolute_expires_at")?);
+    if revoked.is_some()
+        || disabled.is_some()
+        || now >= last_seen.plus_secs(policy.max_age_secs)
+        || now >= absolute
+    {
+        return Ok(None);
+    }
+    let public_id: String = row.try_get("public_id")?;
+    let account_id: String = row.try_get("account_id")?;
+    let role: String = row.try_get("role")?;
+    let (Some(public_id), Some(account_id), Some(role)) = (
+        SessionPublicId::parse(&public_id),
+        AccountId::parse(&account_id),
+        Role::parse(&role),
+    ) else {
+        return Err(sqlx::Error::Decode("malformed session row".into()));
+    };
+
+    let mut session = AuthSession {
+        id_hash,
+        public_id,
+        user: CurrentUser {
+            id: account_id,
+            email: row.try_get("email")?,
+            role,
+        },
+        created_at: Timestamp(row.try_get("created_at")?),
+        last_seen_at: last_seen,
+        absolute_expires_at: absolute,
+    };
+
+    let mut renewed = false;
+    if now.millis() - last_seen.millis() >= TOUCH_INTERVAL_MS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
+            .bind(now.millis())
+            .bind(&session.id_hash)
+            .execute(db)
+            .await?;
+        session.last_seen_at = now;
+        renewed = true;
+    }
+    Ok(Some((session, renewed)))
+}
+
+/// Ends one session of `account` (by its row key). Idempotent.
+pub async fn revoke(db: &Db, account: AccountId, id_hash: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 \
+         WHERE id_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(id_hash)
+    .bind(account.to_string())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends one session of `account`, named by its public id (the Sessions page).
+pub async fn revoke_by_public_id(
+    db: &Db,
+    account: AccountId,
+    public_id: SessionPublicId,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 \
+         WHERE public_id = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(public_id.to_string())
+    .bind(account.to_string())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends every session of `account` except `keep` (by row key). Returns how many.
+pub async fn revoke_all_except(
+    db: &Db,
+    account: AccountId,
+    keep: Option<&str>,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 \
+         WHERE account_id = $2 AND revoked_at IS NULL AND id_hash <> $3",
+    )
+    .bind(now.millis())
+    .bind(account.to_string())
+    .bind(keep.unwrap_or(""))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A session as the Sessions page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub public_id: SessionPublicId,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub is_current: bool,
+}
+
+/// The account's sessions that are still valid at `now`, newest first.
+pub async fn list_active(
+    db: &Db,
+    account: AccountId,
+    current_id_hash: &str,
+    now: Timestamp,
+    policy: SessionPolicy,
+) -> Result<Vec<SessionRow>, sqlx::Error> {
+    let idle_cutoff = now.millis() - policy.max_age_secs.saturating_mul(1000);
+    let rows = sqlx::query(
+        "SELECT id_hash, public_id, created_at, last_seen_at, ip, user_agent FROM sessions \
+         WHERE account_id = $1 AND revoked_at IS NULL AND last_seen_at > $2 \
+               AND absolute_expires_at > $3 \
+         ORDER BY last_seen_at DESC",
+    )
+    .bind(account.to_string())
+    .bind(idle_cutoff)
+    .bind(now.millis())
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let public_id: String = row.try_get("public_id")?;
+            let id_hash: String = row.try_get("id_hash")?;
+            Ok(SessionRow {
+                public_id: SessionPublicId::parse(&public_id)
+                    .ok_or_else(|| sqlx::Error::Decode("bad session id".into()))?,
+                created_at: Timestamp(row.try_get("created_at")?),
+                last_seen_at: Timestamp(row.try_get("last_seen_at")?),
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+                is_current: id_hash == current_id_hash,
+            })
+        })
+        .collect()
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}

@@ -1,0 +1,53 @@
+//! The state every handler and server function shares: database pool,
+//! configuration and Leptos options. Provided to server functions as a
+//! Leptos context and to axum handlers as router state; no globals.
+
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::{config::Config, db::Db};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Caches "setup is done": it never becomes false again, so once seen
+    /// true no request has to ask the database.
+    set_up: Arc<SetUpFlag>,
+}
+
+#[derive(Default)]
+pub struct SetUpFlag(AtomicBool);
+
+impl AppState {
+    pub fn new(leptos: LeptosOptions, db: Db, config: Config) -> Self {
+        Self {
+            leptos,
+            db,
+            config: Arc::new(config),
+            set_up: Arc::new(SetUpFlag::default()),
+        }
+    }
+
+    /// True once the first account exists (asks the database until it is).
+    pub async fn is_set_up(&self) -> Result<bool, sqlx::Error> {
+        if self.set_up.0.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        let done = crate::accounts::is_set_up(&self.db).await?;
+        if done {
+            self.mark_set_up();
+        }
+        Ok(done)
+    }
+
+    pub fn mark_set_up(&self) {
+        self.set_up.0.store(true, Ordering::Release);
+    }
+}

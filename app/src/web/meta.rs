@@ -1,0 +1,42 @@
+//! What a request tells about its client: IP and User-Agent, for sessions,
+//! throttling and (later) the audit log.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use http::{header::USER_AGENT, Extensions, HeaderMap};
+
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// With `trust_proxy`, the client IP is the last `X-Forwarded-For` hop
+    /// (the one our reverse proxy appended); otherwise the TCP peer.
+    pub fn from_parts(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool) -> Self {
+        let forwarded = trust_proxy
+            .then(|| {
+                headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.rsplit(',').next())
+                    .map(str::trim)
+                    .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                    .map(|ip| ip.to_string())
+            })
+            .flatten();
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let user_agent = headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(512).collect());
+        Self {
+            ip: forwarded.or(peer),
+            user_agent,
+        }
+    }
+}

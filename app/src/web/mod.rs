@@ -1,0 +1,89 @@
+//! The HTTP surface: one axum router serving the Leptos pages, the server
+//! functions and the health probes, wrapped in the middleware every request
+//! passes (security headers, body limit, CSRF, sessions).
+//!
+//! `router(state)` is what the binary serves and what the integration tests
+//! drive, so tests exercise exactly the production stack.
+
+mod csrf;
+mod headers;
+mod health;
+mod meta;
+mod session;
+mod sfn;
+
+use axum::{middleware, routing::get, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use headers::CspNonce;
+pub use meta::RequestMeta;
+pub use session::{safe_next, MaybeSession};
+pub use sfn::ServerFnContext;
+
+use crate::{
+    app::{shell, App},
+    state::AppState,
+};
+
+/// Request bodies above this are refused with 413 before any handler runs.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Builds the application router over `state`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || leptos_context(&state)
+    };
+    let app_fn = {
+        let options = state.leptos.clone();
+        move || shell(options.clone())
+    };
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), app_fn)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        // Innermost first: sessions, then server-function status codes, CSRF,
+        // the body limit, and outermost the security headers (so even a
+        // refusal carries them).
+        .layer(middleware::from_fn_with_state(state.clone(), session::layer))
+        .layer(middleware::from_fn(sfn::status_layer))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::layer))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), headers::layer))
+        .with_state(state)
+}
+
+/// Context for every Leptos render and server function: the app state and
+/// this response's CSP nonce (so hydration scripts carry it).
+fn leptos_context(state: &AppState) {
+    provide_context(state.clone());
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        if let Some(nonce) = parts.extensions.get::<CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0.clone()));
+        }
+    }
+}
+
+/// Leptos options from the `LEPTOS_*` variables cargo-leptos also sets,
+/// with defaults matching the build scripts (`target/site/pkg/preqstation.*`).
+pub fn leptos_options(config: &crate::config::Config) -> LeptosOptions {
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME", "preqstation"))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .site_addr(config.listen)
+        .build()
+}

@@ -1,0 +1,79 @@
+//! Plumbing for server functions: the context they run in (state, request
+//! metadata, session, response options) and the middleware that gives their
+//! errors real status codes (Leptos answers every server-function error
+//! with 500; a validation failure is a 422, not a server fault).
+
+use axum::{body::Body, extract::Request, middleware::Next, response::Response};
+use http::{header, HeaderValue, StatusCode};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use super::{MaybeSession, RequestMeta};
+use crate::{error::AppError, sessions::AuthSession, state::AppState};
+
+/// Everything a server function needs from the request it serves.
+pub struct ServerFnContext {
+    pub state: AppState,
+    pub meta: RequestMeta,
+    pub session: Option<AuthSession>,
+    pub response: ResponseOptions,
+}
+
+impl ServerFnContext {
+    pub fn get() -> Result<Self, AppError> {
+        let state = use_context::<AppState>()
+            .ok_or_else(|| AppError::internal("server function", "AppState not in context"))?;
+        let parts = use_context::<http::request::Parts>()
+            .ok_or_else(|| AppError::internal("server function", "request parts not in context"))?;
+        let response = use_context::<ResponseOptions>()
+            .ok_or_else(|| AppError::internal("server function", "ResponseOptions not in context"))?;
+        let session = parts
+            .extensions
+            .get::<MaybeSession>()
+            .and_then(|m| m.0.clone());
+        let meta = RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
+        Ok(Self {
+            state,
+            meta,
+            session,
+            response,
+        })
+    }
+
+    /// The signed-in session, or `Unauthorized`.
+    pub fn require_session(&self) -> Result<&AuthSession, AppError> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| AppError::Unauthorized("Your session has ended. Sign in again.".into()))
+    }
+
+    /// Sends a `Set-Cookie` (and `Cache-Control: no-store` with it).
+    pub fn set_cookie(&self, cookie: &str) {
+        if let Ok(v) = HeaderValue::from_str(cookie) {
+            self.response.append_header(header::SET_COOKIE, v);
+            self.response
+                .insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+}
+
+/// Rewrites the 500 Leptos sends for any server-function error to the status
+/// the error stands for (422 for a field error, 429 when throttled, ...).
+pub async fn status_layer(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, 256 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return Response::from_parts(parts, Body::empty()),
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::TooManyRequests { .. } = err {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,145 @@
+//! The `preqstation` binary: read configuration, open the database, run the
+//! migrations, build the router, serve. Also `create-admin` for headless
+//! installs.
+
+use std::{io::BufRead, net::SocketAddr, process::ExitCode};
+
+use app::{
+    accounts::{self, NewAccount},
+    config::{Config, KeySource},
+    db,
+    state::AppState,
+    types::{Role, Timestamp},
+    web,
+};
+
+const USAGE: &str = "\
+Usage:
+  preqstation [serve]                  run the web server
+  preqstation create-admin --email E   create an admin account; the password is read from stdin
+
+Configuration comes from environment variables; see docs/configuration.md.";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_target(false)
+        .init();
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None | Some("serve") => serve().await,
+        Some("create-admin") => create_admin(&args[1..]).await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("preqstation: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_database(config: &Config) -> Result<db::Db, String> {
+    let pool = db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    db::migrate(&pool).await.map_err(|e| e.to_string())?;
+    Ok(pool)
+}
+
+async fn serve() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    match config.session_key_source {
+        KeySource::GeneratedFile => tracing::info!(
+            "generated a new session signing key in {}",
+            config.data_dir.join("session.key").display()
+        ),
+        KeySource::Environment => tracing::info!("session signing key from PREQSTATION_SESSION_KEY"),
+        _ => {}
+    }
+    if config.cookie_will_be_dropped() {
+        tracing::warn!(
+            public_url = %config.public_url,
+            "PREQSTATION_PUBLIC_URL is plain http on a non-loopback host: browsers will refuse the \
+             __Host-session cookie and nobody can sign in. Put Preqstation behind TLS (see docs/deployment.md)."
+        );
+        eprintln!(
+            "\n  WARNING: {} is plain http on a non-loopback host; sign-in will not work.\n  \
+             Serve Preqstation over https (docs/deployment.md).\n",
+            config.public_url
+        );
+    }
+    let pool = open_database(&config).await?;
+    let listen = config.listen;
+    let public_url = config.public_url.clone();
+    let backend = if config.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    let state = AppState::new(web::leptos_options(&config), pool.clone(), config);
+    let router = web::router(state);
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e} (set PREQSTATION_LISTEN)"))?;
+    tracing::info!(%listen, backend, "Preqstation is running at {public_url}");
+    println!("Preqstation is running at {public_url}  (database: {backend}; Ctrl-C to stop)");
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn create_admin(args: &[String]) -> Result<(), String> {
+    let email = match args {
+        [flag, email] if flag == "--email" => email.clone(),
+        [arg] if arg.starts_with("--email=") => arg["--email=".len()..].to_string(),
+        _ => return Err(format!("create-admin needs --email EMAIL\n\n{USAGE}")),
+    };
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    eprintln!("Password for {email} (read from standard input):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    let new = NewAccount::validate(&email, password, Role::Admin).map_err(|e| e.to_string())?;
+    let pool = open_database(&config).await?;
+    let account = accounts::create(&pool, new, Timestamp::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    pool.close().await;
+    println!("Created admin account {} ({})", account.email, account.id);
+    Ok(())
+}
