@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    #[cfg(feature = "ssr")]
     pub fn now() -> Self {
         Self((time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64)
     }
@@ -55,6 +56,7 @@ macro_rules! uuid_id {
 
         impl $name {
             /// A new random, time-ordered (UUIDv7) id.
+            #[cfg(feature = "ssr")]
             pub fn new() -> Self {
                 Self(uuid::Uuid::now_v7())
             }
@@ -64,6 +66,7 @@ macro_rules! uuid_id {
             }
         }
 
+        #[cfg(feature = "ssr")]
         impl Default for $name {
             fn default() -> Self {
                 Self::new()

@@ -1,0 +1,214 @@
+//! Test harness: the real router over a fresh database per test: a SQLite
+//! file in a temporary directory, or, when `TEST_DATABASE_URL` names a
+//! PostgreSQL server, a freshly created database on it.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use app::{config::Config, db, state::AppState, web};
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{header, HeaderMap, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use sqlx::Connection;
+use tower::ServiceExt;
+
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub database_url: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// `name=value` of the session cookie this response sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("__Host-session=") && !c.contains("Max-Age=0"))
+            .map(|c| c.split(';').next().unwrap_or_default().to_string())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Which database the tests run on.
+pub fn backend() -> &'static str {
+    if std::env::var("TEST_DATABASE_URL").map(|u| u.starts_with("postgres")).unwrap_or(false) {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// A URL for a brand-new, empty database.
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if admin_url.starts_with("postgres") => {
+            sqlx::any::install_default_drivers();
+            let name = format!("preq_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            conn.close().await.ok();
+            let (base, _) = admin_url.rsplit_once('/').expect("URL has a database path");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("test.sqlite").display()),
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(dir.path()).await;
+        let mut config = Config::for_tests(database_url.clone(), dir.path().to_path_buf());
+        adjust(&mut config);
+        let pool = db::connect(&database_url).await.expect("connect");
+        db::migrate(&pool).await.expect("migrate");
+        let leptos = leptos::config::LeptosOptions::builder()
+            .output_name("preqstation")
+            .site_root(dir.path().display().to_string())
+            .site_pkg_dir("pkg")
+            .build();
+        let state = AppState::new(leptos, pool, config);
+        let router = web::router(state.clone());
+        Self {
+            router,
+            state,
+            database_url,
+            dir,
+        }
+    }
+
+    pub async fn send(&self, mut req: Request<Body>) -> TestResponse {
+        if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        }
+        let res = self.router.clone().oneshot(req).await.expect("router never errors");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> TestResponse {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// Calls a server function the way the hydrated page does: a
+    /// same-origin form POST.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)], cookie: Option<&str>) -> TestResponse {
+        self.call_from(endpoint, form, cookie, Some(ORIGIN), [127, 0, 0, 1]).await
+    }
+
+    pub async fn call_from(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        ip: [u8; 4],
+    ) -> TestResponse {
+        let body = form_encode(form);
+        let mut req = Request::post(format!("/rpc/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let mut req = req.body(Body::from(body)).unwrap();
+        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        self.send(req).await
+    }
+
+    /// Runs first-run setup and returns the admin's session cookie.
+    pub async fn setup_admin(&self, email: &str) -> String {
+        let res = self
+            .call("setup", &[("email", email), ("password", PASSWORD), ("confirm", PASSWORD)], None)
+            .await;
+        assert!(res.status.is_success(), "setup failed: {} {}", res.status, res.body);
+        res.session_cookie().expect("setup sets the session cookie")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.call("login", &[("email", email), ("password", password)], None).await
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_one(&self.state.db)
+            .await
+            .expect("count query")
+            .try_get::<i64, _>(0)
+            .expect("count column")
+    }
+}
+
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
