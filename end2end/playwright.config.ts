@@ -1,0 +1,38 @@
+import { defineConfig, devices } from '@playwright/test';
+
+// Runs against the real server binary (PREQ_BIN, built by `make test`) on a
+// fresh data directory and its own port, in Debian's Chromium.
+const PORT = Number(process.env.PREQ_E2E_PORT ?? 3939);
+const BASE = `http://127.0.0.1:${PORT}`;
+const BIN = process.env.PREQ_BIN ?? `${process.env.HOME}/.cache/preqstation-target/debug/preqstation`;
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  outputDir: '../target/playwright-results',
+  use: {
+    baseURL: BASE,
+    trace: 'off',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
+  webServer: {
+    command: `bash -c 'DIR=$(mktemp -d) && exec env PREQSTATION_DATA_DIR="$DIR" PREQSTATION_LISTEN=127.0.0.1:${PORT} PREQSTATION_PUBLIC_URL=${BASE} "${BIN}" serve'`,
+    url: `${BASE}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});
