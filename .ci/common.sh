@@ -51,7 +51,9 @@ ensure_npm_packages() {
     if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/playwright ] \
         || [ package-lock.json -nt node_modules/.package-lock.json ]; then
         step "Installing npm packages (Tailwind CSS, Playwright)"
-        npm ci --no-audit --no-fund --loglevel=error
+        # `npm install`, not `npm ci`: npm 11 calls the lock file out of sync
+        # over optional per-platform packages (tailwind oxide) and refuses.
+        npm install --no-audit --no-fund --loglevel=error
     fi
 }
 
