@@ -8,6 +8,8 @@ use leptos_router::{
 };
 
 use crate::pages::{
+    api_keys::ApiKeysPage,
+    policies::PoliciesPage,
     dashboard::{DashboardLayout, Home, NotYetAvailable},
     login::LoginPage,
     sessions::SessionsPage,
@@ -46,10 +48,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 <ParentRoute path=path!("") view=DashboardLayout>
                     <Route path=path!("") view=Home/>
-                    <Route
-                        path=path!("/settings/api-keys")
-                        view=|| view! { <NotYetAvailable title="API Keys" what="Creating, listing and revoking the API tokens your agents use"/> }
-                    />
+                    <Route path=path!("/settings/api-keys") view=ApiKeysPage/>
+                    <Route path=path!("/settings/policies") view=PoliciesPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
                     <Route
                         path=path!("/settings/audit-logs")

@@ -100,6 +100,8 @@ pub struct Config {
     pub login_max_failures_per_ip: i64,
     /// Length of the sign-in throttle window, seconds.
     pub login_window_secs: i64,
+    /// Prefix of every API token (`PREQSTATION_TOKEN_PREFIX`, default `preq_`).
+    pub token_prefix: String,
     pub session_key: SessionKey,
     pub session_key_source: KeySource,
 }
@@ -180,6 +182,12 @@ impl Config {
             }
         };
 
+        let token_prefix = get("PREQSTATION_TOKEN_PREFIX")
+            .map(|p| p.trim().to_string())
+            .unwrap_or_else(|| crate::tokens::format::DEFAULT_PREFIX.to_string());
+        crate::tokens::format::validate_prefix(&token_prefix)
+            .map_err(|m| ConfigError::new("PREQSTATION_TOKEN_PREFIX", m))?;
+
         let (session_key, session_key_source) = match get("PREQSTATION_SESSION_KEY") {
             Some(encoded) => (
                 decode_key(encoded.trim())
@@ -205,6 +213,7 @@ impl Config {
             )?,
             login_max_failures_per_ip: parse_secs(&get, "PREQSTATION_LOGIN_MAX_FAILURES_PER_IP", 50)?,
             login_window_secs: parse_secs(&get, "PREQSTATION_LOGIN_WINDOW", 15 * 60)?,
+            token_prefix,
             session_key,
             session_key_source,
         })
@@ -223,6 +232,7 @@ impl Config {
             login_max_failures_per_account: 10,
             login_max_failures_per_ip: 50,
             login_window_secs: 15 * 60,
+            token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             session_key: SessionKey::generate().expect("OS RNG available in tests"),
             session_key_source: KeySource::Provided,
         }

@@ -11,6 +11,8 @@
 //! | [`auth`]      | setup, sign-in, sign-out server functions and their rules |
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
+//! | [`tokens`]    | API tokens: format, policy, create/list/revoke, bearer authentication |
+//! | `api`         | (server) the bearer-token REST API under `/api/` |
 //! | [`error`]     | the error every server function returns |
 //! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
 //! | `config`      | (server) configuration from the environment |
@@ -31,8 +33,11 @@ pub mod components;
 pub mod error;
 pub mod pages;
 pub mod sessions;
+pub mod tokens;
 pub mod types;
 
+#[cfg(feature = "ssr")]
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

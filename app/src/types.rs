@@ -162,3 +162,50 @@ impl Drop for FormSecret {
         self.0.zeroize();
     }
 }
+
+/// "in 3 days", "5 hours ago", "just now": for expiry and last-used columns.
+pub fn relative(target: Timestamp, now: Timestamp) -> String {
+    let diff = target.millis() - now.millis();
+    let abs = diff.unsigned_abs() / 1000;
+    let (n, unit) = if abs < 60 {
+        return "just now".into();
+    } else if abs < 3_600 {
+        (abs / 60, "minute")
+    } else if abs < 86_400 {
+        (abs / 3_600, "hour")
+    } else {
+        (abs / 86_400, "day")
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if diff > 0 {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = Timestamp(1_000_000_000_000);
+        assert_eq!(relative(now.plus_secs(3 * 86_400 + 5), now), "in 3 days");
+        assert_eq!(relative(now.plus_secs(-7200), now), "2 hours ago");
+        assert_eq!(relative(now.plus_secs(61), now), "in 1 minute");
+        assert_eq!(relative(now.plus_secs(10), now), "just now");
+    }
+
+    #[test]
+    fn form_secret_debug_is_redacted() {
+        assert_eq!(format!("{:?}", FormSecret::new("hunter2")), "<redacted>");
+    }
+
+    #[test]
+    fn timestamps_format_in_utc() {
+        let t = Timestamp(1_800_000_000_000);
+        assert_eq!(t.rfc3339(), "2027-01-15T08:00:00Z");
+        assert_eq!(t.display_utc(), "2027-01-15 08:00 UTC");
+    }
+}

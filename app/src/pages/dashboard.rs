@@ -35,7 +35,7 @@ pub fn DashboardLayout() -> impl IntoView {
                 </div>
             </header>
             <div class="mx-auto flex max-w-6xl gap-8 px-6 py-8">
-                <Nav/>
+                <Nav user=user/>
                 <main class="min-w-0 flex-1">
                     <Outlet/>
                 </main>
@@ -60,7 +60,7 @@ fn AccountMenu(user: CurrentUser, logout: ServerAction<Logout>) -> impl IntoView
 }
 
 #[component]
-fn Nav() -> impl IntoView {
+fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> impl IntoView {
     let location = use_location();
     let link = move |href: &'static str, label: &'static str| {
         let active = move || location.pathname.get() == href;
@@ -82,6 +82,12 @@ fn Nav() -> impl IntoView {
             {link("/settings/api-keys", "API Keys")}
             {link("/settings/sessions", "Sessions")}
             {link("/settings/audit-logs", "Audit Logs")}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let admin = matches!(user.await, Ok(Some(u)) if u.is_admin());
+                    admin.then(|| link("/settings/policies", "Policies"))
+                })}
+            </Transition>
         </nav>
     }
 }

@@ -1,6 +1,8 @@
 //! One module per page (or group of pages) of the dashboard.
 
+pub mod api_keys;
 pub mod dashboard;
 pub mod login;
+pub mod policies;
 pub mod sessions;
 pub mod setup;

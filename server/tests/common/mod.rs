@@ -97,6 +97,11 @@ impl TestApp {
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(dir.path()).await;
+        Self::open(database_url, dir, adjust).await
+    }
+
+    /// The app over an existing database (e.g. one the CLI wrote to).
+    pub async fn open(database_url: String, dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(database_url.clone(), dir.path().to_path_buf());
         adjust(&mut config);
         let pool = db::connect(&database_url).await.expect("connect");

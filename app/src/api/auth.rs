@@ -1,0 +1,93 @@
+//! Bearer authentication as an axum extractor: a handler that takes
+//! [`TokenAuth`] only runs for a valid, unexpired, unrevoked token, and every
+//! refusal is an [`ApiError`] 401 with the RFC 6750 challenge.
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use http::header::AUTHORIZATION;
+
+use super::ApiError;
+use crate::{
+    state::AppState,
+    tokens::{
+        service::{self, AuthFailure, Authenticated},
+        Scope,
+    },
+    types::Timestamp,
+    web::RequestMeta,
+};
+
+/// The authenticated calling token.
+#[derive(Debug, Clone)]
+pub struct TokenAuth(pub Authenticated);
+
+impl TokenAuth {
+    /// Proves the token holds `scope`, or refuses with 403 `insufficient_scope`.
+    pub fn require(&self, scope: Scope) -> Result<&Authenticated, ApiError> {
+        if self.0.scopes.contains(&scope) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::InsufficientScope(scope))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for TokenAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let presented = bearer(parts).ok_or_else(|| failure(&AuthFailure::Missing))?;
+        let meta = RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
+        let now = Timestamp::now();
+        let outcome = service::authenticate(
+            &state.db,
+            &state.config,
+            presented,
+            meta.ip.as_deref(),
+            meta.user_agent.as_deref(),
+            now,
+        )
+        .await
+        .map_err(|e| ApiError::db("token authentication", e))?;
+        match outcome {
+            Ok(token) => {
+                parts.extensions.insert(token.clone());
+                Ok(TokenAuth(token))
+            }
+            Err(f) => {
+                tracing::warn!(
+                    reason = f.reason(),
+                    ip = meta.ip.as_deref().unwrap_or("-"),
+                    path = %parts.uri.path(),
+                    "API authentication failed"
+                );
+                Err(failure(&f))
+            }
+        }
+    }
+}
+
+/// The token from `Authorization: Bearer <token>` (scheme case-insensitive).
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn failure(f: &AuthFailure) -> ApiError {
+    let (message, invalid_token) = match f {
+        AuthFailure::Missing => ("Missing or invalid authorization header".to_string(), false),
+        AuthFailure::Malformed => ("Invalid token: it is not a Preqstation API token.".to_string(), true),
+        AuthFailure::BadChecksum => (
+            "Invalid token: the checksum does not match (mistyped or truncated?).".to_string(),
+            true,
+        ),
+        AuthFailure::Unknown => ("Invalid token.".to_string(), true),
+        AuthFailure::Expired { prefix, at } => (
+            format!("Token {prefix} expired at {}.", at.rfc3339()),
+            true,
+        ),
+        AuthFailure::Revoked { prefix } => (format!("Token {prefix} has been revoked."), true),
+    };
+    ApiError::Unauthorized { message, invalid_token }
+}

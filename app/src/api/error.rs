@@ -1,0 +1,144 @@
+//! The REST API's error type: one JSON envelope for every failure,
+//! `{"error":{"code":"UNAUTHORIZED","message":"..."}}`, with the RFC 6750
+//! `WWW-Authenticate` challenge on 401 and on scope failures.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::tokens::Scope;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No usable credentials. `invalid_token` is true when a bearer token was
+    /// sent (then the challenge says `error="invalid_token"`).
+    Unauthorized { message: String, invalid_token: bool },
+    /// A valid token without the scope a route needs.
+    InsufficientScope(Scope),
+    /// Another owner's resource, or an action tokens may never take.
+    Forbidden(String),
+    NotFound(String),
+    MethodNotAllowed,
+    Conflict(String),
+    BadRequest(String),
+    Validation { field: String, message: String },
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    RateLimited { retry_after_secs: u64 },
+    Unavailable,
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized { .. } => "UNAUTHORIZED",
+            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::BadRequest(_) => "BAD_REQUEST",
+            ApiError::Validation { .. } => "VALIDATION_FAILED",
+            ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::Unavailable => "SERVICE_UNAVAILABLE",
+            ApiError::Internal => "INTERNAL_ERROR",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthorized { message, .. } => message.clone(),
+            ApiError::InsufficientScope(scope) => {
+                format!("Insufficient permissions: this token lacks the {} scope.", scope.as_str())
+            }
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::BadRequest(m) => m.clone(),
+            ApiError::Validation { message, .. } => message.clone(),
+            ApiError::MethodNotAllowed => "This endpoint does not support that method.".into(),
+            ApiError::UnsupportedMediaType => "Send the request body as application/json.".into(),
+            ApiError::PayloadTooLarge => "The request body is too large.".into(),
+            ApiError::RateLimited { retry_after_secs } => {
+                format!("Too many requests. Retry in {retry_after_secs} seconds.")
+            }
+            ApiError::Unavailable => "The service is temporarily unavailable. Retry shortly.".into(),
+            ApiError::Internal => "Something went wrong on our side.".into(),
+        }
+    }
+
+    /// Logs a database error with context; unreachable database → 503.
+    pub fn db(context: &str, err: sqlx::Error) -> Self {
+        match crate::error::AppError::db(context, err) {
+            crate::error::AppError::Unavailable => ApiError::Unavailable,
+            _ => ApiError::Internal,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": { "code": self.code(), "message": self.message() } });
+        if let ApiError::Validation { field, .. } = &self {
+            body["error"]["field"] = json!(field);
+        }
+        let mut res = (self.status(), Json(body)).into_response();
+        let challenge = match &self {
+            ApiError::Unauthorized { invalid_token: false, .. } => Some(r#"Bearer realm="preqstation""#.to_string()),
+            ApiError::Unauthorized { invalid_token: true, .. } => {
+                Some(r#"Bearer realm="preqstation", error="invalid_token""#.to_string())
+            }
+            ApiError::InsufficientScope(scope) => Some(format!(
+                r#"Bearer realm="preqstation", error="insufficient_scope", scope="{}""#,
+                scope.as_str()
+            )),
+            _ => None,
+        };
+        if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        res
+    }
+}
+
+impl From<crate::error::AppError> for ApiError {
+    fn from(e: crate::error::AppError) -> Self {
+        use crate::error::AppError as A;
+        match e {
+            A::Field { field, message } => ApiError::Validation { field, message },
+            A::Unauthorized(m) => ApiError::Unauthorized { message: m, invalid_token: false },
+            A::Forbidden(m) => ApiError::Forbidden(m),
+            A::NotFound(m) => ApiError::NotFound(m),
+            A::Conflict(m) => ApiError::Conflict(m),
+            A::TooManyRequests { .. } => ApiError::RateLimited { retry_after_secs: 60 },
+            A::Unavailable => ApiError::Unavailable,
+            A::Internal => ApiError::Internal,
+            A::Request(m) => ApiError::BadRequest(m),
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! Settings > API Keys: create a token (shown once, with a copy button and
+//! a ready-to-paste snippet), list tokens with their status, revoke one
+//! after a confirmation naming it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    components::FormAlert,
+    tokens::{
+        get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, Scope, TokenPolicy, TokenStatus,
+        TokenView, EXPIRY_PRESETS,
+    },
+    types::relative,
+};
+
+#[component]
+pub fn ApiKeysPage() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let show_form = RwSignal::new(false);
+    let status = RwSignal::new(String::from("all"));
+    let hide_revoked = RwSignal::new(false);
+    let confirming = RwSignal::new(None::<(String, String)>);
+    let dismissed = RwSignal::new(0usize);
+
+    let policy = Resource::new(|| (), |_| get_token_policy());
+    let tokens = Resource::new(
+        move || (status.get(), hide_revoked.get(), create.version().get(), revoke.version().get()),
+        |(status, hide, _, _)| list_tokens(Some(status), Some(hide.to_string())),
+    );
+
+    // A successful create closes the form; a revoke closes the dialog.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            show_form.set(false);
+        }
+    });
+    Effect::new(move |_| {
+        if revoke.version().get() > 0 {
+            confirming.set(None);
+        }
+    });
+
+    let created = move || match create.value().get() {
+        Some(Ok(c)) if dismissed.get() != create.version().get() => Some(c),
+        _ => None,
+    };
+
+    view! {
+        <Title text="API Keys · Preqstation"/>
+        <div class="flex items-start justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold">"API Keys"</h1>
+                <p class="mt-1 max-w-2xl text-sm text-slate-600">
+                    "Tokens let your coding agents and scripts call the Preqstation API as you. "
+                    "Give each agent or environment its own token so you can revoke one without breaking the others."
+                </p>
+            </div>
+            <button
+                type="button"
+                class="shrink-0 rounded-md bg-indigo-700 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-800"
+                on:click=move |_| show_form.update(|s| *s = !*s)
+            >
+                "+ New Token"
+            </button>
+        </div>
+
+        {move || created().map(|c| view! { <NewTokenPanel created=c on_done=move || dismissed.set(create.version().get_untracked())/> })}
+
+        <Show when=move || show_form.get()>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match policy.await {
+                        Ok(p) => view! { <CreateForm action=create policy=p/> }.into_any(),
+                        Err(e) => view! { <p class="mt-4 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </Show>
+
+        <div class="mt-8 flex flex-wrap items-center gap-4 text-sm">
+            <label class="flex items-center gap-2">
+                "Status"
+                <select
+                    name="status"
+                    class="rounded-md border border-slate-300 bg-white px-2 py-1"
+                    on:change=move |ev| status.set(event_target_value(&ev))
+                >
+                    <option value="all">"All"</option>
+                    <option value="active">"Active"</option>
+                    <option value="expired">"Expired"</option>
+                    <option value="revoked">"Revoked"</option>
+                </select>
+            </label>
+            <label class="flex items-center gap-2">
+                <input type="checkbox" on:change=move |ev| hide_revoked.set(event_target_checked(&ev))/>
+                "Hide revoked tokens"
+            </label>
+        </div>
+
+        <Transition fallback=|| view! { <p class="mt-4 text-sm text-slate-500">"Loading tokens…"</p> }>
+            {move || Suspend::new(async move {
+                match tokens.await {
+                    Ok(list) if list.is_empty() => view! { <EmptyState filtered=status.get_untracked() != "all" || hide_revoked.get_untracked()/> }.into_any(),
+                    Ok(list) => view! { <TokenTable list=list confirming=confirming/> }.into_any(),
+                    Err(e) => view! { <p class="mt-4 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+
+        {move || confirming.get().map(|(id, name)| view! { <RevokeDialog id=id name=name action=revoke on_cancel=move || confirming.set(None)/> })}
+    }
+}
+
+#[component]
+fn CreateForm(action: ServerAction<CreateToken>, policy: TokenPolicy) -> impl IntoView {
+    let err = move || action.value().get().and_then(|r| r.err());
+    let field_err = move |f: &'static str| Signal::derive(move || err().and_then(|e| e.for_field(f)));
+    let default_choice = match policy.default_expiry_days {
+        Some(d) => d.to_string(),
+        None => "never".to_string(),
+    };
+    let expiry = RwSignal::new(default_choice.clone());
+    let presets = EXPIRY_PRESETS
+        .into_iter()
+        .filter(|d| policy.allows_days(*d))
+        .map(|d| {
+            let value = d.to_string();
+            let selected = value == default_choice;
+            view! { <option value=value selected=selected>{format!("{d} days")}</option> }
+        })
+        .collect::<Vec<_>>();
+    let allows_never = policy.allows_never();
+    let never_selected = default_choice == "never";
+    let limit_note = policy
+        .max_lifetime_days
+        .map(|d| format!("Your administrator allows at most {d} days."));
+
+    view! {
+        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-6 shadow-sm" aria-labelledby="new-token-heading">
+            <h2 id="new-token-heading" class="text-lg font-semibold">"New token"</h2>
+            <div class="mt-4">
+                <FormAlert message=Signal::derive(move || err().and_then(|e| e.general()))/>
+            </div>
+            <ActionForm action=action>
+                <div class="grid gap-5">
+                    <div>
+                        <label for="token-name" class="block text-sm font-medium">"Name"</label>
+                        <input id="token-name" name="name" type="text" required maxlength="64" autocomplete="off"
+                            placeholder="e.g. local-dev, claude-code-prod, codex-testing"
+                            class="mt-1 block w-full max-w-md rounded-md border border-slate-300 px-3 py-2 text-sm"/>
+                        <ErrorLine field="name" error=field_err("name")/>
+                    </div>
+                    <div>
+                        <label for="token-description" class="block text-sm font-medium">
+                            "Description " <span class="font-normal text-slate-500">"(optional)"</span>
+                        </label>
+                        <textarea id="token-description" name="description" rows="2" maxlength="500"
+                            placeholder="What uses this token, and where it is stored"
+                            class="mt-1 block w-full max-w-md rounded-md border border-slate-300 px-3 py-2 text-sm"></textarea>
+                        <ErrorLine field="description" error=field_err("description")/>
+                    </div>
+                    <div>
+                        <label for="token-expiry" class="block text-sm font-medium">"Expiration"</label>
+                        <div class="mt-1 flex flex-wrap items-center gap-3">
+                            <select id="token-expiry" name="expiry"
+                                class="rounded-md border border-slate-300 bg-white px-3 py-2 text-sm"
+                                on:change=move |ev| expiry.set(event_target_value(&ev))>
+                                {presets}
+                                <option value="custom">"Custom date…"</option>
+                                {allows_never.then(|| view! { <option value="never" selected=never_selected>"No expiration"</option> })}
+                            </select>
+                            <Show when=move || expiry.get() == "custom">
+                                <input type="date" name="custom_date" aria-label="Expiration date"
+                                    class="rounded-md border border-slate-300 px-3 py-2 text-sm"/>
+                            </Show>
+                        </div>
+                        <p class="mt-1 text-xs text-slate-500">
+                            "Short-lived (7-30 days) for CI and temporary access; 90-180 days for regular scripts; "
+                            "no expiration only for tightly controlled environments that rotate tokens."
+                            {limit_note.map(|n| format!(" {n}"))}
+                        </p>
+                        <ErrorLine field="expiry" error=field_err("expiry")/>
+                        <ErrorLine field="custom_date" error=field_err("custom_date")/>
+                    </div>
+                    <fieldset>
+                        <legend class="text-sm font-medium">"Scopes"</legend>
+                        <div class="mt-2 grid gap-2">
+                            {Scope::ALL
+                                .into_iter()
+                                .map(|s| {
+                                    let name = format!("scope_{}", s.as_str().replace([':', '-'], "_"));
+                                    let checked = Scope::DEFAULT.contains(&s);
+                                    view! {
+                                        <label class="flex items-start gap-2 text-sm">
+                                            <input type="checkbox" name=name value="on" checked=checked class="mt-0.5"/>
+                                            <span>
+                                                <code class="rounded bg-slate-100 px-1 text-xs">{s.as_str()}</code>
+                                                " "
+                                                <span class="text-slate-600">{s.describe()}</span>
+                                            </span>
+                                        </label>
+                                    }
+                                })
+                                .collect::<Vec<_>>()}
+                        </div>
+                        <ErrorLine field="scopes" error=field_err("scopes")/>
+                    </fieldset>
+                    <div>
+                        <button type="submit" disabled=move || action.pending().get()
+                            class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800 disabled:opacity-60">
+                            {move || if action.pending().get() { "Creating…" } else { "Create token" }}
+                        </button>
+                    </div>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn ErrorLine(field: &'static str, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <p class="mt-1 text-sm text-red-700" data-error-for=field aria-live="polite">{move || error.get()}</p>
+    }
+}
+
+#[component]
+fn NewTokenPanel(created: CreatedToken, on_done: impl Fn() + 'static + Send + Sync) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let token = created.token.clone();
+    let snippet = format!(
+        "export PREQSTATION_API_URL={}\nexport PREQSTATION_TOKEN={}",
+        created.api_url, created.token
+    );
+    let copy = move |_| {
+        let clipboard = window().navigator().clipboard();
+        let _ = clipboard.write_text(&token);
+        copied.set(true);
+    };
+    view! {
+        <section class="mt-6 rounded-lg border border-green-300 bg-green-50 p-6" aria-labelledby="created-heading" data-testid="new-token-panel">
+            <h2 id="created-heading" class="font-semibold text-green-900">
+                {format!("Token \u{201c}{}\u{201d} created", created.view.name)}
+            </h2>
+            <p class="mt-1 text-sm font-medium text-green-900">
+                "Copy it now. You will not be able to see it again."
+            </p>
+            <div class="mt-3 flex items-center gap-2">
+                <code data-testid="new-token" class="block flex-1 select-all overflow-x-auto rounded-md border border-green-200 bg-white px-3 py-2 font-mono text-sm">
+                    {created.token.clone()}
+                </code>
+                <button type="button" on:click=copy
+                    class="rounded-md border border-green-400 bg-white px-3 py-2 text-sm font-medium text-green-900 hover:bg-green-100">
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+            <p class="mt-4 text-sm text-green-900">"Configure your agent:"</p>
+            <pre class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{snippet}</pre>
+            <button type="button" on:click=move |_| on_done()
+                class="mt-4 text-sm text-green-900 underline">"I have copied it"</button>
+        </section>
+    }
+}
+
+#[component]
+fn EmptyState(filtered: bool) -> impl IntoView {
+    view! {
+        <div class="mt-6 rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center">
+            {if filtered {
+                view! { <p class="text-sm text-slate-600">"No tokens match this filter."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="font-medium">"No API tokens yet"</p>
+                    <p class="mx-auto mt-1 max-w-md text-sm text-slate-600">
+                        "A token lets an agent such as Claude Code or Codex read and update your tasks through the API. "
+                        "Click \u{201c}+ New Token\u{201d}, name it after where it will be used, and copy it into the agent's environment."
+                    </p>
+                }.into_any()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn TokenTable(list: Vec<TokenView>, confirming: RwSignal<Option<(String, String)>>) -> impl IntoView {
+    view! {
+        <div class="mt-4 overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class="w-full text-left text-sm">
+                <thead class="bg-slate-50 text-xs uppercase text-slate-500">
+                    <tr>
+                        <th class="px-4 py-2">"Name"</th>
+                        <th class="px-4 py-2">"Prefix"</th>
+                        <th class="px-4 py-2">"Scopes"</th>
+                        <th class="px-4 py-2">"Created"</th>
+                        <th class="px-4 py-2">"Expires"</th>
+                        <th class="px-4 py-2">"Last used"</th>
+                        <th class="px-4 py-2">"Status"</th>
+                        <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list.into_iter().map(|t| view! { <TokenRow token=t confirming=confirming/> }).collect::<Vec<_>>()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn TokenRow(token: TokenView, confirming: RwSignal<Option<(String, String)>>) -> impl IntoView {
+    let now = token.now;
+    let expires = match token.expires_at {
+        None => view! { <span class="text-slate-500">"Never"</span> }.into_any(),
+        Some(at) => {
+            let soon = token.expires_soon();
+            view! {
+                <span>{at.display_utc()}</span>
+                <span class="block text-xs text-slate-500">{relative(at, now)}</span>
+                {soon.then(|| view! { <span class="mt-1 inline-block rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900">{format!("Expires {}", relative(at, now))}</span> })}
+            }
+            .into_any()
+        }
+    };
+    let last_used = match token.last_used_at {
+        None => view! { <span class="text-slate-500">"Never"</span> }.into_any(),
+        Some(at) => view! {
+            <span title=at.display_utc()>{relative(at, now)}</span>
+            <span class="block font-mono text-xs text-slate-500">{token.last_used_ip.clone().unwrap_or_default()}</span>
+            <span class="block max-w-40 truncate text-xs text-slate-500" title=token.last_used_client.clone().unwrap_or_default()>
+                {token.last_used_client.clone().unwrap_or_default()}
+            </span>
+        }
+        .into_any(),
+    };
+    let (badge_class, label) = match token.status {
+        TokenStatus::Active => ("bg-green-100 text-green-800", "Active"),
+        TokenStatus::Expired => ("bg-slate-200 text-slate-700", "Expired"),
+        TokenStatus::Revoked => ("bg-red-100 text-red-800", "Revoked"),
+    };
+    let revoked_note = token.revoked_at.map(|at| {
+        format!(
+            "by {} on {}",
+            token.revoked_by.clone().unwrap_or_else(|| "an administrator".into()),
+            at.display_utc()
+        )
+    });
+    let is_active = token.status == TokenStatus::Active;
+    let id = token.id.clone();
+    let name = token.name.clone();
+    view! {
+        <tr class="border-t border-slate-100 align-top" data-token-id=token.id.clone() data-token-name=token.name.clone()>
+            <td class="px-4 py-3">
+                <span class="font-medium">{token.name.clone()}</span>
+                {token.description.clone().map(|d| view! { <span class="block max-w-56 text-xs text-slate-500">{d}</span> })}
+            </td>
+            <td class="px-4 py-3 font-mono text-xs">{token.prefix.clone()}</td>
+            <td class="px-4 py-3">
+                <div class="flex max-w-56 flex-wrap gap-1">
+                    {token.scopes.iter().map(|s| view! { <code class="rounded bg-slate-100 px-1 text-xs">{s.as_str()}</code> }).collect::<Vec<_>>()}
+                </div>
+            </td>
+            <td class="px-4 py-3 whitespace-nowrap">{token.created_at.display_utc()}</td>
+            <td class="px-4 py-3 whitespace-nowrap">{expires}</td>
+            <td class="px-4 py-3 whitespace-nowrap">{last_used}</td>
+            <td class="px-4 py-3">
+                <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {badge_class}") data-status=label>{label}</span>
+                {revoked_note.map(|n| view! { <span class="mt-1 block text-xs text-slate-500">{n}</span> })}
+            </td>
+            <td class="px-4 py-3 text-right">
+                {is_active.then(|| view! {
+                    <button type="button" class="text-sm text-red-700 hover:underline"
+                        on:click=move |_| confirming.set(Some((id.clone(), name.clone())))>
+                        "Revoke"
+                    </button>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn RevokeDialog(
+    id: String,
+    name: String,
+    action: ServerAction<RevokeToken>,
+    on_cancel: impl Fn() + 'static + Send + Sync,
+) -> impl IntoView {
+    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    view! {
+        <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
+            <div role="dialog" aria-modal="true" aria-labelledby="revoke-title"
+                class="w-full max-w-md rounded-lg bg-white p-6 shadow-xl">
+                <h2 id="revoke-title" class="text-lg font-semibold">{format!("Revoke \u{201c}{name}\u{201d}?")}</h2>
+                <p class="mt-2 text-sm text-slate-600">
+                    "Any agent using this token gets 401 Unauthorized on its next request. This cannot be undone; "
+                    "the token stays listed as revoked."
+                </p>
+                <p class="mt-2 text-sm text-red-700">{error}</p>
+                <div class="mt-6 flex justify-end gap-3">
+                    <button type="button" on:click=move |_| on_cancel()
+                        class="rounded-md border border-slate-300 px-3 py-2 text-sm">"Cancel"</button>
+                    <ActionForm action=action>
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="rounded-md bg-red-700 px-3 py-2 text-sm font-semibold text-white hover:bg-red-800">
+                            "Revoke token"
+                        </button>
+                    </ActionForm>
+                </div>
+            </div>
+        </div>
+    }
+}

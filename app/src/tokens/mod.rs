@@ -1,0 +1,293 @@
+//! API tokens: the format, the owner's token list, creation under the
+//! deployment's policy, revocation, and bearer authentication.
+//!
+//! Shared (browser and server): the types the API Keys page shows and the
+//! server functions it calls. Behind `ssr`: the format (`format`), the
+//! queries (`service`) and the policy (`policy`). The page's server
+//! functions and the REST API call the same service functions.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppError, types::Timestamp};
+
+#[cfg(feature = "ssr")]
+pub mod format;
+#[cfg(feature = "ssr")]
+pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+/// What a token may do on the REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Scope {
+    #[serde(rename = "projects:read")]
+    ProjectsRead,
+    #[serde(rename = "tasks:read")]
+    TasksRead,
+    #[serde(rename = "tasks:write")]
+    TasksWrite,
+    #[serde(rename = "worklogs:write")]
+    WorklogsWrite,
+    #[serde(rename = "tokens:rotate-self")]
+    TokensRotateSelf,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] = [
+        Scope::ProjectsRead,
+        Scope::TasksRead,
+        Scope::TasksWrite,
+        Scope::WorklogsWrite,
+        Scope::TokensRotateSelf,
+    ];
+
+    /// The seeds' agent rights: read and create tasks, update their status and
+    /// results, list projects and their settings, create work logs.
+    pub const DEFAULT: [Scope; 4] = [
+        Scope::ProjectsRead,
+        Scope::TasksRead,
+        Scope::TasksWrite,
+        Scope::WorklogsWrite,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ProjectsRead => "projects:read",
+            Scope::TasksRead => "tasks:read",
+            Scope::TasksWrite => "tasks:write",
+            Scope::WorklogsWrite => "worklogs:write",
+            Scope::TokensRotateSelf => "tokens:rotate-self",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scope::ProjectsRead => "List projects and read their settings",
+            Scope::TasksRead => "List and read tasks",
+            Scope::TasksWrite => "Create tasks and update their status and result",
+            Scope::WorklogsWrite => "Add work logs to tasks",
+            Scope::TokensRotateSelf => "Rotate this token (issue its own successor)",
+        }
+    }
+
+    /// Space-separated, as stored.
+    pub fn join(scopes: &[Scope]) -> String {
+        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+    }
+
+    pub fn split(stored: &str) -> Vec<Scope> {
+        let mut v: Vec<Scope> = stored.split_whitespace().filter_map(Scope::parse).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "Active",
+            TokenStatus::Expired => "Expired",
+            TokenStatus::Revoked => "Revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(TokenStatus::Active),
+            "expired" => Some(TokenStatus::Expired),
+            "revoked" => Some(TokenStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A token as the list shows it. Never carries the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+    pub last_used_client: Option<String>,
+    pub status: TokenStatus,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<String>,
+    /// Milliseconds of the server's clock when this was read, for "in 3 days".
+    pub now: Timestamp,
+}
+
+impl TokenView {
+    /// Active and expiring within 7 days.
+    pub fn expires_soon(&self) -> bool {
+        matches!((self.status, self.expires_at), (TokenStatus::Active, Some(e)) if e.millis() - self.now.millis() <= 7 * 86_400_000)
+    }
+}
+
+/// The answer to a successful create: the token, shown exactly once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub token: String,
+    pub view: TokenView,
+    /// `PREQSTATION_API_URL` for the ready-to-paste snippet.
+    pub api_url: String,
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("token", &"<redacted>")
+            .field("view", &self.view)
+            .finish()
+    }
+}
+
+/// The deployment's token policy, set by an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPolicy {
+    /// Pre-selected expiry in the form, days; `None` = no expiration.
+    pub default_expiry_days: Option<i64>,
+    /// Longest lifetime allowed, days; `None` = no limit (and "No expiration" allowed).
+    pub max_lifetime_days: Option<i64>,
+    /// Active tokens an account may hold.
+    pub max_active_tokens: i64,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            default_expiry_days: Some(90),
+            max_lifetime_days: None,
+            max_active_tokens: 5,
+        }
+    }
+}
+
+impl TokenPolicy {
+    pub fn allows_never(&self) -> bool {
+        self.max_lifetime_days.is_none()
+    }
+
+    pub fn allows_days(&self, days: i64) -> bool {
+        self.max_lifetime_days.is_none_or(|max| days <= max)
+    }
+}
+
+/// Limits shared by the policy form and the server.
+pub mod policy_limits {
+    /// Most active tokens an admin may allow per account.
+    pub const MAX_ACTIVE_TOKENS_LIMIT: i64 = 100;
+}
+
+/// The expiry presets of the create form (seed 004).
+pub const EXPIRY_PRESETS: [i64; 5] = [7, 30, 90, 180, 365];
+
+/// Lists the signed-in account's tokens, newest first; `status` filters
+/// (`active`, `expired`, `revoked`), `hide_revoked` drops revoked ones.
+#[server(prefix = "/rpc", endpoint = "tokens/list")]
+pub async fn list_tokens(status: Option<String>, hide_revoked: Option<String>) -> Result<Vec<TokenView>, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let status = match status.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => None,
+        Some(s) => Some(TokenStatus::parse(s).ok_or_else(|| AppError::field("status", "Unknown status filter."))?),
+    };
+    let hide_revoked = matches!(hide_revoked.as_deref(), Some("true" | "on" | "1"));
+    service::list(&cx.state.db, me.user.id, status, hide_revoked, Timestamp::now())
+        .await
+        .map_err(|e| AppError::db("list tokens", e))
+}
+
+/// Creates a token for the signed-in account and returns it, once.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/rpc", endpoint = "tokens/create")]
+pub async fn create_token(
+    name: String,
+    description: Option<String>,
+    expiry: String,
+    custom_date: Option<String>,
+    scope_projects_read: Option<String>,
+    scope_tasks_read: Option<String>,
+    scope_tasks_write: Option<String>,
+    scope_worklogs_write: Option<String>,
+    scope_tokens_rotate_self: Option<String>,
+) -> Result<CreatedToken, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let checked = [
+        (scope_projects_read, Scope::ProjectsRead),
+        (scope_tasks_read, Scope::TasksRead),
+        (scope_tasks_write, Scope::TasksWrite),
+        (scope_worklogs_write, Scope::WorklogsWrite),
+        (scope_tokens_rotate_self, Scope::TokensRotateSelf),
+    ];
+    let scopes: Vec<Scope> = checked
+        .into_iter()
+        .filter(|(v, _)| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false"))
+        .map(|(_, s)| s)
+        .collect();
+    let now = Timestamp::now();
+    let request = service::NewToken::from_form(&name, description.as_deref(), &expiry, custom_date.as_deref(), scopes, now)?;
+    let (secret, view) = service::create(&cx.state.db, &cx.state.config, me.user.id, request, now).await?;
+    tracing::info!(account = %me.user.id, token = %view.prefix, "token created");
+    Ok(CreatedToken {
+        token: secret.expose().to_string(),
+        view,
+        api_url: cx.state.config.public_url.clone(),
+    })
+}
+
+/// Revokes one of the signed-in account's tokens. Idempotent.
+#[server(prefix = "/rpc", endpoint = "tokens/revoke")]
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    service::revoke(&cx.state.db, me.user.id, id.trim(), me.user.id, Timestamp::now()).await?;
+    Ok(())
+}
+
+/// The token policy (everyone signed in may read it: the form needs it).
+#[server(prefix = "/rpc", endpoint = "tokens/policy")]
+pub async fn get_token_policy() -> Result<TokenPolicy, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    cx.require_session()?;
+    policy::load(&cx.state.db)
+        .await
+        .map_err(|e| AppError::db("load policy", e))
+}
+
+/// Changes the token policy. Admins only.
+#[server(prefix = "/rpc", endpoint = "tokens/policy/update")]
+pub async fn update_token_policy(
+    default_expiry: String,
+    max_lifetime: String,
+    max_active_tokens: String,
+) -> Result<TokenPolicy, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    if !me.user.is_admin() {
+        return Err(AppError::Forbidden("Only administrators can change token policies.".into()));
+    }
+    let new = policy::parse_form(&default_expiry, &max_lifetime, &max_active_tokens)?;
+    policy::update(&cx.state.db, me.user.id, &new, Timestamp::now()).await?;
+    tracing::info!(account = %me.user.id, ?new, "token policy changed");
+    Ok(new)
+}

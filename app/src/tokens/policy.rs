@@ -1,0 +1,155 @@
+//! The token policy: one row, changed by admins, applied on the server at
+//! every creation so a hand-made request cannot get around it. Each change
+//! is kept (before and after) in `policy_changes` for the audit log.
+
+use sqlx::Row;
+
+use super::{TokenPolicy, EXPIRY_PRESETS};
+use crate::{db::Db, error::AppError, types::{AccountId, Timestamp}};
+
+pub use super::policy_limits::MAX_ACTIVE_TOKENS_LIMIT;
+
+pub async fn load(db: &Db) -> Result<TokenPolicy, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT default_expiry_days, max_lifetime_days, max_active_tokens FROM token_policy WHERE id = 1",
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some(r) => TokenPolicy {
+            default_expiry_days: r.try_get("default_expiry_days")?,
+            max_lifetime_days: r.try_get("max_lifetime_days")?,
+            max_active_tokens: r.try_get("max_active_tokens")?,
+        },
+        None => TokenPolicy::default(),
+    })
+}
+
+/// Reads the policy form: `default_expiry` is a preset or `never`,
+/// `max_lifetime` a preset or `none`, `max_active_tokens` 1-100.
+pub fn parse_form(default_expiry: &str, max_lifetime: &str, max_active_tokens: &str) -> Result<TokenPolicy, AppError> {
+    let days = |field: &str, v: &str| -> Result<i64, AppError> {
+        v.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| EXPIRY_PRESETS.contains(d))
+            .ok_or_else(|| AppError::field(field, "Choose one of the listed durations."))
+    };
+    let default_expiry_days = match default_expiry.trim() {
+        "never" => None,
+        v => Some(days("default_expiry", v)?),
+    };
+    let max_lifetime_days = match max_lifetime.trim() {
+        "none" | "" => None,
+        v => Some(days("max_lifetime", v)?),
+    };
+    let max_active_tokens = max_active_tokens
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (1..=MAX_ACTIVE_TOKENS_LIMIT).contains(n))
+        .ok_or_else(|| {
+            AppError::field(
+                "max_active_tokens",
+                format!("Enter a whole number from 1 to {MAX_ACTIVE_TOKENS_LIMIT}."),
+            )
+        })?;
+    if let Some(max) = max_lifetime_days {
+        match default_expiry_days {
+            None => {
+                return Err(AppError::field(
+                    "default_expiry",
+                    "With a maximum lifetime, the default cannot be \"No expiration\".",
+                ))
+            }
+            Some(d) if d > max => {
+                return Err(AppError::field(
+                    "default_expiry",
+                    "The default expiry must not be longer than the maximum lifetime.",
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(TokenPolicy {
+        default_expiry_days,
+        max_lifetime_days,
+        max_active_tokens,
+    })
+}
+
+/// Stores a new policy and records the change.
+pub async fn update(db: &Db, by: AccountId, new: &TokenPolicy, now: Timestamp) -> Result<(), AppError> {
+    let run = async {
+        let mut tx = db.begin().await?;
+        let before = sqlx::query(
+            "SELECT default_expiry_days, max_lifetime_days, max_active_tokens FROM token_policy WHERE id = 1",
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| -> Result<String, sqlx::Error> {
+            Ok(describe(&TokenPolicy {
+                default_expiry_days: r.try_get("default_expiry_days")?,
+                max_lifetime_days: r.try_get("max_lifetime_days")?,
+                max_active_tokens: r.try_get("max_active_tokens")?,
+            }))
+        })
+        .transpose()?;
+        sqlx::query(
+            "UPDATE token_policy SET default_expiry_days = $1, max_lifetime_days = $2, \
+             max_active_tokens = $3, updated_at = $4, updated_by = $5 WHERE id = 1",
+        )
+        .bind(new.default_expiry_days)
+        .bind(new.max_lifetime_days)
+        .bind(new.max_active_tokens)
+        .bind(now.millis())
+        .bind(by.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO policy_changes (id, changed_at, changed_by, before_value, after_value) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(now.millis())
+        .bind(by.to_string())
+        .bind(before)
+        .bind(describe(new))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    };
+    run.await.map_err(|e| AppError::db("update token policy", e))
+}
+
+/// `default_expiry_days=90 max_lifetime_days=none max_active_tokens=5`.
+pub fn describe(p: &TokenPolicy) -> String {
+    let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
+    format!(
+        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}",
+        opt(p.default_expiry_days),
+        opt(p.max_lifetime_days),
+        p.max_active_tokens
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_form() {
+        let p = parse_form("30", "90", "3").unwrap();
+        assert_eq!(p.default_expiry_days, Some(30));
+        assert_eq!(p.max_lifetime_days, Some(90));
+        assert!(!p.allows_never());
+        assert!(p.allows_days(90) && !p.allows_days(180));
+        assert!(parse_form("never", "none", "5").unwrap().allows_never());
+        assert_eq!(parse_form("never", "90", "5").unwrap_err().for_field("default_expiry").is_some(), true);
+        assert!(parse_form("365", "90", "5").unwrap_err().for_field("default_expiry").is_some());
+        assert!(parse_form("13", "none", "5").unwrap_err().for_field("default_expiry").is_some());
+        for bad in ["0", "101", "-1", "five", ""] {
+            assert!(parse_form("30", "none", bad).unwrap_err().for_field("max_active_tokens").is_some());
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The `preqstation` binary itself: the admin CLI and configuration errors.
+
+mod common;
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+use common::{TestApp, PASSWORD};
+
+fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("binary exits")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[tokio::test]
+async fn create_admin_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::fresh_database_url(dir.path()).await;
+    let data = dir.path().display().to_string();
+    let env = [("DATABASE_URL", url.as_str()), ("PREQSTATION_DATA_DIR", data.as_str())];
+
+    let out = run(&["create-admin", "--email", "Root@Example.com"], &env, &format!("{PASSWORD}\n"));
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Created admin account root@example.com"));
+    assert!(!text(&out.stdout).contains(PASSWORD) && !text(&out.stderr).contains(PASSWORD));
+
+    // Refusals are one clear line and no panic.
+    for (args, stdin, expected) in [
+        (vec!["create-admin", "--email", "weak@example.com"], "password\n", "most commonly used"),
+        (vec!["create-admin", "--email", "root@example.com"], "another fine passphrase\n", "already exists"),
+        (vec!["create-admin", "--email", "not-an-email"], "another fine passphrase\n", "email"),
+        (vec!["create-admin"], "", "--email"),
+        (vec!["frobnicate"], "", "unknown command"),
+    ] {
+        let out = run(&args, &env, stdin);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+
+    // The web app sees the account, and the setup page is gone.
+    let app = TestApp::open(url, dir, |_| {}).await;
+    assert_eq!(app.get("/setup", None).await.status, 303);
+    let res = app.login("root@example.com", PASSWORD).await;
+    assert!(res.status.is_success(), "{} {}", res.status, res.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts WHERE role = 'admin'").await, 1);
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    for (var, value) in [
+        ("PREQSTATION_LISTEN", "nowhere"),
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("PREQSTATION_SESSION_MAX_AGE", "soon"),
+        ("PREQSTATION_SESSION_KEY", "too-short"),
+    ] {
+        let out = run(&["serve"], &[("PREQSTATION_DATA_DIR", data.as_str()), (var, value)], "");
+        let err = text(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(var), "{var}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{var}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
