@@ -1,16 +1,10 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { EMAIL, PASSWORD, hydrated } from './helpers';
 
 // One browser walk through the foundation: first-run setup, dashboard,
 // sign out, a wrong password, sign in, cookie attributes, sign out.
 // The server starts on an empty data directory, so setup runs exactly once.
 
-const EMAIL = 'owner@example.com';
-const PASSWORD = 'a long and unusual passphrase';
-
-async function hydrated(page: Page) {
-  // The wasm bundle has loaded and taken over the page.
-  await page.locator('html[data-hydrated="true"]').waitFor();
-}
 
 test('setup, sign out, wrong password, sign in, cookie, sign out', async ({ page, context }) => {
   // First run: every page leads to setup.

@@ -21,7 +21,7 @@ pub fn DashboardLayout() -> impl IntoView {
     view! {
         <div class="min-h-screen">
             <header class="border-b border-slate-200 bg-white">
-                <div class="mx-auto flex max-w-6xl items-center justify-between px-6 py-3">
+                <div class="mx-auto flex max-w-7xl items-center justify-between px-6 py-3">
                     <a href="/" class="text-sm font-bold tracking-wide text-indigo-700">"PREQSTATION"</a>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
@@ -34,7 +34,7 @@ pub fn DashboardLayout() -> impl IntoView {
                     </Transition>
                 </div>
             </header>
-            <div class="mx-auto flex max-w-6xl gap-8 px-6 py-8">
+            <div class="mx-auto flex max-w-7xl gap-8 px-6 py-8">
                 <Nav user=user/>
                 <main class="min-w-0 flex-1">
                     <Outlet/>
@@ -75,7 +75,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
         }
     };
     view! {
-        <nav class="w-52 shrink-0" aria-label="Main">
+        <nav class="w-44 shrink-0" aria-label="Main">
             {link("/", "Overview")}
             {link("/projects", "Projects")}
             <p class="mt-6 px-3 text-xs font-semibold uppercase tracking-wide text-slate-500">"Settings"</p>
