@@ -8,6 +8,8 @@ use leptos_router::{
 };
 
 use crate::pages::{
+    account::AccountPage,
+    admin_accounts::AdminAccountsPage,
     api_keys::ApiKeysPage,
     policies::PoliciesPage,
     dashboard::{DashboardLayout, Home, NotYetAvailable},
@@ -50,6 +52,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=Home/>
                     <Route path=path!("/settings/api-keys") view=ApiKeysPage/>
                     <Route path=path!("/settings/policies") view=PoliciesPage/>
+                    <Route path=path!("/settings/account") view=AccountPage/>
+                    <Route path=path!("/admin/accounts") view=AdminAccountsPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
                     <Route
                         path=path!("/settings/audit-logs")

@@ -5,6 +5,8 @@
 //! hashing and the account queries.
 
 #[cfg(feature = "ssr")]
+pub mod admin;
+#[cfg(feature = "ssr")]
 mod common;
 #[cfg(feature = "ssr")]
 pub mod password;
@@ -12,6 +14,125 @@ pub mod password;
 mod service;
 #[cfg(feature = "ssr")]
 pub use service::*;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::AppError,
+    types::{FormSecret, Role, Timestamp},
+};
+
+/// An account as the administrators' list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+    pub active_sessions: i64,
+    pub active_tokens: i64,
+}
+
+/// Changes the signed-in account's password. Other sessions end; API tokens
+/// are revoked unless `keep_tokens` is ticked. Returns a summary sentence.
+#[server(prefix = "/rpc", endpoint = "account/password")]
+pub async fn change_password(
+    current_password: FormSecret,
+    new_password: FormSecret,
+    confirm: FormSecret,
+    keep_tokens: Option<String>,
+) -> Result<String, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let keep = keep_tokens.is_some_and(|v| !v.is_empty() && v != "false");
+    let ended = admin::change_password(
+        &cx.state.db,
+        me.user.id,
+        &me.id_hash,
+        current_password.take(),
+        new_password.take(),
+        confirm.expose(),
+        keep,
+        Timestamp::now(),
+    )
+    .await?;
+    tracing::info!(account = %me.user.id, sessions = ended.sessions, tokens = ended.tokens, "password changed");
+    Ok(format!(
+        "Password changed. {} other session{} signed out{}.",
+        ended.sessions,
+        if ended.sessions == 1 { " was" } else { "s were" },
+        if keep {
+            String::from("; your API tokens were kept")
+        } else {
+            format!("; {} API token{} revoked", ended.tokens, if ended.tokens == 1 { " was" } else { "s were" })
+        }
+    ))
+}
+
+#[cfg(feature = "ssr")]
+fn require_admin(cx: &crate::web::ServerFnContext) -> Result<crate::types::AccountId, AppError> {
+    let me = cx.require_session()?;
+    if me.user.is_admin() {
+        Ok(me.user.id)
+    } else {
+        Err(AppError::Forbidden("Only administrators can manage accounts.".into()))
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn parse_account_id(id: &str) -> Result<crate::types::AccountId, AppError> {
+    crate::types::AccountId::parse(id.trim()).ok_or_else(|| AppError::NotFound("No such account.".into()))
+}
+
+/// All accounts (administrators only).
+#[server(prefix = "/rpc", endpoint = "admin/accounts")]
+pub async fn list_accounts() -> Result<Vec<AccountSummary>, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    require_admin(&cx)?;
+    let now = Timestamp::now();
+    let idle_cutoff = now.plus_secs(-cx.state.config.session_max_age_secs);
+    admin::list(&cx.state.db, now, idle_cutoff)
+        .await
+        .map_err(|e| AppError::db("list accounts", e))
+}
+
+/// Creates an account with an initial password (administrators only).
+#[server(prefix = "/rpc", endpoint = "admin/accounts/create")]
+pub async fn create_account(email: String, role: String, password: FormSecret) -> Result<String, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let admin_id = require_admin(&cx)?;
+    let role = Role::parse(role.trim()).ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
+    let new = NewAccount::validate(&email, password.take(), role)?;
+    let account = create(&cx.state.db, new, Timestamp::now()).await?;
+    tracing::info!(by = %admin_id, account = %account.id, role = role.as_str(), "account created");
+    Ok(account.email)
+}
+
+/// Disables or re-enables an account (administrators only). Disabling ends
+/// its sessions and revokes its tokens.
+#[server(prefix = "/rpc", endpoint = "admin/accounts/disable")]
+pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let admin_id = require_admin(&cx)?;
+    let target = parse_account_id(&id)?;
+    let disabled = disabled == "true";
+    let ended = admin::set_disabled(&cx.state.db, admin_id, target, disabled, Timestamp::now()).await?;
+    tracing::info!(by = %admin_id, account = %target, disabled, sessions = ended.sessions, tokens = ended.tokens, "account status changed");
+    Ok(())
+}
+
+/// Ends every session and revokes every token of an account (administrators only).
+#[server(prefix = "/rpc", endpoint = "admin/accounts/invalidate")]
+pub async fn invalidate_account(id: String) -> Result<String, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let admin_id = require_admin(&cx)?;
+    let target = parse_account_id(&id)?;
+    let ended = admin::invalidate(&cx.state.db, admin_id, target, Timestamp::now()).await?;
+    tracing::info!(by = %admin_id, account = %target, sessions = ended.sessions, tokens = ended.tokens, "account sessions and tokens invalidated");
+    Ok(format!("Ended {} sessions and revoked {} tokens.", ended.sessions, ended.tokens))
+}
 
 /// Passwords shorter than this are refused (ASVS 5.0 6.2.1).
 pub const PASSWORD_MIN_CHARS: usize = 8;

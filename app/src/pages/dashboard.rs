@@ -82,10 +82,15 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
             {link("/settings/api-keys", "API Keys")}
             {link("/settings/sessions", "Sessions")}
             {link("/settings/audit-logs", "Audit Logs")}
+            {link("/settings/account", "Account")}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let admin = matches!(user.await, Ok(Some(u)) if u.is_admin());
-                    admin.then(|| link("/settings/policies", "Policies"))
+                    admin.then(|| view! {
+                        <p class="mt-6 px-3 text-xs font-semibold uppercase tracking-wide text-slate-500">"Admin"</p>
+                        {link("/admin/accounts", "Accounts")}
+                        {link("/settings/policies", "Policies")}
+                    })
                 })}
             </Transition>
         </nav>

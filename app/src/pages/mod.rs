@@ -1,5 +1,7 @@
 //! One module per page (or group of pages) of the dashboard.
 
+pub mod account;
+pub mod admin_accounts;
 pub mod api_keys;
 pub mod dashboard;
 pub mod login;

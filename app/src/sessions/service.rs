@@ -198,12 +198,15 @@ pub async fn revoke_by_public_id(
 }
 
 /// Ends every session of `account` except `keep` (by row key). Returns how many.
-pub async fn revoke_all_except(
-    db: &Db,
+pub async fn revoke_all_except<'c, E>(
+    db: E,
     account: AccountId,
     keep: Option<&str>,
     now: Timestamp,
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 \
          WHERE account_id = $2 AND revoked_at IS NULL AND id_hash <> $3",

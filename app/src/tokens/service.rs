@@ -318,7 +318,7 @@ pub async fn revoke(db: &Db, owner: AccountId, id: &str, by: AccountId, now: Tim
         return Err(not_found());
     }
     sqlx::query(
-        "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 \
+        "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = 'revoked' \
          WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL",
     )
     .bind(now.millis())
@@ -334,6 +334,31 @@ pub async fn revoke(db: &Db, owner: AccountId, id: &str, by: AccountId, now: Tim
         .ok_or_else(not_found)?;
     tracing::info!(account = %owner, token = %view.prefix, "token revoked");
     Ok(view)
+}
+
+/// Revokes every active token of `owner` (password change, account disabled,
+/// admin invalidation). Returns how many were revoked.
+pub async fn revoke_all_for_account<'c, E>(
+    db: E,
+    owner: AccountId,
+    by: AccountId,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
+         WHERE account_id = $4 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)",
+    )
+    .bind(now.millis())
+    .bind(by.to_string())
+    .bind(reason)
+    .bind(owner.to_string())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// A token that passed authentication, and its owner.

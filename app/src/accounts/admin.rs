@@ -1,0 +1,170 @@
+//! Account administration and password changes. Each operation that ends
+//! sessions or revokes tokens does it in the same transaction as the change
+//! that causes it.
+
+use sqlx::Row;
+
+use super::{
+    password::{self, Password},
+    AccountSummary,
+};
+use crate::{
+    db::Db,
+    error::AppError,
+    sessions, tokens,
+    types::{AccountId, Role, Timestamp},
+};
+
+/// Every account, oldest first, with its active session and token counts.
+pub async fn list(db: &Db, now: Timestamp, idle_cutoff: Timestamp) -> Result<Vec<AccountSummary>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.email, a.role, a.created_at, a.disabled_at, \
+           (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.revoked_at IS NULL \
+              AND s.last_seen_at > $2 AND s.absolute_expires_at > $1) AS sessions, \
+           (SELECT COUNT(*) FROM api_tokens t WHERE t.account_id = a.id AND t.revoked_at IS NULL \
+              AND (t.expires_at IS NULL OR t.expires_at > $1)) AS tokens \
+         FROM accounts a ORDER BY a.created_at, a.id",
+    )
+    .bind(now.millis())
+    .bind(idle_cutoff.millis())
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let role: String = r.try_get("role")?;
+            Ok(AccountSummary {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+                created_at: Timestamp(r.try_get("created_at")?),
+                disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
+                active_sessions: r.try_get("sessions")?,
+                active_tokens: r.try_get("tokens")?,
+            })
+        })
+        .collect()
+}
+
+/// What an admin action ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ended {
+    pub sessions: u64,
+    pub tokens: u64,
+}
+
+/// Disables (or re-enables) an account. Disabling ends all its sessions and
+/// revokes all its tokens. An admin cannot disable their own account.
+pub async fn set_disabled(
+    db: &Db,
+    admin: AccountId,
+    target: AccountId,
+    disabled: bool,
+    now: Timestamp,
+) -> Result<Ended, AppError> {
+    if disabled && admin == target {
+        return Err(AppError::Conflict("You cannot disable your own account.".into()));
+    }
+    let run = async {
+        let mut tx = db.begin().await?;
+        let changed = sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then_some(now.millis()))
+            .bind(target.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Ok(None);
+        }
+        let mut ended = Ended::default();
+        if disabled {
+            ended.sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
+            ended.tokens =
+                tokens::service::revoke_all_for_account(&mut *tx, target, admin, "account_disabled", now).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Some(ended))
+    };
+    run.await
+        .map_err(|e| AppError::db("disable account", e))?
+        .ok_or_else(|| AppError::NotFound("No such account.".into()))
+}
+
+/// Ends every session and revokes every token of an account (Taskschmiede's
+/// "invalidate all sessions for a user").
+pub async fn invalidate(db: &Db, admin: AccountId, target: AccountId, now: Timestamp) -> Result<Ended, AppError> {
+    let run = async {
+        let mut tx = db.begin().await?;
+        let exists = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE id = $1")
+            .bind(target.to_string())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get::<i64, _>("n")?;
+        if exists == 0 {
+            return Ok(None);
+        }
+        let sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
+        let tokens =
+            tokens::service::revoke_all_for_account(&mut *tx, target, admin, "sessions_invalidated", now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Some(Ended { sessions, tokens }))
+    };
+    run.await
+        .map_err(|e| AppError::db("invalidate account", e))?
+        .ok_or_else(|| AppError::NotFound("No such account.".into()))
+}
+
+/// Changes the password after checking the current one. Ends every other
+/// session and, unless `keep_tokens`, revokes every API token (the
+/// Taskschmiede rule). The calling session stays signed in.
+pub async fn change_password(
+    db: &Db,
+    account: AccountId,
+    current_session: &str,
+    current: String,
+    new: String,
+    confirm: &str,
+    keep_tokens: bool,
+    now: Timestamp,
+) -> Result<Ended, AppError> {
+    let stored = super::find_by_id(db, account)
+        .await
+        .map_err(|e| AppError::db("change password", e))?
+        .ok_or_else(|| AppError::Unauthorized("Your session has ended. Sign in again.".into()))?;
+    if current.is_empty() {
+        return Err(AppError::field("current_password", "Enter your current password."));
+    }
+    let ok = password::verify(Password::new(current.clone()), stored.password_hash.clone())
+        .await
+        .map_err(|e| AppError::internal("password verify", e))?;
+    if !ok {
+        return Err(AppError::field("current_password", "Your current password is incorrect."));
+    }
+    password::check_new_password(&new, &stored.email).map_err(|m| AppError::field("new_password", m))?;
+    if new == current {
+        return Err(AppError::field("new_password", "Choose a password different from your current one."));
+    }
+    if new != confirm {
+        return Err(AppError::field("confirm", "The two passwords do not match."));
+    }
+    let hash = password::hash(Password::new(new))
+        .await
+        .map_err(|e| AppError::internal("password hash", e))?;
+    let run = async {
+        let mut tx = db.begin().await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
+            .bind(&hash)
+            .bind(now.millis())
+            .bind(account.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let sessions = sessions::revoke_all_except(&mut *tx, account, Some(current_session), now).await?;
+        let tokens = if keep_tokens {
+            0
+        } else {
+            tokens::service::revoke_all_for_account(&mut *tx, account, account, "password_changed", now).await?
+        };
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ended { sessions, tokens })
+    };
+    run.await.map_err(|e| AppError::db("change password", e))
+}
