@@ -100,6 +100,12 @@ pub struct Config {
     pub login_max_failures_per_ip: i64,
     /// Length of the sign-in throttle window, seconds.
     pub login_window_secs: i64,
+    /// API requests per minute per client IP (`PREQSTATION_API_RATE_PER_IP`).
+    pub api_rate_per_ip: u32,
+    /// API requests per minute per token (`PREQSTATION_API_RATE_PER_TOKEN`).
+    pub api_rate_per_token: u32,
+    /// `POST /api/tokens/verify` calls per minute per token.
+    pub api_rate_verify: u32,
     /// Prefix of every API token (`PREQSTATION_TOKEN_PREFIX`, default `preq_`).
     pub token_prefix: String,
     pub session_key: SessionKey,
@@ -213,6 +219,9 @@ impl Config {
             )?,
             login_max_failures_per_ip: parse_secs(&get, "PREQSTATION_LOGIN_MAX_FAILURES_PER_IP", 50)?,
             login_window_secs: parse_secs(&get, "PREQSTATION_LOGIN_WINDOW", 15 * 60)?,
+            api_rate_per_ip: parse_secs(&get, "PREQSTATION_API_RATE_PER_IP", 600)?.min(u32::MAX as i64) as u32,
+            api_rate_per_token: parse_secs(&get, "PREQSTATION_API_RATE_PER_TOKEN", 120)?.min(u32::MAX as i64) as u32,
+            api_rate_verify: parse_secs(&get, "PREQSTATION_API_RATE_VERIFY", 10)?.min(u32::MAX as i64) as u32,
             token_prefix,
             session_key,
             session_key_source,
@@ -232,6 +241,9 @@ impl Config {
             login_max_failures_per_account: 10,
             login_max_failures_per_ip: 50,
             login_window_secs: 15 * 60,
+            api_rate_per_ip: 600,
+            api_rate_per_token: 120,
+            api_rate_verify: 10,
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             session_key: SessionKey::generate().expect("OS RNG available in tests"),
             session_key_source: KeySource::Provided,

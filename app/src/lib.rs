@@ -11,6 +11,8 @@
 //! | [`auth`]      | setup, sign-in, sign-out server functions and their rules |
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
+//! | [`projects`]  | projects and their settings (owner pages, agents read) |
+//! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke, bearer authentication |
 //! | `api`         | (server) the bearer-token REST API under `/api/` |
 //! | [`error`]     | the error every server function returns |
@@ -32,7 +34,9 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod projects;
 pub mod sessions;
+pub mod tasks;
 pub mod tokens;
 pub mod types;
 

@@ -17,6 +17,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    /// The API's rate limiters (per instance).
+    pub limits: Arc<crate::api::limits::RateLimits>,
     /// Caches "setup is done": it never becomes false again, so once seen
     /// true no request has to ask the database.
     set_up: Arc<SetUpFlag>,
@@ -27,9 +29,15 @@ pub struct SetUpFlag(AtomicBool);
 
 impl AppState {
     pub fn new(leptos: LeptosOptions, db: Db, config: Config) -> Self {
+        let limits = crate::api::limits::RateLimits::new(
+            config.api_rate_per_ip,
+            config.api_rate_per_token,
+            config.api_rate_verify,
+        );
         Self {
             leptos,
             db,
+            limits,
             config: Arc::new(config),
             set_up: Arc::new(SetUpFlag::default()),
         }

@@ -209,3 +209,40 @@ mod tests {
         assert_eq!(t.display_utc(), "2027-01-15 08:00 UTC");
     }
 }
+
+/// The outcome of looking up an owned resource by id: found for this owner,
+/// owned by someone else (the API answers 403, as seed 001 says), or absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup<T> {
+    Found(T),
+    OtherOwner,
+    Missing,
+}
+
+/// One page of a cursor-paginated list, in a stable order (by id: UUIDv7,
+/// so creation order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Opaque cursor for an id: base64url, so clients do not build their own.
+#[cfg(feature = "ssr")]
+pub fn encode_cursor(id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// Decodes a cursor made by [`encode_cursor`]; `None` if it is not one.
+#[cfg(feature = "ssr")]
+pub fn decode_cursor(cursor: &str) -> Option<String> {
+    use base64::Engine;
+    if cursor.len() > 128 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let id = String::from_utf8(bytes).ok()?;
+    uuid::Uuid::parse_str(&id).ok().map(|_| id)
+}

@@ -50,6 +50,17 @@ impl FromRequestParts<AppState> for TokenAuth {
         .map_err(|e| ApiError::db("token authentication", e))?;
         match outcome {
             Ok(token) => {
+                let rate = state.limits.per_token.check(&token.token_id);
+                if let Some(meta) = parts.extensions.get::<super::meta::ResponseMeta>() {
+                    meta.set(|m| {
+                        m.token_expires_at = token.expires_at;
+                        m.rate = Some(rate.clone());
+                    });
+                }
+                if rate.retry_after_secs.is_some() {
+                    tracing::warn!(token = %token.prefix, path = %parts.uri.path(), "API rate limit (per token) exceeded");
+                    return Err(ApiError::RateLimited(rate));
+                }
                 parts.extensions.insert(token.clone());
                 Ok(TokenAuth(token))
             }

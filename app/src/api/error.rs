@@ -9,6 +9,7 @@ use axum::{
 };
 use serde_json::json;
 
+use super::limits::RateState;
 use crate::tokens::Scope;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub enum ApiError {
     Validation { field: String, message: String },
     UnsupportedMediaType,
     PayloadTooLarge,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited(RateState),
     Unavailable,
     Internal,
 }
@@ -44,7 +45,7 @@ impl ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,7 +62,7 @@ impl ApiError {
             ApiError::Validation { .. } => "VALIDATION_FAILED",
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
             ApiError::Unavailable => "SERVICE_UNAVAILABLE",
             ApiError::Internal => "INTERNAL_ERROR",
         }
@@ -81,9 +82,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => "This endpoint does not support that method.".into(),
             ApiError::UnsupportedMediaType => "Send the request body as application/json.".into(),
             ApiError::PayloadTooLarge => "The request body is too large.".into(),
-            ApiError::RateLimited { retry_after_secs } => {
-                format!("Too many requests. Retry in {retry_after_secs} seconds.")
-            }
+            ApiError::RateLimited(state) => format!(
+                "Too many requests. Retry in {} seconds.",
+                state.retry_after_secs.unwrap_or(state.reset_secs)
+            ),
             ApiError::Unavailable => "The service is temporarily unavailable. Retry shortly.".into(),
             ApiError::Internal => "Something went wrong on our side.".into(),
         }
@@ -119,8 +121,16 @@ impl IntoResponse for ApiError {
         if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
-        if let ApiError::RateLimited { retry_after_secs } = self {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        if let ApiError::RateLimited(state) = &self {
+            let h = res.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(state.retry_after_secs.unwrap_or(state.reset_secs)));
+            if let (Ok(p), Ok(l)) = (
+                HeaderValue::from_str(&state.policy_header()),
+                HeaderValue::from_str(&state.limit_header()),
+            ) {
+                h.insert("ratelimit-policy", p);
+                h.insert("ratelimit", l);
+            }
         }
         res
     }
@@ -135,7 +145,13 @@ impl From<crate::error::AppError> for ApiError {
             A::Forbidden(m) => ApiError::Forbidden(m),
             A::NotFound(m) => ApiError::NotFound(m),
             A::Conflict(m) => ApiError::Conflict(m),
-            A::TooManyRequests { .. } => ApiError::RateLimited { retry_after_secs: 60 },
+            A::TooManyRequests { .. } => ApiError::RateLimited(RateState {
+                policy: "default",
+                quota: 1,
+                remaining: 0,
+                reset_secs: 60,
+                retry_after_secs: Some(60),
+            }),
             A::Unavailable => ApiError::Unavailable,
             A::Internal => ApiError::Internal,
             A::Request(m) => ApiError::BadRequest(m),

@@ -1,43 +1,50 @@
 //! The bearer-token REST API under `/api/`, for agents. Handlers are thin:
-//! extract (the [`auth::TokenAuth`] extractor authenticates), call the same
-//! service functions as the dashboard, map the result. Errors are
-//! [`ApiError`], the JSON envelope `{"error":{"code","message"}}`.
+//! extract (the [`auth::TokenAuth`] extractor authenticates), prove the
+//! scope, call the same service functions as the dashboard, map the result.
+//! Errors are [`ApiError`], the JSON envelope `{"error":{"code","message"}}`.
 
 pub mod auth;
+pub mod docs;
+pub mod dto;
 pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod limits;
+pub mod meta;
+pub mod openapi;
+pub mod routes;
 
-use axum::{routing::get, Json, Router};
-use serde_json::{json, Value};
+use axum::{
+    extract::DefaultBodyLimit,
+    middleware,
+    routing::{get, post},
+    Json, Router,
+};
 
 pub use auth::TokenAuth;
 pub use error::ApiError;
 
 use crate::state::AppState;
 
-/// The routes, relative to `/api`.
-pub fn router() -> Router<AppState> {
+/// Largest API request body.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// The routes, relative to `/api`, with the API's own middleware.
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/auth/whoami", get(whoami))
+        .route("/openapi.json", get(|| async { Json(openapi::json()) }))
+        .route("/auth/whoami", get(routes::whoami))
+        .route("/tokens/self", get(routes::token_self).delete(routes::revoke_self))
+        .route("/tokens/verify", post(routes::verify))
+        .route("/projects", get(routes::list_projects))
+        .route("/projects/{id}", get(routes::get_project))
+        .route("/tasks", get(routes::list_tasks).post(routes::create_task))
+        .route("/tasks/{id}", get(routes::get_task).patch(routes::update_task))
+        .route("/tasks/{id}/worklogs", get(routes::list_worklogs).post(routes::create_worklog))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-/// Who the calling token belongs to, and what it is.
-async fn whoami(TokenAuth(token): TokenAuth) -> Json<Value> {
-    Json(json!({
-        "account": {
-            "id": token.account_id.to_string(),
-            "email": token.account_email,
-        },
-        "token": {
-            "id": token.token_id,
-            "name": token.name,
-            "prefix": token.prefix,
-            "scopes": token.scopes,
-            "created_at": token.created_at.rfc3339(),
-            "expires_at": token.expires_at.map(|t| t.rfc3339()),
-        }
-    }))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(state, meta::layer))
 }
 
 async fn not_found() -> ApiError {

@@ -361,6 +361,32 @@ where
     Ok(done.rows_affected())
 }
 
+/// Looks at a presented token without using it (no last-used update): its
+/// view if it is a well-formed token of `owner`, else `None`, whether it is
+/// malformed, unknown or someone else's.
+pub async fn inspect(
+    db: &Db,
+    config: &Config,
+    owner: AccountId,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Option<TokenView>, sqlx::Error> {
+    let Ok(secret) = format::parse(&config.token_prefix, presented) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
+         WHERE t.account_id = $1 AND t.token_hash = $2"
+    );
+    sqlx::query(&sql)
+        .bind(owner.to_string())
+        .bind(secret.hash())
+        .fetch_optional(db)
+        .await?
+        .map(|r| view_from_row(&r, now))
+        .transpose()
+}
+
 /// A token that passed authentication, and its owner.
 #[derive(Debug, Clone)]
 pub struct Authenticated {

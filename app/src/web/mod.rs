@@ -9,6 +9,7 @@ mod csrf;
 mod headers;
 mod health;
 mod meta;
+pub mod request_id;
 mod session;
 mod sfn;
 
@@ -42,22 +43,30 @@ pub fn router(state: AppState) -> Router {
         move || shell(options.clone())
     };
 
-    Router::new()
+    // The pages: health probes, the API reference, Leptos routes and server
+    // functions, behind the browser-facing middleware (innermost first:
+    // sessions, server-function status codes, CSRF, the body limit).
+    let pages = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .nest("/api", crate::api::router())
+        .route("/docs/api", get(crate::api::docs::page))
         .leptos_routes_with_context(&state, routes, context.clone(), app_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        // Innermost first: sessions, then server-function status codes, CSRF,
-        // the body limit, and outermost the security headers (so even a
-        // refusal carries them).
         .layer(middleware::from_fn_with_state(state.clone(), session::layer))
         .layer(middleware::from_fn(sfn::status_layer))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::layer))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES));
+
+    // The bearer-token API has its own limits and error envelope; around
+    // everything, the security headers (so even refusals carry them) and the
+    // request id.
+    Router::new()
+        .nest("/api", crate::api::router(state.clone()))
+        .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), headers::layer))
+        .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

@@ -1,0 +1,88 @@
+//! The human-readable API reference at `/docs/api`, rendered on the server
+//! from the same OpenAPI document (no JavaScript, no CDN).
+
+use axum::response::Html;
+use serde_json::Value;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn schema_name(v: &Value) -> String {
+    if let Some(r) = v.get("$ref").and_then(Value::as_str) {
+        return r.rsplit('/').next().unwrap_or(r).to_string();
+    }
+    v.get("type").map(|t| t.to_string().replace('"', "")).unwrap_or_default()
+}
+
+pub async fn page() -> Html<String> {
+    let doc = super::openapi::json();
+    let mut body = String::new();
+    let info = &doc["info"];
+    body.push_str(&format!(
+        "<h1 class=\"text-2xl font-semibold\">{}</h1><p class=\"mt-2 max-w-3xl text-sm text-slate-600\">{}</p>\
+         <p class=\"mt-2 text-sm\"><a class=\"text-indigo-700 hover:underline\" href=\"/api/openapi.json\">OpenAPI 3.1 document</a></p>",
+        esc(info["title"].as_str().unwrap_or("API")),
+        esc(info["description"].as_str().unwrap_or(""))
+    ));
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, ops) in paths {
+            let Some(ops) = ops.as_object() else { continue };
+            for (method, op) in ops {
+                let scopes = op["security"]
+                    .as_array()
+                    .and_then(|s| s.first())
+                    .and_then(|s| s["bearer"].as_array())
+                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "any valid token".into());
+                body.push_str(&format!(
+                    "<section class=\"mt-8 rounded-lg border border-slate-200 bg-white p-5\">\
+                     <h2 class=\"font-mono text-sm font-semibold\"><span class=\"rounded bg-indigo-100 px-1.5 py-0.5 text-indigo-800\">{}</span> {}</h2>\
+                     <p class=\"mt-2 text-sm text-slate-700\">{}</p><p class=\"mt-1 text-xs text-slate-500\">Scope: {}</p>",
+                    method.to_uppercase(),
+                    esc(path),
+                    esc(op["description"].as_str().or(op["summary"].as_str()).unwrap_or("")),
+                    esc(&scopes)
+                ));
+                if let Some(params) = op["parameters"].as_array() {
+                    body.push_str("<p class=\"mt-3 text-xs font-semibold uppercase text-slate-500\">Parameters</p><ul class=\"text-sm\">");
+                    for p in params {
+                        body.push_str(&format!(
+                            "<li><code>{}</code> ({}) {}</li>",
+                            esc(p["name"].as_str().unwrap_or("")),
+                            esc(p["in"].as_str().unwrap_or("")),
+                            esc(p["description"].as_str().unwrap_or(""))
+                        ));
+                    }
+                    body.push_str("</ul>");
+                }
+                if let Some(schema) = op["requestBody"]["content"]["application/json"]["schema"].as_object() {
+                    body.push_str(&format!(
+                        "<p class=\"mt-3 text-xs font-semibold uppercase text-slate-500\">Body</p><p class=\"text-sm\"><code>{}</code></p>",
+                        esc(&schema_name(&Value::Object(schema.clone())))
+                    ));
+                }
+                if let Some(responses) = op["responses"].as_object() {
+                    body.push_str("<p class=\"mt-3 text-xs font-semibold uppercase text-slate-500\">Responses</p><ul class=\"text-sm\">");
+                    for (status, r) in responses {
+                        let schema = r["content"]["application/json"]["schema"].clone();
+                        body.push_str(&format!(
+                            "<li><code>{}</code> {} {}</li>",
+                            esc(status),
+                            esc(&schema_name(&schema)),
+                            esc(r["description"].as_str().unwrap_or(""))
+                        ));
+                    }
+                    body.push_str("</ul>");
+                }
+                body.push_str("</section>");
+            }
+        }
+    }
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>API reference · Preqstation</title><link rel=\"stylesheet\" href=\"/pkg/preqstation.css\"></head>\
+         <body class=\"bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-4xl px-6 py-10\">{body}</main></body></html>"
+    ))
+}

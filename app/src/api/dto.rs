@@ -1,0 +1,232 @@
+//! The API's JSON shapes (its public contract, separate from the dashboard's
+//! types): times are RFC 3339 UTC strings, lists are `{data, next_cursor}`.
+//! Each derives `ToSchema` for the OpenAPI document.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    projects::Project,
+    tasks::{Task, TaskStatus, WorkLog},
+    types::{Page, Timestamp},
+};
+
+fn time(t: Timestamp) -> String {
+    t.rfc3339()
+}
+
+/// The error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `BAD_REQUEST`, `UNAUTHORIZED`, `FORBIDDEN`, `NOT_FOUND`, `METHOD_NOT_ALLOWED`, `CONFLICT`,
+    /// `PAYLOAD_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `VALIDATION_FAILED`, `RATE_LIMITED`,
+    /// `SERVICE_UNAVAILABLE`, `INTERNAL_ERROR`.
+    #[schema(example = "UNAUTHORIZED")]
+    pub code: String,
+    #[schema(example = "Missing or invalid authorization header")]
+    pub message: String,
+    /// The offending field, on `VALIDATION_FAILED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountRef {
+    pub id: String,
+    pub email: String,
+}
+
+/// A token as the API describes it (never the secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    /// The first 12 characters of the token.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    /// `null`: never expires.
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhoAmI {
+    pub account: AccountRef,
+    pub token: TokenInfo,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The token to check (sent in the body, never in the URL).
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResponse {
+    /// True only for an active token of the caller's own account.
+    pub valid: bool,
+    /// `active`, `expired`, `revoked`, or `invalid` (malformed, unknown, or another account's).
+    pub status: String,
+    pub name: Option<String>,
+    pub prefix: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectDto {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// String keys to string values (docs/api.md).
+    pub settings: BTreeMap<String, String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Project> for ProjectDto {
+    fn from(p: Project) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            settings: p.settings,
+            created_at: time(p.created_at),
+            updated_at: time(p.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectList {
+    pub data: Vec<ProjectDto>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Project>> for ProjectList {
+    fn from(p: Page<Project>) -> Self {
+        Self { data: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDto {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: TaskStatus,
+    pub result: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Prefix of the token that created the task; `null` if made in the dashboard.
+    pub created_by: Option<String>,
+}
+
+impl From<Task> for TaskDto {
+    fn from(t: Task) -> Self {
+        Self {
+            id: t.id,
+            project_id: t.project_id,
+            title: t.title,
+            description: t.description,
+            status: t.status,
+            result: t.result,
+            created_at: time(t.created_at),
+            updated_at: time(t.updated_at),
+            created_by: t.created_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskList {
+    pub data: Vec<TaskDto>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Task>> for TaskList {
+    fn from(p: Page<Task>) -> Self {
+        Self { data: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    pub project_id: String,
+    /// 1-200 characters.
+    pub title: String,
+    /// Up to 10,000 characters.
+    pub description: Option<String>,
+    /// Defaults to `todo`.
+    pub status: Option<TaskStatus>,
+}
+
+/// At least one field. `result: null` clears the result.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTask {
+    pub status: Option<TaskStatus>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub result: Option<Option<String>>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkLogDto {
+    pub id: String,
+    pub task_id: String,
+    pub message: String,
+    pub minutes: Option<i64>,
+    pub created_at: String,
+    pub created_by: Option<String>,
+}
+
+impl From<WorkLog> for WorkLogDto {
+    fn from(l: WorkLog) -> Self {
+        Self {
+            id: l.id,
+            task_id: l.task_id,
+            message: l.message,
+            minutes: l.minutes,
+            created_at: time(l.created_at),
+            created_by: l.created_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkLogList {
+    pub data: Vec<WorkLogDto>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<WorkLog>> for WorkLogList {
+    fn from(p: Page<WorkLog>) -> Self {
+        Self { data: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkLog {
+    /// 1-10,000 characters.
+    pub message: String,
+    /// Time spent, 0-100000.
+    pub minutes: Option<i64>,
+}

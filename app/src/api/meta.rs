@@ -1,0 +1,71 @@
+//! Per-request state the API writes into its response headers after the
+//! handler ran: the token's expiry (`Preqstation-Token-Expiration`) and the
+//! rate-limit state. The middleware inserts an empty slot; the
+//! authentication extractor fills it.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use http::{HeaderName, HeaderValue};
+
+use super::{limits::RateState, ApiError};
+use crate::{state::AppState, types::Timestamp, web::RequestMeta};
+
+#[derive(Debug, Default)]
+pub struct MetaInner {
+    pub token_expires_at: Option<Timestamp>,
+    pub rate: Option<RateState>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ResponseMeta(pub Arc<Mutex<MetaInner>>);
+
+impl ResponseMeta {
+    pub fn set(&self, f: impl FnOnce(&mut MetaInner)) {
+        if let Ok(mut inner) = self.0.lock() {
+            f(&mut inner);
+        }
+    }
+}
+
+/// The API's own middleware: the per-IP limit before anything else, then
+/// the response headers from [`ResponseMeta`].
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let ip = RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy)
+        .ip
+        .unwrap_or_else(|| "unknown".into());
+    let ip_state = state.limits.per_ip.check(&ip);
+    if ip_state.retry_after_secs.is_some() {
+        tracing::warn!(%ip, path = %req.uri().path(), "API rate limit (per IP) exceeded");
+        return ApiError::RateLimited(ip_state).into_response();
+    }
+    let meta = ResponseMeta::default();
+    req.extensions_mut().insert(meta.clone());
+    let mut res = next.run(req).await;
+
+    let (expires, rate) = match meta.0.lock() {
+        Ok(inner) => (inner.token_expires_at, inner.rate.clone()),
+        Err(_) => (None, None),
+    };
+    let rate = rate.unwrap_or(ip_state);
+    let headers = res.headers_mut();
+    if let Some(at) = expires {
+        if let Ok(v) = HeaderValue::from_str(&at.rfc3339()) {
+            headers.insert(HeaderName::from_static("preqstation-token-expiration"), v);
+        }
+    }
+    if !headers.contains_key("ratelimit") {
+        if let (Ok(p), Ok(l)) = (
+            HeaderValue::from_str(&rate.policy_header()),
+            HeaderValue::from_str(&rate.limit_header()),
+        ) {
+            headers.insert(HeaderName::from_static("ratelimit-policy"), p);
+            headers.insert(HeaderName::from_static("ratelimit"), l);
+        }
+    }
+    res
+}

@@ -1,0 +1,118 @@
+//! Tasks and their work logs. Agents create tasks, move them through the
+//! status set and record results and work logs through the API; owners see
+//! them, and change a task's status, in the dashboard.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppError, types::Timestamp};
+
+#[cfg(feature = "ssr")]
+pub mod service;
+
+pub const TITLE_MAX_CHARS: usize = 200;
+pub const TEXT_MAX_CHARS: usize = 10_000;
+
+/// The task status set (docs/api.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum TaskStatus {
+    Todo,
+    InProgress,
+    Review,
+    Done,
+    Blocked,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 5] = [
+        TaskStatus::Todo,
+        TaskStatus::InProgress,
+        TaskStatus::Review,
+        TaskStatus::Done,
+        TaskStatus::Blocked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Todo => "todo",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::Review => "review",
+            TaskStatus::Done => "done",
+            TaskStatus::Blocked => "blocked",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskStatus::Todo => "To do",
+            TaskStatus::InProgress => "In progress",
+            TaskStatus::Review => "In review",
+            TaskStatus::Done => "Done",
+            TaskStatus::Blocked => "Blocked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: TaskStatus,
+    pub result: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Prefix of the token that created it, if an agent did.
+    pub created_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkLog {
+    pub id: String,
+    pub task_id: String,
+    pub message: String,
+    pub minutes: Option<i64>,
+    pub created_at: Timestamp,
+    pub created_by: Option<String>,
+}
+
+/// A task with its work logs, for the project page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskWithLogs {
+    pub task: Task,
+    pub logs: Vec<WorkLog>,
+}
+
+/// A project's tasks (optionally one status) with their work logs.
+#[server(prefix = "/rpc", endpoint = "tasks/for-project")]
+pub async fn project_tasks(project_id: String, status: Option<String>) -> Result<Vec<TaskWithLogs>, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let status = match status.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => None,
+        Some(s) => Some(TaskStatus::parse(s).ok_or_else(|| AppError::field("status", "Unknown status."))?),
+    };
+    service::for_project_with_logs(&cx.state.db, me.user.id, &project_id, status)
+        .await
+        .map_err(|e| AppError::db("project tasks", e))
+}
+
+/// Changes a task's status from the dashboard.
+#[server(prefix = "/rpc", endpoint = "tasks/status")]
+pub async fn set_task_status(id: String, status: String) -> Result<(), AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let status = TaskStatus::parse(status.trim()).ok_or_else(|| AppError::field("status", "Unknown status."))?;
+    let change = service::TaskChange { status: Some(status), result: None };
+    match service::update(&cx.state.db, me.user.id, &id, change, Timestamp::now()).await? {
+        crate::types::Lookup::Found(_) => Ok(()),
+        _ => Err(AppError::NotFound("No such task.".into())),
+    }
+}

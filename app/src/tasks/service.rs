@@ -1,0 +1,290 @@
+//! Task and work-log queries, always filtered on the owner's account id.
+
+use sqlx::Row;
+
+use super::{Task, TaskStatus, TaskWithLogs, WorkLog, TEXT_MAX_CHARS, TITLE_MAX_CHARS};
+use crate::{
+    db::Db,
+    error::AppError,
+    projects::service::{exists_elsewhere, paginate},
+    types::{AccountId, Lookup, Page, Timestamp},
+};
+
+const TASK_COLUMNS: &str = "id, project_id, title, description, status, result, created_at, updated_at, created_by";
+const LOG_COLUMNS: &str = "id, task_id, message, minutes, created_at, created_by";
+
+fn task_from_row(row: &sqlx::any::AnyRow) -> Result<Task, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Task {
+        id: row.try_get("id")?,
+        project_id: row.try_get("project_id")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        status: TaskStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode("bad task status".into()))?,
+        result: row.try_get("result")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        updated_at: Timestamp(row.try_get("updated_at")?),
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+fn log_from_row(row: &sqlx::any::AnyRow) -> Result<WorkLog, sqlx::Error> {
+    Ok(WorkLog {
+        id: row.try_get("id")?,
+        task_id: row.try_get("task_id")?,
+        message: row.try_get("message")?,
+        minutes: row.try_get("minutes")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+fn check_text(field: &str, value: Option<&str>) -> Result<(), AppError> {
+    if value.is_some_and(|v| v.chars().count() > TEXT_MAX_CHARS) {
+        return Err(AppError::field(field, format!("Use at most {TEXT_MAX_CHARS} characters.")));
+    }
+    Ok(())
+}
+
+/// A new task, validated.
+pub struct NewTask {
+    pub project_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: TaskStatus,
+}
+
+impl NewTask {
+    pub fn validate(project_id: &str, title: &str, description: Option<&str>, status: Option<TaskStatus>) -> Result<Self, AppError> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(AppError::field("title", "A task needs a title."));
+        }
+        if title.chars().count() > TITLE_MAX_CHARS || title.chars().any(char::is_control) {
+            return Err(AppError::field("title", format!("Use at most {TITLE_MAX_CHARS} characters on one line.")));
+        }
+        check_text("description", description)?;
+        Ok(Self {
+            project_id: project_id.trim().to_string(),
+            title: title.to_string(),
+            description: description.map(str::trim).filter(|d| !d.is_empty()).map(str::to_string),
+            status: status.unwrap_or(TaskStatus::Todo),
+        })
+    }
+}
+
+/// Creates a task in one of the owner's projects. `Lookup::OtherOwner` when
+/// the project is someone else's.
+pub async fn create(db: &Db, owner: AccountId, new: NewTask, created_by: Option<&str>, now: Timestamp) -> Result<Lookup<Task>, AppError> {
+    match crate::projects::service::get(db, owner, &new.project_id).await.map_err(|e| AppError::db("create task", e))? {
+        Lookup::Found(_) => {}
+        Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
+        Lookup::Missing => return Err(AppError::field("project_id", "No such project.")),
+    }
+    let task = Task {
+        id: uuid::Uuid::now_v7().to_string(),
+        project_id: new.project_id,
+        title: new.title,
+        description: new.description,
+        status: new.status,
+        result: None,
+        created_at: now,
+        updated_at: now,
+        created_by: created_by.map(str::to_string),
+    };
+    sqlx::query(
+        "INSERT INTO tasks (id, account_id, project_id, title, description, status, created_at, updated_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+    )
+    .bind(&task.id)
+    .bind(owner.to_string())
+    .bind(&task.project_id)
+    .bind(&task.title)
+    .bind(task.description.as_deref())
+    .bind(task.status.as_str())
+    .bind(now.millis())
+    .bind(created_by)
+    .execute(db)
+    .await
+    .map_err(|e| AppError::db("create task", e))?;
+    Ok(Lookup::Found(task))
+}
+
+pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Task>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2"))
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(db)
+        .await?;
+    match row {
+        Some(r) => Ok(Lookup::Found(task_from_row(&r)?)),
+        None => exists_elsewhere(db, "tasks", id).await,
+    }
+}
+
+/// What a PATCH changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TaskChange {
+    pub status: Option<TaskStatus>,
+    /// `Some(None)` clears the result.
+    pub result: Option<Option<String>>,
+}
+
+pub async fn update(db: &Db, owner: AccountId, id: &str, change: TaskChange, now: Timestamp) -> Result<Lookup<Task>, AppError> {
+    if let Some(Some(r)) = &change.result {
+        check_text("result", Some(r))?;
+    }
+    let current = match get(db, owner, id).await.map_err(|e| AppError::db("update task", e))? {
+        Lookup::Found(t) => t,
+        Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
+        Lookup::Missing => return Ok(Lookup::Missing),
+    };
+    let status = change.status.unwrap_or(current.status);
+    let result = match change.result {
+        Some(r) => r,
+        None => current.result.clone(),
+    };
+    sqlx::query("UPDATE tasks SET status = $1, result = $2, updated_at = $3 WHERE id = $4 AND account_id = $5")
+        .bind(status.as_str())
+        .bind(result.as_deref())
+        .bind(now.millis())
+        .bind(id)
+        .bind(owner.to_string())
+        .execute(db)
+        .await
+        .map_err(|e| AppError::db("update task", e))?;
+    Ok(Lookup::Found(Task { status, result, updated_at: now, ..current }))
+}
+
+/// A page of the owner's tasks, optionally of one project and one status.
+pub async fn list_page(
+    db: &Db,
+    owner: AccountId,
+    project_id: Option<&str>,
+    status: Option<TaskStatus>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Task>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 AND id > $2 \
+         AND ($3 = '' OR project_id = $3) AND ($4 = '' OR status = $4) ORDER BY id LIMIT $5"
+    ))
+    .bind(owner.to_string())
+    .bind(after.unwrap_or(""))
+    .bind(project_id.unwrap_or(""))
+    .bind(status.map(TaskStatus::as_str).unwrap_or(""))
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await?;
+    let mut items = rows.iter().map(task_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(paginate(&mut items, limit, |t| t.id.clone()))
+}
+
+/// A project's tasks with their logs, newest task first (the dashboard).
+pub async fn for_project_with_logs(
+    db: &Db,
+    owner: AccountId,
+    project_id: &str,
+    status: Option<TaskStatus>,
+) -> Result<Vec<TaskWithLogs>, sqlx::Error> {
+    let tasks = sqlx::query(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 AND project_id = $2 AND ($3 = '' OR status = $3) \
+         ORDER BY id DESC LIMIT 500"
+    ))
+    .bind(owner.to_string())
+    .bind(project_id)
+    .bind(status.map(TaskStatus::as_str).unwrap_or(""))
+    .fetch_all(db)
+    .await?;
+    let logs = sqlx::query(&format!(
+        "SELECT w.id, w.task_id, w.message, w.minutes, w.created_at, w.created_by FROM work_logs w \
+         JOIN tasks t ON t.id = w.task_id WHERE w.account_id = $1 AND t.project_id = $2 ORDER BY w.id"
+    ))
+    .bind(owner.to_string())
+    .bind(project_id)
+    .fetch_all(db)
+    .await?;
+    let logs = logs.iter().map(log_from_row).collect::<Result<Vec<_>, _>>()?;
+    tasks
+        .iter()
+        .map(|r| {
+            let task = task_from_row(r)?;
+            let logs = logs.iter().filter(|l| l.task_id == task.id).cloned().collect();
+            Ok(TaskWithLogs { task, logs })
+        })
+        .collect()
+}
+
+/// Adds a work log to one of the owner's tasks.
+pub async fn add_log(
+    db: &Db,
+    owner: AccountId,
+    task_id: &str,
+    message: &str,
+    minutes: Option<i64>,
+    created_by: Option<&str>,
+    now: Timestamp,
+) -> Result<Lookup<WorkLog>, AppError> {
+    let message = message.trim();
+    if message.is_empty() {
+        return Err(AppError::field("message", "A work log needs a message."));
+    }
+    check_text("message", Some(message))?;
+    if minutes.is_some_and(|m| !(0..=100_000).contains(&m)) {
+        return Err(AppError::field("minutes", "Minutes must be between 0 and 100000."));
+    }
+    match get(db, owner, task_id).await.map_err(|e| AppError::db("add work log", e))? {
+        Lookup::Found(_) => {}
+        Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
+        Lookup::Missing => return Ok(Lookup::Missing),
+    }
+    let log = WorkLog {
+        id: uuid::Uuid::now_v7().to_string(),
+        task_id: task_id.to_string(),
+        message: message.to_string(),
+        minutes,
+        created_at: now,
+        created_by: created_by.map(str::to_string),
+    };
+    sqlx::query(
+        "INSERT INTO work_logs (id, account_id, task_id, message, minutes, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&log.id)
+    .bind(owner.to_string())
+    .bind(task_id)
+    .bind(&log.message)
+    .bind(minutes)
+    .bind(now.millis())
+    .bind(created_by)
+    .execute(db)
+    .await
+    .map_err(|e| AppError::db("add work log", e))?;
+    Ok(Lookup::Found(log))
+}
+
+/// A page of a task's work logs, oldest first.
+pub async fn logs_page(
+    db: &Db,
+    owner: AccountId,
+    task_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Lookup<Page<WorkLog>>, sqlx::Error> {
+    match get(db, owner, task_id).await? {
+        Lookup::Found(_) => {}
+        Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
+        Lookup::Missing => return Ok(Lookup::Missing),
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {LOG_COLUMNS} FROM work_logs WHERE account_id = $1 AND task_id = $2 AND id > $3 ORDER BY id LIMIT $4"
+    ))
+    .bind(owner.to_string())
+    .bind(task_id)
+    .bind(after.unwrap_or(""))
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await?;
+    let mut items = rows.iter().map(log_from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(Lookup::Found(paginate(&mut items, limit, |l| l.id.clone())))
+}
