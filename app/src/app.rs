@@ -12,6 +12,7 @@ use crate::pages::{
     admin_accounts::AdminAccountsPage,
     api_keys::ApiKeysPage,
     policies::PoliciesPage,
+    projects::{ProjectPage, ProjectsPage},
     dashboard::{DashboardLayout, Home, NotYetAvailable},
     login::LoginPage,
     sessions::SessionsPage,
@@ -59,10 +60,8 @@ pub fn App() -> impl IntoView {
                         path=path!("/settings/audit-logs")
                         view=|| view! { <NotYetAvailable title="Audit Logs" what="A searchable record of sign-ins, token use and every change to your account"/> }
                     />
-                    <Route
-                        path=path!("/projects")
-                        view=|| view! { <NotYetAvailable title="Projects" what="Projects, their tasks and your agents' work logs"/> }
-                    />
+                    <Route path=path!("/projects") view=ProjectsPage/>
+                    <Route path=path!("/projects/:id") view=ProjectPage/>
                 </ParentRoute>
             </Routes>
         </Router>

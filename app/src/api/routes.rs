@@ -169,7 +169,8 @@ pub struct TaskFilter {
     params(("project_id" = Option<String>, Query), ("status" = Option<TaskStatus>, Query),
         ("limit" = Option<i64>, Query, description = "1-100, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "No such project (project_id)"),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["tasks:read"])))]
 pub async fn list_tasks(
     State(state): State<AppState>,

@@ -6,5 +6,6 @@ pub mod api_keys;
 pub mod dashboard;
 pub mod login;
 pub mod policies;
+pub mod projects;
 pub mod sessions;
 pub mod setup;

@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { hydrated, signIn } from './helpers';
 
 // Settings > API Keys in a real browser: create, copy, use, revoke, cap.
-// Runs after foundation.spec.ts on the same server (files run in name order).
+// Runs after 01-foundation on the same server (files run in name order).
 
 test('create a token, use it, revoke it, hit the cap', async ({ page, context, request }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
