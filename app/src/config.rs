@@ -106,6 +106,8 @@ pub struct Config {
     pub api_rate_per_token: u32,
     /// `POST /api/tokens/verify` calls per minute per token.
     pub api_rate_verify: u32,
+    /// Days audit entries are kept (`PREQSTATION_AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: i64,
     /// Prefix of every API token (`PREQSTATION_TOKEN_PREFIX`, default `preq_`).
     pub token_prefix: String,
     pub session_key: SessionKey,
@@ -222,6 +224,7 @@ impl Config {
             api_rate_per_ip: parse_secs(&get, "PREQSTATION_API_RATE_PER_IP", 600)?.min(u32::MAX as i64) as u32,
             api_rate_per_token: parse_secs(&get, "PREQSTATION_API_RATE_PER_TOKEN", 120)?.min(u32::MAX as i64) as u32,
             api_rate_verify: parse_secs(&get, "PREQSTATION_API_RATE_VERIFY", 10)?.min(u32::MAX as i64) as u32,
+            audit_retention_days: parse_secs(&get, "PREQSTATION_AUDIT_RETENTION_DAYS", 365)?,
             token_prefix,
             session_key,
             session_key_source,
@@ -244,6 +247,7 @@ impl Config {
             api_rate_per_ip: 600,
             api_rate_per_token: 120,
             api_rate_verify: 10,
+            audit_retention_days: 365,
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             session_key: SessionKey::generate().expect("OS RNG available in tests"),
             session_key_source: KeySource::Provided,

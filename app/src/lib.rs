@@ -8,6 +8,7 @@
 //! | [`app`]       | the HTML shell and the route table |
 //! | [`pages`]     | one module per dashboard page |
 //! | [`components`]| shared UI pieces (fields with their error line, cards) |
+//! | [`audit`]     | the hash-chained audit log, its queue, page and exports |
 //! | [`auth`]      | setup, sign-in, sign-out server functions and their rules |
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
@@ -21,6 +22,7 @@
 //! | `db`          | (server) the SQLite/PostgreSQL pool and migrations |
 //! | `state`       | (server) state shared by handlers and server functions |
 //! | `web`         | (server) the axum router and its middleware |
+//! | `maintenance` | (server) the periodic sweep: expiries, rotation grace, retention |
 //! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
 //!
 //! The browser build (`hydrate`) sees only the shared parts; everything
@@ -30,6 +32,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
@@ -48,6 +51,8 @@ pub mod config;
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod maintenance;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

@@ -17,6 +17,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    /// The write-behind queue for hot-path audit events.
+    pub audit: crate::audit::queue::AuditQueue,
     /// The API's rate limiters (per instance).
     pub limits: Arc<crate::api::limits::RateLimits>,
     /// Caches "setup is done": it never becomes false again, so once seen
@@ -34,8 +36,10 @@ impl AppState {
             config.api_rate_per_token,
             config.api_rate_verify,
         );
+        let audit = crate::audit::queue::AuditQueue::start(db.clone());
         Self {
             leptos,
+            audit,
             db,
             limits,
             config: Arc::new(config),

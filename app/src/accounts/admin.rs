@@ -9,6 +9,7 @@ use super::{
     AccountSummary,
 };
 use crate::{
+    audit::NewEvent,
     db::Db,
     error::AppError,
     sessions, tokens,
@@ -59,6 +60,7 @@ pub async fn set_disabled(
     admin: AccountId,
     target: AccountId,
     disabled: bool,
+    base: &NewEvent,
     now: Timestamp,
 ) -> Result<Ended, AppError> {
     if disabled && admin == target {
@@ -79,8 +81,14 @@ pub async fn set_disabled(
         if disabled {
             ended.sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
             ended.tokens =
-                tokens::service::revoke_all_for_account(&mut *tx, target, admin, "account_disabled", now).await?;
+                tokens::service::revoke_all_for_account(&mut tx, target, admin, "account_disabled", base, now).await?;
         }
+        let event = NewEvent { action: "account_disabled".into(), ..base.clone() }
+            .target(target.to_string())
+            .detail("disabled", disabled)
+            .detail("sessions_ended", ended.sessions)
+            .detail("tokens_revoked", ended.tokens);
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
     };
@@ -91,7 +99,13 @@ pub async fn set_disabled(
 
 /// Ends every session and revokes every token of an account (Taskschmiede's
 /// "invalidate all sessions for a user").
-pub async fn invalidate(db: &Db, admin: AccountId, target: AccountId, now: Timestamp) -> Result<Ended, AppError> {
+pub async fn invalidate(
+    db: &Db,
+    admin: AccountId,
+    target: AccountId,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<Ended, AppError> {
     let run = async {
         let mut tx = db.begin().await?;
         let exists = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE id = $1")
@@ -104,7 +118,12 @@ pub async fn invalidate(db: &Db, admin: AccountId, target: AccountId, now: Times
         }
         let sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
         let tokens =
-            tokens::service::revoke_all_for_account(&mut *tx, target, admin, "sessions_invalidated", now).await?;
+            tokens::service::revoke_all_for_account(&mut tx, target, admin, "sessions_invalidated", base, now).await?;
+        let event = NewEvent { action: "sessions_invalidated".into(), ..base.clone() }
+            .target(target.to_string())
+            .detail("sessions_ended", sessions)
+            .detail("tokens_revoked", tokens);
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(Ended { sessions, tokens }))
     };
@@ -124,6 +143,7 @@ pub async fn change_password(
     new: String,
     confirm: &str,
     keep_tokens: bool,
+    base: &NewEvent,
     now: Timestamp,
 ) -> Result<Ended, AppError> {
     let stored = super::find_by_id(db, account)
@@ -161,8 +181,13 @@ pub async fn change_password(
         let tokens = if keep_tokens {
             0
         } else {
-            tokens::service::revoke_all_for_account(&mut *tx, account, account, "password_changed", now).await?
+            tokens::service::revoke_all_for_account(&mut tx, account, account, "password_changed", base, now).await?
         };
+        let event = NewEvent { action: "password_changed".into(), ..base.clone() }
+            .detail("other_sessions_ended", sessions)
+            .detail("tokens_revoked", tokens)
+            .detail("kept_tokens", keep_tokens);
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ended { sessions, tokens })
     };

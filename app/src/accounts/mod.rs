@@ -55,6 +55,7 @@ pub async fn change_password(
         new_password.take(),
         confirm.expose(),
         keep,
+        &cx.event("password_changed", "success"),
         Timestamp::now(),
     )
     .await?;
@@ -107,6 +108,13 @@ pub async fn create_account(email: String, role: String, password: FormSecret) -
     let new = NewAccount::validate(&email, password.take(), role)?;
     let account = create(&cx.state.db, new, Timestamp::now()).await?;
     tracing::info!(by = %admin_id, account = %account.id, role = role.as_str(), "account created");
+    crate::audit::chain::append_now(
+        &cx.state.db,
+        &[cx.event("account_created", "success").target(account.email.clone()).detail("role", role.as_str())],
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("audit account created", e))?;
     Ok(account.email)
 }
 
@@ -118,7 +126,15 @@ pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), Ap
     let admin_id = require_admin(&cx)?;
     let target = parse_account_id(&id)?;
     let disabled = disabled == "true";
-    let ended = admin::set_disabled(&cx.state.db, admin_id, target, disabled, Timestamp::now()).await?;
+    let ended = admin::set_disabled(
+        &cx.state.db,
+        admin_id,
+        target,
+        disabled,
+        &cx.event("account_disabled", "success"),
+        Timestamp::now(),
+    )
+    .await?;
     tracing::info!(by = %admin_id, account = %target, disabled, sessions = ended.sessions, tokens = ended.tokens, "account status changed");
     Ok(())
 }
@@ -129,7 +145,14 @@ pub async fn invalidate_account(id: String) -> Result<String, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let admin_id = require_admin(&cx)?;
     let target = parse_account_id(&id)?;
-    let ended = admin::invalidate(&cx.state.db, admin_id, target, Timestamp::now()).await?;
+    let ended = admin::invalidate(
+        &cx.state.db,
+        admin_id,
+        target,
+        &cx.event("sessions_invalidated", "success"),
+        Timestamp::now(),
+    )
+    .await?;
     tracing::info!(by = %admin_id, account = %target, sessions = ended.sessions, tokens = ended.tokens, "account sessions and tokens invalidated");
     Ok(format!("Ended {} sessions and revoked {} tokens.", ended.sessions, ended.tokens))
 }

@@ -35,8 +35,17 @@ impl FromRequestParts<AppState> for TokenAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = bearer(parts).ok_or_else(|| failure(&AuthFailure::Missing))?;
         let meta = RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
+        let Some(presented) = bearer(parts) else {
+            state.audit.push(
+                crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
+                    .from_request(&meta)
+                    .detail("reason", "missing")
+                    .detail("method", parts.method.as_str())
+                    .detail("path", parts.uri.path()),
+            );
+            return Err(failure(&AuthFailure::Missing));
+        };
         let now = Timestamp::now();
         let outcome = service::authenticate(
             &state.db,
@@ -55,10 +64,21 @@ impl FromRequestParts<AppState> for TokenAuth {
                     meta.set(|m| {
                         m.token_expires_at = token.expires_at;
                         m.rate = Some(rate.clone());
+                        m.token = Some((token.account_id.to_string(), token.prefix.clone(), token.new_ip));
                     });
                 }
                 if rate.retry_after_secs.is_some() {
                     tracing::warn!(token = %token.prefix, path = %parts.uri.path(), "API rate limit (per token) exceeded");
+                    state.audit.push(
+                        crate::audit::NewEvent::new("rate_limited", "token", "failure")
+                            .account(token.account_id)
+                            .actor(token.prefix.clone())
+                            .token(token.prefix.clone())
+                            .from_request(&meta)
+                            .detail("limit", "token")
+                            .detail("path", parts.uri.path())
+                            .security(true),
+                    );
                     return Err(ApiError::RateLimited(rate));
                 }
                 parts.extensions.insert(token.clone());
@@ -71,6 +91,15 @@ impl FromRequestParts<AppState> for TokenAuth {
                     path = %parts.uri.path(),
                     "API authentication failed"
                 );
+                let mut event = crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
+                    .from_request(&meta)
+                    .detail("reason", f.reason())
+                    .detail("method", parts.method.as_str())
+                    .detail("path", parts.uri.path());
+                if let AuthFailure::Expired { prefix, account, .. } | AuthFailure::Revoked { prefix, account } = &f {
+                    event = event.token(prefix.clone()).actor(prefix.clone()).account(account.clone()).security(true);
+                }
+                state.audit.push(event);
                 Err(failure(&f))
             }
         }
@@ -94,11 +123,11 @@ fn failure(f: &AuthFailure) -> ApiError {
             true,
         ),
         AuthFailure::Unknown => ("Invalid token.".to_string(), true),
-        AuthFailure::Expired { prefix, at } => (
+        AuthFailure::Expired { prefix, at, .. } => (
             format!("Token {prefix} expired at {}.", at.rfc3339()),
             true,
         ),
-        AuthFailure::Revoked { prefix } => (format!("Token {prefix} has been revoked."), true),
+        AuthFailure::Revoked { prefix, .. } => (format!("Token {prefix} has been revoked."), true),
     };
     ApiError::Unauthorized { message, invalid_token }
 }

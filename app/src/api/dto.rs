@@ -230,3 +230,25 @@ pub struct CreateWorkLog {
     /// Time spent, 0-100000.
     pub minutes: Option<i64>,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// How long the calling token keeps working: `none`, `1h` (default), `24h`, `7d`; it stops earlier at
+    /// the successor's first use.
+    pub grace: Option<String>,
+}
+
+/// The successor, shown exactly once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedToken {
+    pub token: String,
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    /// The calling token works until then, or until the successor is first used.
+    pub previous_token_valid_until: String,
+}

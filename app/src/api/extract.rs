@@ -129,3 +129,14 @@ impl PageParams {
         Ok((limit, after))
     }
 }
+
+/// The request's client metadata (IP, User-Agent, request id) for audit events.
+pub struct ApiMeta(pub crate::web::RequestMeta);
+
+impl FromRequestParts<AppState> for ApiMeta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ApiMeta(crate::web::RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy)))
+    }
+}

@@ -19,6 +19,9 @@ use crate::{state::AppState, types::Timestamp, web::RequestMeta};
 pub struct MetaInner {
     pub token_expires_at: Option<Timestamp>,
     pub rate: Option<RateState>,
+    /// The authenticated token (account id, prefix, first time from this IP),
+    /// for the `token_used` audit event.
+    pub token: Option<(String, String, bool)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,22 +38,46 @@ impl ResponseMeta {
 /// The API's own middleware: the per-IP limit before anything else, then
 /// the response headers from [`ResponseMeta`].
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let ip = RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy)
-        .ip
-        .unwrap_or_else(|| "unknown".into());
+    let request = RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy);
+    let ip = request.ip.clone().unwrap_or_else(|| "unknown".into());
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
     let ip_state = state.limits.per_ip.check(&ip);
     if ip_state.retry_after_secs.is_some() {
-        tracing::warn!(%ip, path = %req.uri().path(), "API rate limit (per IP) exceeded");
+        tracing::warn!(%ip, %path, "API rate limit (per IP) exceeded");
+        state.audit.push(
+            crate::audit::NewEvent::new("rate_limited", "anonymous", "failure")
+                .from_request(&request)
+                .detail("limit", "ip")
+                .detail("method", &method)
+                .detail("path", &path)
+                .security(true),
+        );
         return ApiError::RateLimited(ip_state).into_response();
     }
     let meta = ResponseMeta::default();
     req.extensions_mut().insert(meta.clone());
     let mut res = next.run(req).await;
 
-    let (expires, rate) = match meta.0.lock() {
-        Ok(inner) => (inner.token_expires_at, inner.rate.clone()),
-        Err(_) => (None, None),
+    let (expires, rate, token) = match meta.0.lock() {
+        Ok(inner) => (inner.token_expires_at, inner.rate.clone(), inner.token.clone()),
+        Err(_) => (None, None, None),
     };
+    if let Some((account, prefix, new_ip)) = token {
+        let status = res.status().as_u16();
+        state.audit.push(
+            crate::audit::NewEvent::new("token_used", "token", if status < 400 { "success" } else { "failure" })
+                .account(account)
+                .actor(prefix.clone())
+                .token(prefix)
+                .from_request(&request)
+                .detail("method", &method)
+                .detail("path", &path)
+                .detail("status", status)
+                .detail("new_ip", new_ip)
+                .security(new_ip),
+        );
+    }
     let rate = rate.unwrap_or(ip_state);
     let headers = res.headers_mut();
     if let Some(at) = expires {

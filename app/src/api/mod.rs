@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/auth/whoami", get(routes::whoami))
         .route("/tokens/self", get(routes::token_self).delete(routes::revoke_self))
         .route("/tokens/verify", post(routes::verify))
+        .route("/tokens/self/rotate", post(routes::rotate_self))
         .route("/projects", get(routes::list_projects))
         .route("/projects/{id}", get(routes::get_project))
         .route("/tasks", get(routes::list_tasks).post(routes::create_task))

@@ -21,6 +21,7 @@ use super::{dto::*, routes};
         routes::token_self,
         routes::revoke_self,
         routes::verify,
+        routes::rotate_self,
         routes::list_projects,
         routes::get_project,
         routes::list_tasks,
@@ -32,7 +33,7 @@ use super::{dto::*, routes};
     ),
     components(schemas(
         ErrorBody, ErrorDetail, WhoAmI, AccountRef, TokenInfo, VerifyRequest, VerifyResponse, ProjectDto,
-        ProjectList, TaskDto, TaskList, CreateTask, UpdateTask, WorkLogDto, WorkLogList, CreateWorkLog,
+        ProjectList, RotateRequest, RotatedToken, TaskDto, TaskList, CreateTask, UpdateTask, WorkLogDto, WorkLogList, CreateWorkLog,
         crate::tasks::TaskStatus
     )),
     modifiers(&BearerAuth),

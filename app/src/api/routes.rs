@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{
     dto::*,
-    extract::{parse_json, read_body, ApiPath, ApiQuery, PageParams},
+    extract::{parse_json, read_body, ApiMeta, ApiPath, ApiQuery, PageParams},
     idempotency, ApiError, TokenAuth,
 };
 use crate::{
@@ -41,6 +41,15 @@ fn valid_id(id: &str, what: &str) -> Result<(), ApiError> {
     uuid::Uuid::parse_str(id)
         .map(|_| ())
         .map_err(|_| ApiError::NotFound(format!("No such {what}.")))
+}
+
+/// An audit event acted by the calling token.
+fn token_event(t: &tokens::service::Authenticated, meta: &crate::web::RequestMeta) -> crate::audit::NewEvent {
+    crate::audit::NewEvent::new("", "token", "success")
+        .account(t.account_id)
+        .actor(t.prefix.clone())
+        .token(t.prefix.clone())
+        .from_request(meta)
 }
 
 fn token_info(t: &tokens::service::Authenticated, last_used_at: Option<Timestamp>) -> TokenInfo {
@@ -82,8 +91,14 @@ pub async fn token_self(State(state): State<AppState>, TokenAuth(token): TokenAu
     responses((status = 204, description = "Revoked; the token stops working at once"),
         (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn revoke_self(State(state): State<AppState>, TokenAuth(token): TokenAuth) -> Result<StatusCode, ApiError> {
-    tokens::service::revoke(&state.db, token.account_id, &token.token_id, token.account_id, Timestamp::now()).await?;
+pub async fn revoke_self(
+    State(state): State<AppState>,
+    TokenAuth(token): TokenAuth,
+    ApiMeta(meta): ApiMeta,
+) -> Result<StatusCode, ApiError> {
+    let base = token_event(&token, &meta);
+    tokens::service::revoke(&state.db, token.account_id, &token.token_id, token.account_id, "self_revoked", &base, Timestamp::now())
+        .await?;
     tracing::info!(token = %token.prefix, "token revoked itself through the API");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -326,4 +341,47 @@ pub async fn create_worklog(State(state): State<AppState>, auth: TokenAuth, ApiP
         Ok((StatusCode::CREATED, json!(WorkLogDto::from(resolve(log, "task")?))))
     })
     .await
+}
+
+/// Issues the calling token's successor (shown once) and retires the caller
+/// after the grace period or the successor's first use. Needs
+/// `tokens:rotate-self`. A token that was already rotated gets 409.
+#[utoipa::path(post, path = "/api/tokens/self/rotate", tag = "tokens", request_body = RotateRequest,
+    responses((status = 201, body = RotatedToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("bearer" = ["tokens:rotate-self"])))]
+pub async fn rotate_self(
+    State(state): State<AppState>,
+    auth: TokenAuth,
+    ApiMeta(meta): ApiMeta,
+    req: Request,
+) -> Result<(StatusCode, Json<RotatedToken>), ApiError> {
+    let token = auth.require(Scope::TokensRotateSelf)?.clone();
+    let headers = req.headers().clone();
+    let input: RotateRequest = parse_json(&headers, &read_body(req, &state).await?)?;
+    let grace = match input.grace.as_deref() {
+        None => tokens::service::Grace::OneHour,
+        Some(g) => tokens::service::Grace::parse(g).ok_or_else(|| ApiError::Validation {
+            field: "grace".into(),
+            message: "grace must be one of none, 1h, 24h, 7d.".into(),
+        })?,
+    };
+    let base = token_event(&token, &meta);
+    let now = Timestamp::now();
+    let (secret, view) =
+        tokens::service::rotate(&state.db, &state.config, token.account_id, &token.token_id, grace, &base, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RotatedToken {
+            token: secret.expose().to_string(),
+            id: view.id,
+            name: view.name,
+            prefix: view.prefix,
+            scopes: view.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            created_at: view.created_at.rfc3339(),
+            expires_at: view.expires_at.map(|e| e.rfc3339()),
+            previous_token_valid_until: Timestamp(now.millis() + grace.secs() * 1000).rfc3339(),
+        }),
+    ))
 }

@@ -30,6 +30,24 @@ pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> 
         Timestamp::now(),
     )
     .await?;
+    let user = &signed_in.session.user;
+    let base = || {
+        crate::audit::NewEvent::new("", "account", "success")
+            .account(user.id)
+            .actor(user.email.clone())
+            .from_request(&cx.meta)
+    };
+    let events = [
+        crate::audit::NewEvent { action: "setup_completed".into(), ..base() },
+        crate::audit::NewEvent { action: "account_created".into(), ..base() }
+            .target(user.email.clone())
+            .detail("role", "admin"),
+        crate::audit::NewEvent { action: "login_succeeded".into(), ..base() }
+            .detail("session", &signed_in.session.id_hash[..12]),
+    ];
+    crate::audit::chain::append_now(&cx.state.db, &events, Timestamp::now())
+        .await
+        .map_err(|e| AppError::db("audit setup", e))?;
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
         &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
@@ -44,11 +62,38 @@ pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> 
 pub async fn login(email: String, password: FormSecret, next: Option<String>) -> Result<(), AppError> {
     use crate::{sessions, types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
-    let signed_in = service::login(&cx.state, &cx.meta, &email, password.take(), Timestamp::now()).await?;
+    let signed_in = match service::login(&cx.state, &cx.meta, &email, password.take(), Timestamp::now()).await {
+        Ok(s) => s,
+        Err(e) => {
+            let normalized = crate::accounts::normalize_email(&email).unwrap_or_default();
+            let account = crate::accounts::find_by_email(&cx.state.db, &normalized).await.ok().flatten();
+            let (action, reason) = match &e {
+                AppError::TooManyRequests { .. } => ("rate_limited", "login_throttled"),
+                _ => ("login_failed", "bad_credentials"),
+            };
+            let mut event = cx
+                .event(action, "failure")
+                .target(normalized.chars().take(254).collect::<String>())
+                .detail("reason", reason)
+                .security(true);
+            if let Some(a) = account {
+                event = event.account(a.id);
+            }
+            cx.state.audit.push(event);
+            return Err(e);
+        }
+    };
     // Signing in again from a signed-in browser ends the old session.
     if let Some(old) = &cx.session {
         service::logout(&cx.state, old, Timestamp::now()).await?;
     }
+    cx.state.audit.push(
+        crate::audit::NewEvent::new("login_succeeded", "account", "success")
+            .account(signed_in.session.user.id)
+            .actor(signed_in.session.user.email.clone())
+            .detail("session", &signed_in.session.id_hash[..12])
+            .from_request(&cx.meta),
+    );
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
         &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
@@ -65,6 +110,7 @@ pub async fn logout() -> Result<(), AppError> {
     let cx = ServerFnContext::get()?;
     if let Some(session) = &cx.session {
         service::logout(&cx.state, session, Timestamp::now()).await?;
+        cx.state.audit.push(cx.event("logout", "success").detail("session", &session.id_hash[..12]));
     }
     cx.set_cookie(&sessions::removal_cookie());
     cx.response.insert_header(

@@ -78,6 +78,13 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
         return Err(AppError::NotFound("That session has already ended.".into()));
     }
     tracing::info!(account = %me.user.id, session = %public_id, "session revoked");
+    crate::audit::chain::append_now(
+        &cx.state.db,
+        &[cx.event("session_revoked", "success").target(public_id.to_string())],
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("audit session revoke", e))?;
     if public_id == me.public_id {
         cx.set_cookie(&removal_cookie());
         leptos_axum::redirect("/login");
@@ -94,6 +101,13 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
         .await
         .map_err(|e| AppError::db("revoke other sessions", e))?;
     tracing::info!(account = %me.user.id, count = n, "other sessions revoked");
+    crate::audit::chain::append_now(
+        &cx.state.db,
+        &[cx.event("session_revoked", "success").target("all other sessions").detail("count", n)],
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("audit session revoke", e))?;
     Ok(n)
 }
 

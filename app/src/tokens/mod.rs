@@ -131,6 +131,12 @@ pub struct TokenView {
     pub status: TokenStatus,
     pub revoked_at: Option<Timestamp>,
     pub revoked_by: Option<String>,
+    /// `revoked`, `rotated`, `rotation_grace_ended`, `password_changed`, ...
+    pub revoked_reason: Option<String>,
+    /// The successor's prefix, once this token was rotated.
+    pub rotated_to: Option<String>,
+    /// Until when a rotated token still works (unless its successor is used first).
+    pub grace_until: Option<Timestamp>,
     /// Milliseconds of the server's clock when this was read, for "in 3 days".
     pub now: Timestamp,
 }
@@ -246,7 +252,8 @@ pub async fn create_token(
         .collect();
     let now = Timestamp::now();
     let request = service::NewToken::from_form(&name, description.as_deref(), &expiry, custom_date.as_deref(), scopes, now)?;
-    let (secret, view) = service::create(&cx.state.db, &cx.state.config, me.user.id, request, now).await?;
+    let base = cx.event("token_created", "success");
+    let (secret, view) = service::create(&cx.state.db, &cx.state.config, me.user.id, request, &base, now).await?;
     tracing::info!(account = %me.user.id, token = %view.prefix, "token created");
     Ok(CreatedToken {
         token: secret.expose().to_string(),
@@ -260,8 +267,22 @@ pub async fn create_token(
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    service::revoke(&cx.state.db, me.user.id, id.trim(), me.user.id, Timestamp::now()).await?;
+    let base = cx.event("token_revoked", "success");
+    service::revoke(&cx.state.db, me.user.id, id.trim(), me.user.id, "revoked", &base, Timestamp::now()).await?;
     Ok(())
+}
+
+/// Rotates one of the signed-in account's tokens; returns the successor, once.
+#[server(prefix = "/rpc", endpoint = "tokens/rotate")]
+pub async fn rotate_token(id: String, grace: String) -> Result<CreatedToken, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let grace = service::Grace::parse(&grace)
+        .ok_or_else(|| AppError::field("grace", "Choose how long the old token keeps working."))?;
+    let base = cx.event("token_rotated", "success");
+    let (secret, view) =
+        service::rotate(&cx.state.db, &cx.state.config, me.user.id, id.trim(), grace, &base, Timestamp::now()).await?;
+    Ok(CreatedToken { token: secret.expose().to_string(), view, api_url: cx.state.config.public_url.clone() })
 }
 
 /// The token policy (everyone signed in may read it: the form needs it).
@@ -287,7 +308,8 @@ pub async fn update_token_policy(
         return Err(AppError::Forbidden("Only administrators can change token policies.".into()));
     }
     let new = policy::parse_form(&default_expiry, &max_lifetime, &max_active_tokens)?;
-    policy::update(&cx.state.db, me.user.id, &new, Timestamp::now()).await?;
+    let base = cx.event("policy_changed", "success");
+    policy::update(&cx.state.db, me.user.id, &new, &base, Timestamp::now()).await?;
     tracing::info!(account = %me.user.id, ?new, "token policy changed");
     Ok(new)
 }

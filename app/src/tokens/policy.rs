@@ -79,7 +79,13 @@ pub fn parse_form(default_expiry: &str, max_lifetime: &str, max_active_tokens: &
 }
 
 /// Stores a new policy and records the change.
-pub async fn update(db: &Db, by: AccountId, new: &TokenPolicy, now: Timestamp) -> Result<(), AppError> {
+pub async fn update(
+    db: &Db,
+    by: AccountId,
+    new: &TokenPolicy,
+    base: &crate::audit::NewEvent,
+    now: Timestamp,
+) -> Result<(), AppError> {
     let run = async {
         let mut tx = db.begin().await?;
         let before = sqlx::query(
@@ -113,10 +119,15 @@ pub async fn update(db: &Db, by: AccountId, new: &TokenPolicy, now: Timestamp) -
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(now.millis())
         .bind(by.to_string())
-        .bind(before)
+        .bind(before.clone())
         .bind(describe(new))
         .execute(&mut *tx)
         .await?;
+        let event = crate::audit::NewEvent { action: "policy_changed".into(), ..base.clone() }
+            .target("token policy")
+            .detail("before", before)
+            .detail("after", describe(new));
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await
     };
     run.await.map_err(|e| AppError::db("update token policy", e))

@@ -8,6 +8,7 @@ use super::{
     policy, Scope, TokenStatus, TokenView, EXPIRY_PRESETS,
 };
 use crate::{
+    audit::NewEvent,
     config::Config,
     db::Db,
     error::AppError,
@@ -131,6 +132,7 @@ pub async fn create(
     config: &Config,
     owner: AccountId,
     new: NewToken,
+    base: &NewEvent,
     now: Timestamp,
 ) -> Result<(TokenSecret, TokenView), AppError> {
     let policy = policy::load(db).await.map_err(|e| AppError::db("load policy", e))?;
@@ -206,6 +208,13 @@ pub async fn create(
         .bind(expires_at.map(Timestamp::millis))
         .execute(&mut *tx)
         .await?;
+        let event = NewEvent { action: "token_created".into(), ..base.clone() }
+            .account(owner)
+            .target(new.name.clone())
+            .token(secret.display_prefix())
+            .detail("scopes", Scope::join(&new.scopes))
+            .detail("expires_at", expires_at.map(|e| e.rfc3339()));
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))
     };
@@ -225,21 +234,33 @@ pub async fn create(
         status: TokenStatus::Active,
         revoked_at: None,
         revoked_by: None,
+        revoked_reason: None,
+        rotated_to: None,
+        grace_until: None,
         now,
     };
     Ok((secret, view))
 }
 
 /// SQL for "active at $2": not revoked, not expired.
-const ACTIVE: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+/// A predecessor in its rotation grace period is not counted: the pair
+/// takes one slot and the successor may reuse the name.
+const ACTIVE: &str = "revoked_at IS NULL AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > $2)";
 
 const VIEW_COLUMNS: &str = "t.id, t.name, t.description, t.prefix, t.scopes, t.created_at, t.expires_at, \
-     t.last_used_at, t.last_used_ip, t.last_used_ua, t.revoked_at, r.email AS revoked_by_email";
+     t.last_used_at, t.last_used_ip, t.last_used_ua, t.revoked_at, r.email AS revoked_by_email, t.revoked_reason, \
+     t.grace_until, (SELECT s.prefix FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_prefix, \
+     (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at";
 
 fn view_from_row(row: &sqlx::any::AnyRow, now: Timestamp) -> Result<TokenView, sqlx::Error> {
     let expires_at: Option<i64> = row.try_get("expires_at")?;
     let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-    let status = if revoked_at.is_some() {
+    let successor_prefix: Option<String> = row.try_get("successor_prefix")?;
+    let grace_until: Option<i64> = row.try_get("grace_until")?;
+    let successor_used: Option<i64> = row.try_get("successor_used_at")?;
+    let grace_over = successor_prefix.is_some()
+        && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
+    let status = if revoked_at.is_some() || grace_over {
         TokenStatus::Revoked
     } else if expires_at.is_some_and(|e| e <= now.millis()) {
         TokenStatus::Expired
@@ -261,6 +282,9 @@ fn view_from_row(row: &sqlx::any::AnyRow, now: Timestamp) -> Result<TokenView, s
         status,
         revoked_at: revoked_at.map(Timestamp),
         revoked_by: row.try_get("revoked_by_email")?,
+        revoked_reason: row.try_get("revoked_reason")?,
+        rotated_to: successor_prefix,
+        grace_until: if grace_over { None } else { grace_until.map(Timestamp) },
         now,
     })
 }
@@ -311,54 +335,88 @@ pub async fn get(db: &Db, owner: AccountId, id: &str, now: Timestamp) -> Result<
 
 /// Revokes one of `owner`'s tokens at once; revoking a revoked token is a
 /// no-op. Someone else's token (or a made-up id) is `NotFound`: it matches
-/// no row of this owner.
-pub async fn revoke(db: &Db, owner: AccountId, id: &str, by: AccountId, now: Timestamp) -> Result<TokenView, AppError> {
+/// no row of this owner. The revocation and its audit entry commit together.
+pub async fn revoke(
+    db: &Db,
+    owner: AccountId,
+    id: &str,
+    by: AccountId,
+    reason: &str,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<TokenView, AppError> {
     let not_found = || AppError::NotFound("No such token.".into());
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(not_found());
     }
-    sqlx::query(
-        "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = 'revoked' \
-         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL",
-    )
-    .bind(now.millis())
-    .bind(by.to_string())
-    .bind(id)
-    .bind(owner.to_string())
-    .execute(db)
-    .await
-    .map_err(|e| AppError::db("revoke token", e))?;
+    let run = async {
+        let mut tx = db.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
+             WHERE id = $4 AND account_id = $5 AND revoked_at IS NULL RETURNING prefix, name",
+        )
+        .bind(now.millis())
+        .bind(by.to_string())
+        .bind(reason)
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = revoked {
+            let prefix: String = row.try_get("prefix")?;
+            let name: String = row.try_get("name")?;
+            let event = NewEvent { action: "token_revoked".into(), ..base.clone() }
+                .account(owner)
+                .target(name)
+                .token(prefix)
+                .detail("reason", reason);
+            crate::audit::chain::append(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await
+    };
+    run.await.map_err(|e| AppError::db("revoke token", e))?;
     let view = get(db, owner, id, now)
         .await
         .map_err(|e| AppError::db("revoke token", e))?
         .ok_or_else(not_found)?;
-    tracing::info!(account = %owner, token = %view.prefix, "token revoked");
+    tracing::info!(account = %owner, token = %view.prefix, reason, "token revoked");
     Ok(view)
 }
 
 /// Revokes every active token of `owner` (password change, account disabled,
-/// admin invalidation). Returns how many were revoked.
-pub async fn revoke_all_for_account<'c, E>(
-    db: E,
+/// admin invalidation), with one audit entry per token, on the caller's
+/// connection (so inside its transaction). Returns how many were revoked.
+pub async fn revoke_all_for_account(
+    conn: &mut sqlx::AnyConnection,
     owner: AccountId,
     by: AccountId,
     reason: &str,
+    base: &NewEvent,
     now: Timestamp,
-) -> Result<u64, sqlx::Error>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    let done = sqlx::query(
+) -> Result<u64, sqlx::Error> {
+    let rows = sqlx::query(
         "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
-         WHERE account_id = $4 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)",
+         WHERE account_id = $4 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+         RETURNING prefix, name",
     )
     .bind(now.millis())
     .bind(by.to_string())
     .bind(reason)
     .bind(owner.to_string())
-    .execute(db)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
+    let events = rows
+        .iter()
+        .map(|r| {
+            Ok(NewEvent { action: "token_revoked".into(), ..base.clone() }
+                .account(owner)
+                .target(r.try_get::<String, _>("name")?)
+                .token(r.try_get::<String, _>("prefix")?)
+                .detail("reason", reason))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    crate::audit::chain::append(conn, &events, now).await?;
+    Ok(rows.len() as u64)
 }
 
 /// Looks at a presented token without using it (no last-used update): its
@@ -387,6 +445,158 @@ pub async fn inspect(
         .transpose()
 }
 
+/// How long a rotated token keeps working (or until the successor's first
+/// use, whichever comes first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grace {
+    None,
+    OneHour,
+    OneDay,
+    SevenDays,
+}
+
+impl Grace {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "none" | "0" => Some(Grace::None),
+            "1h" => Some(Grace::OneHour),
+            "24h" => Some(Grace::OneDay),
+            "7d" => Some(Grace::SevenDays),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grace::None => "none",
+            Grace::OneHour => "1h",
+            Grace::OneDay => "24h",
+            Grace::SevenDays => "7d",
+        }
+    }
+
+    pub fn secs(self) -> i64 {
+        match self {
+            Grace::None => 0,
+            Grace::OneHour => 3_600,
+            Grace::OneDay => 86_400,
+            Grace::SevenDays => 7 * 86_400,
+        }
+    }
+}
+
+/// Issues a successor with the same name, description and scopes and the
+/// same lifetime from now (capped by the current policy; "never" stays never
+/// only if the policy still allows it). The old token keeps working for
+/// `grace` or until the successor's first use. A token that was already
+/// rotated is refused (409) and its successor is left alone.
+pub async fn rotate(
+    db: &Db,
+    config: &Config,
+    owner: AccountId,
+    id: &str,
+    grace: Grace,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<(TokenSecret, TokenView), AppError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::NotFound("No such token.".into()));
+    }
+    let policy = policy::load(db).await.map_err(|e| AppError::db("load policy", e))?;
+    let secret = format::generate(&config.token_prefix).map_err(|e| AppError::internal("token generation", e))?;
+    let new_id = uuid::Uuid::now_v7().to_string();
+    let run = async {
+        let mut tx = db.begin().await?;
+        sqlx::query("UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1")
+            .bind(owner.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let Some(old) = sqlx::query(
+            "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to \
+             FROM api_tokens WHERE id = $1 AND account_id = $2",
+        )
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(Err(AppError::NotFound("No such token.".into())));
+        };
+        let rotated_to: Option<String> = old.try_get("rotated_to")?;
+        if rotated_to.is_some() {
+            return Ok(Err(AppError::Conflict(
+                "This token has already been rotated. Rotate its successor instead.".into(),
+            )));
+        }
+        let revoked_at: Option<i64> = old.try_get("revoked_at")?;
+        let expires_at: Option<i64> = old.try_get("expires_at")?;
+        if revoked_at.is_some() || expires_at.is_some_and(|e| e <= now.millis()) {
+            return Ok(Err(AppError::Conflict("Only an active token can be rotated.".into())));
+        }
+        let created_at: i64 = old.try_get("created_at")?;
+        let max_ms = policy.max_lifetime_days.map(|d| d * DAY_MS);
+        let new_expiry = match (expires_at.map(|e| e - created_at), max_ms) {
+            (Some(lifetime), Some(max)) => Some(now.millis() + lifetime.min(max)),
+            (Some(lifetime), None) => Some(now.millis() + lifetime),
+            (None, Some(max)) => Some(now.millis() + max),
+            (None, None) => None,
+        };
+        let name: String = old.try_get("name")?;
+        let old_prefix: String = old.try_get("prefix")?;
+        let scopes: String = old.try_get("scopes")?;
+        let description: Option<String> = old.try_get("description")?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
+             created_at, expires_at, rotated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&new_id)
+        .bind(owner.to_string())
+        .bind(&name)
+        .bind(description.as_deref())
+        .bind(secret.display_prefix())
+        .bind(secret.hash())
+        .bind(&scopes)
+        .bind(now.millis())
+        .bind(new_expiry)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let grace_until = now.millis() + grace.secs() * 1000;
+        sqlx::query(
+            "UPDATE api_tokens SET rotated_to = $1, grace_until = $2, \
+               revoked_at = CASE WHEN $3 = 0 THEN $4 ELSE revoked_at END, \
+               revoked_by = CASE WHEN $3 = 0 THEN $5 ELSE revoked_by END, \
+               revoked_reason = CASE WHEN $3 = 0 THEN 'rotated' ELSE revoked_reason END \
+             WHERE id = $6 AND account_id = $5",
+        )
+        .bind(&new_id)
+        .bind(grace_until)
+        .bind(grace.secs())
+        .bind(now.millis())
+        .bind(owner.to_string())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent { action: "token_rotated".into(), ..base.clone() }
+            .account(owner)
+            .target(name.clone())
+            .token(old_prefix)
+            .detail("successor", secret.display_prefix())
+            .detail("grace", grace.as_str())
+            .detail("grace_until", Timestamp(grace_until).rfc3339());
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(()))
+    };
+    run.await.map_err(|e| AppError::db("rotate token", e))??;
+    let view = get(db, owner, &new_id, now)
+        .await
+        .map_err(|e| AppError::db("rotate token", e))?
+        .ok_or_else(|| AppError::Internal)?;
+    tracing::info!(account = %owner, token = %view.prefix, grace = grace.as_str(), "token rotated");
+    Ok((secret, view))
+}
+
 /// A token that passed authentication, and its owner.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -398,6 +608,8 @@ pub struct Authenticated {
     pub scopes: Vec<Scope>,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// First request from this IP (the token had been used from others).
+    pub new_ip: bool,
 }
 
 /// Why a bearer credential was refused (the audit log's `auth_failed` reasons).
@@ -407,8 +619,8 @@ pub enum AuthFailure {
     Malformed,
     BadChecksum,
     Unknown,
-    Expired { prefix: String, at: Timestamp },
-    Revoked { prefix: String },
+    Expired { prefix: String, account: String, at: Timestamp },
+    Revoked { prefix: String, account: String },
 }
 
 impl AuthFailure {
@@ -443,28 +655,62 @@ pub async fn authenticate(
     };
     let row = sqlx::query(
         "SELECT t.id, t.account_id, t.name, t.prefix, t.scopes, t.created_at, t.expires_at, t.revoked_at, \
-                t.last_used_at, t.last_used_ip, a.email, a.disabled_at \
-         FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = $1",
+                t.last_used_at, t.last_used_ip, t.rotated_to, t.rotated_from, t.grace_until, t.first_used_at, \
+                s.first_used_at AS successor_used_at, a.email, a.disabled_at \
+         FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
+         LEFT JOIN api_tokens s ON s.id = t.rotated_to WHERE t.token_hash = $1",
     )
     .bind(secret.hash())
     .fetch_optional(db)
     .await?;
     let Some(row) = row else { return Ok(Err(AuthFailure::Unknown)) };
     let prefix: String = row.try_get("prefix")?;
+    let account: String = row.try_get("account_id")?;
     let revoked_at: Option<i64> = row.try_get("revoked_at")?;
     let disabled_at: Option<i64> = row.try_get("disabled_at")?;
-    if revoked_at.is_some() || disabled_at.is_some() {
-        return Ok(Err(AuthFailure::Revoked { prefix }));
+    // A rotated predecessor works until its grace ends or the successor is
+    // first used, whichever comes first.
+    let rotated_to: Option<String> = row.try_get("rotated_to")?;
+    let grace_until: Option<i64> = row.try_get("grace_until")?;
+    let successor_used: Option<i64> = row.try_get("successor_used_at")?;
+    let grace_over = rotated_to.is_some()
+        && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
+    if revoked_at.is_some() || disabled_at.is_some() || grace_over {
+        return Ok(Err(AuthFailure::Revoked { prefix, account }));
     }
     let expires_at: Option<i64> = row.try_get("expires_at")?;
     if let Some(at) = expires_at.filter(|at| *at <= now.millis()) {
-        return Ok(Err(AuthFailure::Expired { prefix, at: Timestamp(at) }));
+        return Ok(Err(AuthFailure::Expired { prefix, account, at: Timestamp(at) }));
     }
     let token_id: String = row.try_get("id")?;
-    let account_id: String = row.try_get("account_id")?;
+    let account_id = account;
+    // The successor's first use ends the predecessor's grace on every
+    // instance at once, so it is written immediately, not coalesced.
+    let rotated_from: Option<String> = row.try_get("rotated_from")?;
+    let first_used_at: Option<i64> = row.try_get("first_used_at")?;
+    if rotated_from.is_some() && first_used_at.is_none() {
+        sqlx::query("UPDATE api_tokens SET first_used_at = $1 WHERE id = $2 AND first_used_at IS NULL")
+            .bind(now.millis())
+            .bind(&token_id)
+            .execute(db)
+            .await?;
+    }
     let last_used_at: Option<i64> = row.try_get("last_used_at")?;
     let last_ip: Option<String> = row.try_get("last_used_ip")?;
     let ip_changed = ip.is_some() && last_ip.as_deref() != ip;
+    let mut new_ip = false;
+    if let (true, Some(ip)) = (ip_changed, ip) {
+        let inserted = sqlx::query(
+            "INSERT INTO token_ips (token_id, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(&token_id)
+        .bind(ip)
+        .bind(now.millis())
+        .execute(db)
+        .await?;
+        // The very first IP is not news; a later, never-seen one is.
+        new_ip = inserted.rows_affected() > 0 && last_ip.is_some();
+    }
     if ip_changed || last_used_at.is_none_or(|t| now.millis() - t >= LAST_USED_INTERVAL_MS) {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3 WHERE id = $4")
             .bind(now.millis())
@@ -484,6 +730,7 @@ pub async fn authenticate(
         scopes: Scope::split(&scopes),
         created_at: Timestamp(row.try_get("created_at")?),
         expires_at: expires_at.map(Timestamp),
+        new_ip,
     }))
 }
 

@@ -10,6 +10,8 @@ use http::{header::USER_AGENT, Extensions, HeaderMap};
 pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The request's `X-Request-Id` (see `web::request_id`).
+    pub request_id: Option<String>,
 }
 
 impl RequestMeta {
@@ -37,6 +39,9 @@ impl RequestMeta {
         Self {
             ip: forwarded.or(peer),
             user_agent,
+            request_id: extensions
+                .get::<super::request_id::RequestId>()
+                .map(|r| r.0.clone()),
         }
     }
 }

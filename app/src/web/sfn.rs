@@ -47,6 +47,18 @@ impl ServerFnContext {
             .ok_or_else(|| AppError::Unauthorized("Your session has ended. Sign in again.".into()))
     }
 
+    /// An audit event acted by the signed-in session (or anonymous), with
+    /// this request's IP, User-Agent and request id.
+    pub fn event(&self, action: &str, outcome: &str) -> crate::audit::NewEvent {
+        let e = match &self.session {
+            Some(s) => crate::audit::NewEvent::new(action, "session", outcome)
+                .account(s.user.id)
+                .actor(format!("{} (session {})", s.user.email, &s.id_hash[..12])),
+            None => crate::audit::NewEvent::new(action, "anonymous", outcome),
+        };
+        e.from_request(&self.meta)
+    }
+
     /// Sends a `Set-Cookie` (and `Cache-Control: no-store` with it).
     pub fn set_cookie(&self, cookie: &str) {
         if let Ok(v) = HeaderValue::from_str(cookie) {

@@ -1,0 +1,225 @@
+//! Appending to the audit log as a hash chain, and verifying it.
+//!
+//! Every append locks the single `audit_head` row (a row lock on PostgreSQL,
+//! the write lock on SQLite) for the rest of its transaction, takes the next
+//! sequence numbers and the previous hash from it, and writes the entries
+//! with `hash = SHA-256(prev_hash "\n" canonical-json(entry))`. Appends are
+//! thereby serialised across instances and the chain cannot fork.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::NewEvent;
+use crate::{db::Db, types::Timestamp};
+
+/// The fields that are hashed, in a fixed order.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    seq: i64,
+    id: &'a str,
+    at: i64,
+    account_id: Option<&'a str>,
+    actor_kind: &'a str,
+    actor: Option<&'a str>,
+    action: &'a str,
+    target: Option<&'a str>,
+    outcome: &'a str,
+    ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    request_id: Option<&'a str>,
+    token_prefix: Option<&'a str>,
+    details: &'a str,
+    security: i64,
+}
+
+fn link_hash(prev: &str, c: &Canonical<'_>) -> String {
+    let mut material = prev.as_bytes().to_vec();
+    material.push(b'\n');
+    material.extend(serde_json::to_vec(c).unwrap_or_default());
+    crate::crypto::sha256_hex(&material)
+}
+
+/// Appends `events` inside the caller's transaction (or connection).
+pub async fn append(conn: &mut sqlx::AnyConnection, events: &[NewEvent], now: Timestamp) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let head = sqlx::query("UPDATE audit_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash")
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last_seq: i64 = head.try_get("last_seq")?;
+    let mut prev: String = head.try_get("last_hash")?;
+    for (i, e) in events.iter().enumerate() {
+        let seq = last_seq - n + 1 + i as i64;
+        let id = uuid::Uuid::now_v7().to_string();
+        let details = e.details.to_string();
+        let at = e.at.unwrap_or(now).millis();
+        let c = Canonical {
+            seq,
+            id: &id,
+            at,
+            account_id: e.account_id.as_deref(),
+            actor_kind: &e.actor_kind,
+            actor: e.actor.as_deref(),
+            action: &e.action,
+            target: e.target.as_deref(),
+            outcome: &e.outcome,
+            ip: e.ip.as_deref(),
+            user_agent: e.user_agent.as_deref(),
+            request_id: e.request_id.as_deref(),
+            token_prefix: e.token_prefix.as_deref(),
+            details: &details,
+            security: e.security as i64,
+        };
+        let hash = link_hash(&prev, &c);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, \
+             user_agent, request_id, token_prefix, details, security, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(seq)
+        .bind(&id)
+        .bind(at)
+        .bind(c.account_id)
+        .bind(c.actor_kind)
+        .bind(c.actor)
+        .bind(c.action)
+        .bind(c.target)
+        .bind(c.outcome)
+        .bind(c.ip)
+        .bind(c.user_agent)
+        .bind(c.request_id)
+        .bind(c.token_prefix)
+        .bind(&details)
+        .bind(c.security)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends in a transaction of its own.
+pub async fn append_now(db: &Db, events: &[NewEvent], now: Timestamp) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    append(&mut tx, events, now).await?;
+    tx.commit().await
+}
+
+/// What `audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The chain from the anchor to the head is intact.
+    Intact { entries: i64, first_seq: i64, last_seq: i64 },
+    /// The entry with this seq was altered (its hash does not match its content).
+    Altered { seq: i64 },
+    /// Entries are missing before this seq (a gap or a broken link).
+    Removed { after_seq: i64, next_seq: i64 },
+    /// The newest entries up to the head were removed.
+    Truncated { last_present: i64, head: i64 },
+}
+
+/// Walks the chain from the retention anchor to the head.
+pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
+    let head = sqlx::query("SELECT last_seq, anchor_seq, anchor_hash FROM audit_head WHERE id = 1")
+        .fetch_one(db)
+        .await?;
+    let head_seq: i64 = head.try_get("last_seq")?;
+    let anchor_seq: i64 = head.try_get("anchor_seq")?;
+    let mut prev: String = head.try_get("anchor_hash")?;
+    let mut expected = anchor_seq + 1;
+    let mut count = 0;
+    let mut after = anchor_seq;
+    loop {
+        let rows = sqlx::query(
+            "SELECT seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, user_agent, request_id, \
+             token_prefix, details, security, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(db)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let seq: i64 = r.try_get("seq")?;
+            let stored_prev: String = r.try_get("prev_hash")?;
+            if seq != expected || stored_prev != prev {
+                return Ok(Verdict::Removed { after_seq: expected - 1, next_seq: seq });
+            }
+            let id: String = r.try_get("id")?;
+            let account_id: Option<String> = r.try_get("account_id")?;
+            let actor_kind: String = r.try_get("actor_kind")?;
+            let actor: Option<String> = r.try_get("actor")?;
+            let action: String = r.try_get("action")?;
+            let target: Option<String> = r.try_get("target")?;
+            let outcome: String = r.try_get("outcome")?;
+            let ip: Option<String> = r.try_get("ip")?;
+            let user_agent: Option<String> = r.try_get("user_agent")?;
+            let request_id: Option<String> = r.try_get("request_id")?;
+            let token_prefix: Option<String> = r.try_get("token_prefix")?;
+            let details: Option<String> = r.try_get("details")?;
+            let c = Canonical {
+                seq,
+                id: &id,
+                at: r.try_get("at")?,
+                account_id: account_id.as_deref(),
+                actor_kind: &actor_kind,
+                actor: actor.as_deref(),
+                action: &action,
+                target: target.as_deref(),
+                outcome: &outcome,
+                ip: ip.as_deref(),
+                user_agent: user_agent.as_deref(),
+                request_id: request_id.as_deref(),
+                token_prefix: token_prefix.as_deref(),
+                details: details.as_deref().unwrap_or(""),
+                security: r.try_get("security")?,
+            };
+            let stored: String = r.try_get("hash")?;
+            if link_hash(&prev, &c) != stored {
+                return Ok(Verdict::Altered { seq });
+            }
+            prev = stored;
+            expected += 1;
+            count += 1;
+            after = seq;
+        }
+    }
+    if expected - 1 != head_seq {
+        return Ok(Verdict::Truncated { last_present: expected - 1, head: head_seq });
+    }
+    Ok(Verdict::Intact { entries: count, first_seq: anchor_seq + 1, last_seq: head_seq })
+}
+
+/// Deletes entries older than `cutoff` and moves the anchor to the first
+/// kept entry, so the rest still verifies. Returns how many were purged.
+pub async fn purge_before(db: &Db, cutoff: Timestamp) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    // Lock the head first (serialises with appends).
+    sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1").execute(&mut *tx).await?;
+    let last = sqlx::query("SELECT seq, hash FROM audit_events WHERE at < $1 ORDER BY seq DESC LIMIT 1")
+        .bind(cutoff.millis())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(last) = last else { return Ok(0) };
+    let seq: i64 = last.try_get("seq")?;
+    let hash: String = last.try_get("hash")?;
+    let done = sqlx::query("DELETE FROM audit_events WHERE seq <= $1").bind(seq).execute(&mut *tx).await?;
+    sqlx::query("UPDATE audit_head SET anchor_seq = $1, anchor_hash = $2, anchor_at = $3 WHERE id = 1")
+        .bind(seq)
+        .bind(&hash)
+        .bind(Timestamp::now().millis())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}

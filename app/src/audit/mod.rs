@@ -1,0 +1,194 @@
+//! The audit log: who did what, when, from where, with what outcome, for
+//! every sign-in, token and account event (docs/security.md lists them).
+//! Entries form a hash chain (`chain`), owner actions are appended in the
+//! same transaction as their change, API hot-path events go through a
+//! batched queue (`queue`). No API route reads it: tokens never can.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{error::AppError, types::Timestamp};
+
+#[cfg(feature = "ssr")]
+pub mod chain;
+#[cfg(feature = "ssr")]
+pub mod export;
+#[cfg(feature = "ssr")]
+pub mod query;
+#[cfg(feature = "ssr")]
+pub mod queue;
+
+/// Every action the log records.
+pub const ACTIONS: [&str; 17] = [
+    "token_created",
+    "token_revoked",
+    "token_rotated",
+    "token_expired",
+    "token_used",
+    "auth_failed",
+    "login_succeeded",
+    "login_failed",
+    "logout",
+    "session_revoked",
+    "password_changed",
+    "account_created",
+    "account_disabled",
+    "sessions_invalidated",
+    "rate_limited",
+    "policy_changed",
+    "setup_completed",
+];
+
+/// An event to append. Built on the server; never holds a secret (a
+/// session is named by a hash prefix, a token by its 12-character prefix).
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub at: Option<Timestamp>,
+    /// The account the event belongs to (members see their own).
+    pub account_id: Option<String>,
+    /// `account`, `session`, `token`, `system` or `anonymous`.
+    pub actor_kind: String,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub token_prefix: Option<String>,
+    pub details: serde_json::Value,
+    /// Marked on the audit page: failed logins, use of revoked or expired
+    /// tokens, a token from a new IP, rate limiting.
+    pub security: bool,
+}
+
+impl NewEvent {
+    pub fn new(action: &str, actor_kind: &str, outcome: &str) -> Self {
+        Self {
+            action: action.into(),
+            actor_kind: actor_kind.into(),
+            outcome: outcome.into(),
+            details: serde_json::json!({}),
+            ..Default::default()
+        }
+    }
+
+    pub fn account(mut self, id: impl ToString) -> Self {
+        self.account_id = Some(id.to_string());
+        self
+    }
+
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn token(mut self, prefix: impl Into<String>) -> Self {
+        self.token_prefix = Some(prefix.into());
+        self
+    }
+
+    pub fn detail(mut self, key: &str, value: impl Serialize) -> Self {
+        if let Some(map) = self.details.as_object_mut() {
+            map.insert(key.into(), serde_json::to_value(value).unwrap_or_default());
+        }
+        self
+    }
+
+    pub fn security(mut self, flag: bool) -> Self {
+        self.security = flag;
+        self
+    }
+
+    /// Client IP, User-Agent and request id of the request that caused it.
+    pub fn from_request(mut self, meta: &crate::web::RequestMeta) -> Self {
+        self.ip = meta.ip.clone();
+        self.user_agent = meta.user_agent.clone();
+        self.request_id = meta.request_id.clone();
+        self
+    }
+}
+
+/// An entry as the Audit Logs page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: Timestamp,
+    pub account_email: Option<String>,
+    pub actor_kind: String,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    pub token_prefix: Option<String>,
+    pub details: String,
+    pub security: bool,
+}
+
+/// Filters of the page and the exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub token: Option<String>,
+    /// `YYYY-MM-DD`, inclusive, UTC.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Admins only: every account's events.
+    pub all_accounts: Option<String>,
+}
+
+impl AuditFilter {
+    /// The query string for the export links.
+    pub fn query_string(&self) -> String {
+        let mut parts = vec![];
+        let mut add = |k: &str, v: &Option<String>| {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                let enc: String = v
+                    .bytes()
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect();
+                parts.push(format!("{k}={enc}"));
+            }
+        };
+        add("action", &self.action);
+        add("token", &self.token);
+        add("from", &self.from);
+        add("to", &self.to);
+        add("all_accounts", &self.all_accounts);
+        parts.join("&")
+    }
+}
+
+/// One page of entries, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+    pub is_admin: bool,
+}
+
+/// The signed-in account's audit entries (admins: optionally everyone's).
+#[server(prefix = "/rpc", endpoint = "audit/list")]
+pub async fn list_audit(filter: AuditFilter, before: Option<i64>) -> Result<AuditPage, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let scope = query::Scope::for_user(&me.user, &filter)?;
+    let (entries, next_before) = query::page(&cx.state.db, &scope, &filter, before, 50).await?;
+    Ok(AuditPage { entries, next_before, is_admin: me.user.is_admin() })
+}

@@ -1,0 +1,100 @@
+//! The write-behind queue for the API hot path (`token_used`, `auth_failed`,
+//! `rate_limited`): requests hand events to a bounded channel and return; one
+//! task appends them in batches. `flush` waits until everything queued so far
+//! is written; the binary calls it after a graceful shutdown (SIGTERM,
+//! Ctrl-C), so nothing queued is lost then. On a crash (SIGKILL, power loss)
+//! the events still in the queue, at most the last fraction of a second's
+//! worth, are lost; owner actions are not affected, as they are written in the
+//! same transaction as the change.
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{chain, NewEvent};
+use crate::{db::Db, types::Timestamp};
+
+/// Events held in memory before senders wait.
+pub const CAPACITY: usize = 10_000;
+const BATCH: usize = 500;
+
+enum Msg {
+    Event(Box<NewEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub struct AuditQueue {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl AuditQueue {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(db: Db) -> Self {
+        let (tx, rx) = mpsc::channel(CAPACITY);
+        tokio::spawn(writer(db, rx));
+        Self { tx }
+    }
+
+    /// Queues an event without waiting (if the queue is full, a task waits
+    /// for room instead of the request).
+    pub fn push(&self, mut event: NewEvent) {
+        event.at.get_or_insert_with(Timestamp::now);
+        if let Err(mpsc::error::TrySendError::Full(msg)) = self.tx.try_send(Msg::Event(Box::new(event))) {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(msg).await;
+            });
+        }
+    }
+
+    /// Returns once every event queued before the call is written.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<NewEvent> = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Event(e) => batch.push(*e),
+                Msg::Flush(done) => waiting.push(done),
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        write(&db, &mut batch).await;
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+    write(&db, &mut batch).await;
+}
+
+async fn write(db: &Db, batch: &mut Vec<NewEvent>) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 1..=3 {
+        match chain::append_now(db, batch, Timestamp::now()).await {
+            Ok(()) => {
+                batch.clear();
+                return;
+            }
+            Err(e) if attempt < 3 => {
+                tracing::warn!(error = %e, attempt, "audit batch write failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, lost = batch.len(), "audit batch could not be written");
+                batch.clear();
+            }
+        }
+    }
+}

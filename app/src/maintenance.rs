@@ -1,0 +1,99 @@
+//! The periodic sweep (every minute on each instance; safe to run on several
+//! at once, since every write is conditional and commits with its audit
+//! entry): writes `token_expired` once per token whose expiry passed,
+//! finishes rotations whose grace ended (`token_revoked`, reason
+//! `rotation_grace_ended`), purges audit entries past retention, and trims
+//! the rate limiters' memory.
+
+use sqlx::Row;
+
+use crate::{audit::NewEvent, state::AppState, types::Timestamp};
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub expired: u64,
+    pub grace_ended: u64,
+    pub purged: u64,
+}
+
+pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Error> {
+    let mut done = Swept::default();
+    let expired = sqlx::query(
+        "SELECT id, account_id, name, prefix, expires_at FROM api_tokens \
+         WHERE expires_at <= $1 AND expiry_audited_at IS NULL AND revoked_at IS NULL LIMIT 500",
+    )
+    .bind(now.millis())
+    .fetch_all(&state.db)
+    .await?;
+    for row in expired {
+        let id: String = row.try_get("id")?;
+        let mut tx = state.db.begin().await?;
+        let claimed = sqlx::query("UPDATE api_tokens SET expiry_audited_at = $1 WHERE id = $2 AND expiry_audited_at IS NULL")
+            .bind(now.millis())
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        if claimed.rows_affected() == 1 {
+            let at: i64 = row.try_get("expires_at")?;
+            let event = NewEvent::new("token_expired", "system", "success")
+                .account(row.try_get::<String, _>("account_id")?)
+                .target(row.try_get::<String, _>("name")?)
+                .token(row.try_get::<String, _>("prefix")?)
+                .detail("expired_at", Timestamp(at).rfc3339());
+            crate::audit::chain::append(&mut tx, &[event], now).await?;
+            done.expired += 1;
+        }
+        tx.commit().await?;
+    }
+
+    let ended = sqlx::query(
+        "SELECT t.id, t.account_id, t.name, t.prefix FROM api_tokens t JOIN api_tokens s ON s.id = t.rotated_to \
+         WHERE t.revoked_at IS NULL AND (t.grace_until <= $1 OR s.first_used_at IS NOT NULL) LIMIT 500",
+    )
+    .bind(now.millis())
+    .fetch_all(&state.db)
+    .await?;
+    for row in ended {
+        let id: String = row.try_get("id")?;
+        let account: String = row.try_get("account_id")?;
+        let mut tx = state.db.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = 'rotation_grace_ended' \
+             WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(&account)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        if revoked.rows_affected() == 1 {
+            let event = NewEvent::new("token_revoked", "system", "success")
+                .account(account)
+                .target(row.try_get::<String, _>("name")?)
+                .token(row.try_get::<String, _>("prefix")?)
+                .detail("reason", "rotation_grace_ended");
+            crate::audit::chain::append(&mut tx, &[event], now).await?;
+            done.grace_ended += 1;
+        }
+        tx.commit().await?;
+    }
+
+    let cutoff = now.plus_secs(-state.config.audit_retention_days * 86_400);
+    done.purged = crate::audit::chain::purge_before(&state.db, cutoff).await?;
+    state.limits.retain_recent();
+    Ok(done)
+}
+
+/// Runs [`sweep`] every minute until the process ends.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweep(&state, Timestamp::now()).await {
+                tracing::warn!(error = %e, "maintenance sweep failed; will retry");
+            }
+        }
+    });
+}
