@@ -11,9 +11,10 @@ use crate::pages::{
     account::AccountPage,
     admin_accounts::AdminAccountsPage,
     api_keys::ApiKeysPage,
+    audit::AuditPage,
     policies::PoliciesPage,
     projects::{ProjectPage, ProjectsPage},
-    dashboard::{DashboardLayout, Home, NotYetAvailable},
+    dashboard::{DashboardLayout, Home},
     login::LoginPage,
     sessions::SessionsPage,
     setup::SetupPage,
@@ -56,10 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/account") view=AccountPage/>
                     <Route path=path!("/admin/accounts") view=AdminAccountsPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
-                    <Route
-                        path=path!("/settings/audit-logs")
-                        view=|| view! { <NotYetAvailable title="Audit Logs" what="A searchable record of sign-ins, token use and every change to your account"/> }
-                    />
+                    <Route path=path!("/settings/audit-logs") view=AuditPage/>
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:id") view=ProjectPage/>
                 </ParentRoute>

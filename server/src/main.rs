@@ -17,6 +17,7 @@ const USAGE: &str = "\
 Usage:
   preqstation [serve]                  run the web server
   preqstation create-admin --email E   create an admin account; the password is read from stdin
+  preqstation audit verify             check the audit log's hash chain; exit 1 at the first altered or removed entry
 
 Configuration comes from environment variables; see docs/configuration.md.";
 
@@ -34,6 +35,7 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("create-admin") => create_admin(&args[1..]).await,
+        Some("audit") if args.get(1).map(String::as_str) == Some("verify") => audit_verify().await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -82,7 +84,8 @@ async fn serve() -> Result<(), String> {
     let public_url = config.public_url.clone();
     let backend = if config.is_postgres() { "PostgreSQL" } else { "SQLite" };
     let state = AppState::new(web::leptos_options(&config), pool.clone(), config);
-    let router = web::router(state);
+    app::maintenance::spawn(state.clone());
+    let router = web::router(state.clone());
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -93,6 +96,8 @@ async fn serve() -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    // Every queued audit event is written before the process exits.
+    state.audit.flush().await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -142,4 +147,25 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
     pool.close().await;
     println!("Created admin account {} ({})", account.email, account.id);
     Ok(())
+}
+
+async fn audit_verify() -> Result<(), String> {
+    use app::audit::chain::{verify, Verdict};
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let pool = open_database(&config).await?;
+    let verdict = verify(&pool).await.map_err(|e| format!("cannot read the audit log: {e}"))?;
+    pool.close().await;
+    match verdict {
+        Verdict::Intact { entries, first_seq, last_seq } => {
+            println!("audit log intact: {entries} entries (seq {first_seq}..={last_seq})");
+            Ok(())
+        }
+        Verdict::Altered { seq } => Err(format!("audit log ALTERED: entry seq {seq} does not match its hash")),
+        Verdict::Removed { after_seq, next_seq } => Err(format!(
+            "audit log entries REMOVED: after seq {after_seq} the next entry is seq {next_seq} (or its link is broken)"
+        )),
+        Verdict::Truncated { last_present, head } => Err(format!(
+            "audit log TRUNCATED: entries after seq {last_present} up to seq {head} are missing"
+        )),
+    }
 }

@@ -39,8 +39,9 @@ pub const ACTIONS: [&str; 17] = [
     "setup_completed",
 ];
 
-/// An event to append. Built on the server; never holds a secret (a
+/// An event to append. Built on the server only; never holds a secret (a
 /// session is named by a hash prefix, a token by its 12-character prefix).
+#[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent {
     pub at: Option<Timestamp>,
@@ -63,6 +64,7 @@ pub struct NewEvent {
     pub security: bool,
 }
 
+#[cfg(feature = "ssr")]
 impl NewEvent {
     pub fn new(action: &str, actor_kind: &str, outcome: &str) -> Self {
         Self {

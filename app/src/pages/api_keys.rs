@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use crate::{
     components::FormAlert,
     tokens::{
-        get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, Scope, TokenPolicy, TokenStatus,
+        get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, RotateToken, Scope, TokenPolicy, TokenStatus,
         TokenView, EXPIRY_PRESETS,
     },
     types::relative,
@@ -18,6 +18,9 @@ use crate::{
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
+    let rotate = ServerAction::<RotateToken>::new();
+    let rotating = RwSignal::new(None::<(String, String)>);
+    let shown = RwSignal::new(None::<CreatedToken>);
     let show_form = RwSignal::new(false);
     let status = RwSignal::new(String::from("all"));
     let hide_revoked = RwSignal::new(false);
@@ -26,14 +29,21 @@ pub fn ApiKeysPage() -> impl IntoView {
 
     let policy = Resource::new(|| (), |_| get_token_policy());
     let tokens = Resource::new(
-        move || (status.get(), hide_revoked.get(), create.version().get(), revoke.version().get()),
-        |(status, hide, _, _)| list_tokens(Some(status), Some(hide.to_string())),
+        move || (status.get(), hide_revoked.get(), create.version().get(), revoke.version().get(), rotate.version().get()),
+        |(status, hide, _, _, _)| list_tokens(Some(status), Some(hide.to_string())),
     );
 
     // A successful create closes the form; a revoke closes the dialog.
     Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
+        if let Some(Ok(c)) = create.value().get() {
             show_form.set(false);
+            shown.set(Some(c));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = rotate.value().get() {
+            rotating.set(None);
+            shown.set(Some(c));
         }
     });
     Effect::new(move |_| {
@@ -42,10 +52,8 @@ pub fn ApiKeysPage() -> impl IntoView {
         }
     });
 
-    let created = move || match create.value().get() {
-        Some(Ok(c)) if dismissed.get() != create.version().get() => Some(c),
-        _ => None,
-    };
+    let _ = dismissed;
+    let created = move || shown.get();
 
     view! {
         <Title text="API Keys · Preqstation"/>
@@ -66,7 +74,7 @@ pub fn ApiKeysPage() -> impl IntoView {
             </button>
         </div>
 
-        {move || created().map(|c| view! { <NewTokenPanel created=c on_done=move || dismissed.set(create.version().get_untracked())/> })}
+        {move || created().map(|c| view! { <NewTokenPanel created=c on_done=move || shown.set(None)/> })}
 
         <Show when=move || show_form.get()>
             <Transition fallback=|| ()>
@@ -103,13 +111,14 @@ pub fn ApiKeysPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match tokens.await {
                     Ok(list) if list.is_empty() => view! { <EmptyState filtered=status.get_untracked() != "all" || hide_revoked.get_untracked()/> }.into_any(),
-                    Ok(list) => view! { <TokenTable list=list confirming=confirming/> }.into_any(),
+                    Ok(list) => view! { <TokenTable list=list confirming=confirming rotating=rotating/> }.into_any(),
                     Err(e) => view! { <p class="mt-4 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
 
         {move || confirming.get().map(|(id, name)| view! { <RevokeDialog id=id name=name action=revoke on_cancel=move || confirming.set(None)/> })}
+        {move || rotating.get().map(|(id, name)| view! { <RotateDialog id=id name=name action=rotate on_cancel=move || rotating.set(None)/> })}
     }
 }
 
@@ -284,7 +293,11 @@ fn EmptyState(filtered: bool) -> impl IntoView {
 }
 
 #[component]
-fn TokenTable(list: Vec<TokenView>, confirming: RwSignal<Option<(String, String)>>) -> impl IntoView {
+fn TokenTable(
+    list: Vec<TokenView>,
+    confirming: RwSignal<Option<(String, String)>>,
+    rotating: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
     view! {
         <div class="mt-4 overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class="w-full text-left text-sm">
@@ -301,7 +314,7 @@ fn TokenTable(list: Vec<TokenView>, confirming: RwSignal<Option<(String, String)
                     </tr>
                 </thead>
                 <tbody>
-                    {list.into_iter().map(|t| view! { <TokenRow token=t confirming=confirming/> }).collect::<Vec<_>>()}
+                    {list.into_iter().map(|t| view! { <TokenRow token=t confirming=confirming rotating=rotating/> }).collect::<Vec<_>>()}
                 </tbody>
             </table>
         </div>
@@ -309,7 +322,11 @@ fn TokenTable(list: Vec<TokenView>, confirming: RwSignal<Option<(String, String)
 }
 
 #[component]
-fn TokenRow(token: TokenView, confirming: RwSignal<Option<(String, String)>>) -> impl IntoView {
+fn TokenRow(
+    token: TokenView,
+    confirming: RwSignal<Option<(String, String)>>,
+    rotating: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
     let now = token.now;
     let expires = match token.expires_at {
         None => view! { <span class="text-slate-500">"Never"</span> }.into_any(),
@@ -347,8 +364,17 @@ fn TokenRow(token: TokenView, confirming: RwSignal<Option<(String, String)>>) ->
         )
     });
     let is_active = token.status == TokenStatus::Active;
+    let can_rotate = is_active && token.rotated_to.is_none();
+    let rotation_note = token.rotated_to.clone().map(|succ| match token.grace_until {
+        Some(until) if token.status == TokenStatus::Active => {
+            format!("Rotated to {succ}; works until {} or the new token's first use", until.display_utc())
+        }
+        _ => format!("Rotated to {succ}"),
+    });
     let id = token.id.clone();
     let name = token.name.clone();
+    let rotate_id = token.id.clone();
+    let rotate_name = token.name.clone();
     view! {
         <tr class="border-t border-slate-100 align-top" data-token-id=token.id.clone() data-token-name=token.name.clone()>
             <td class="px-4 py-3">
@@ -367,8 +393,15 @@ fn TokenRow(token: TokenView, confirming: RwSignal<Option<(String, String)>>) ->
             <td class="px-4 py-3">
                 <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {badge_class}") data-status=label>{label}</span>
                 {revoked_note.map(|n| view! { <span class="mt-1 block text-xs text-slate-500">{n}</span> })}
+                {rotation_note.map(|n| view! { <span class="mt-1 block max-w-48 text-xs text-amber-800" data-testid="rotation-note">{n}</span> })}
             </td>
             <td class="px-4 py-3 text-right">
+                {can_rotate.then(|| view! {
+                    <button type="button" class="mr-3 text-sm text-indigo-700 hover:underline"
+                        on:click=move |_| rotating.set(Some((rotate_id.clone(), rotate_name.clone())))>
+                        "Rotate"
+                    </button>
+                })}
                 {is_active.then(|| view! {
                     <button type="button" class="text-sm text-red-700 hover:underline"
                         on:click=move |_| confirming.set(Some((id.clone(), name.clone())))>
@@ -408,6 +441,42 @@ fn RevokeDialog(
                         </button>
                     </ActionForm>
                 </div>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn RotateDialog(
+    id: String,
+    name: String,
+    action: ServerAction<RotateToken>,
+    on_cancel: impl Fn() + 'static + Send + Sync,
+) -> impl IntoView {
+    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    view! {
+        <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
+            <div role="dialog" aria-modal="true" aria-labelledby="rotate-title" class="w-full max-w-md rounded-lg bg-white p-6 shadow-xl">
+                <h2 id="rotate-title" class="text-lg font-semibold">{format!("Rotate \u{201c}{name}\u{201d}")}</h2>
+                <p class="mt-2 text-sm text-slate-600">
+                    "A new token with the same name, scopes and lifetime is issued and shown once. "
+                    "The old one keeps working for the time you choose, or until the new one is first used."
+                </p>
+                <p class="mt-2 text-sm text-red-700">{error}</p>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=id/>
+                    <label class="mt-4 block text-sm font-medium" for="rotate-grace">"Old token keeps working for"</label>
+                    <select id="rotate-grace" name="grace" class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
+                        <option value="none">"No overlap (stop now)"</option>
+                        <option value="1h" selected=true>"1 hour"</option>
+                        <option value="24h">"24 hours"</option>
+                        <option value="7d">"7 days"</option>
+                    </select>
+                    <div class="mt-6 flex justify-end gap-3">
+                        <button type="button" on:click=move |_| on_cancel() class="rounded-md border border-slate-300 px-3 py-2 text-sm">"Cancel"</button>
+                        <button type="submit" class="rounded-md bg-indigo-700 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-800">"Rotate token"</button>
+                    </div>
+                </ActionForm>
             </div>
         </div>
     }

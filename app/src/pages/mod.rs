@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin_accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod dashboard;
 pub mod login;
 pub mod policies;

@@ -50,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/docs/api", get(crate::api::docs::page))
+        .route("/settings/audit-logs/export.csv", get(crate::audit::export::csv))
+        .route("/settings/audit-logs/export.jsonl", get(crate::audit::export::jsonl))
         .leptos_routes_with_context(&state, routes, context.clone(), app_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
