@@ -31,6 +31,15 @@ impl TokenAuth {
     }
 }
 
+/// The request's full path (the nested API router strips `/api`).
+fn full_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string())
+}
+
 impl FromRequestParts<AppState> for TokenAuth {
     type Rejection = ApiError;
 
@@ -42,7 +51,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                     .from_request(&meta)
                     .detail("reason", "missing")
                     .detail("method", parts.method.as_str())
-                    .detail("path", parts.uri.path()),
+                    .detail("path", full_path(parts)),
             );
             return Err(failure(&AuthFailure::Missing));
         };
@@ -68,7 +77,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                     });
                 }
                 if rate.retry_after_secs.is_some() {
-                    tracing::warn!(token = %token.prefix, path = %parts.uri.path(), "API rate limit (per token) exceeded");
+                    tracing::warn!(token = %token.prefix, path = %full_path(parts), "API rate limit (per token) exceeded");
                     state.audit.push(
                         crate::audit::NewEvent::new("rate_limited", "token", "failure")
                             .account(token.account_id)
@@ -76,7 +85,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                             .token(token.prefix.clone())
                             .from_request(&meta)
                             .detail("limit", "token")
-                            .detail("path", parts.uri.path())
+                            .detail("path", full_path(parts))
                             .security(true),
                     );
                     return Err(ApiError::RateLimited(rate));
@@ -88,14 +97,14 @@ impl FromRequestParts<AppState> for TokenAuth {
                 tracing::warn!(
                     reason = f.reason(),
                     ip = meta.ip.as_deref().unwrap_or("-"),
-                    path = %parts.uri.path(),
+                    path = %full_path(parts),
                     "API authentication failed"
                 );
                 let mut event = crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
                     .from_request(&meta)
                     .detail("reason", f.reason())
                     .detail("method", parts.method.as_str())
-                    .detail("path", parts.uri.path());
+                    .detail("path", full_path(parts));
                 if let AuthFailure::Expired { prefix, account, .. } | AuthFailure::Revoked { prefix, account } = &f {
                     event = event.token(prefix.clone()).actor(prefix.clone()).account(account.clone()).security(true);
                 }

@@ -41,7 +41,12 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let request = RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy);
     let ip = request.ip.clone().unwrap_or_else(|| "unknown".into());
     let method = req.method().to_string();
-    let path = req.uri().path().to_string();
+    // Inside the nested /api router the URI is relative; log the full path.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
     let ip_state = state.limits.per_ip.check(&ip);
     if ip_state.retry_after_secs.is_some() {
         tracing::warn!(%ip, %path, "API rate limit (per IP) exceeded");
