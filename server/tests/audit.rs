@@ -357,3 +357,30 @@ async fn exports_parse_and_visibility_follows_the_role() {
         assert_eq!(api(&app, "GET", path, &t, None).await.status, 404);
     }
 }
+
+#[tokio::test]
+async fn use_from_a_new_ip_is_flagged() {
+    let app = TestApp::new().await;
+    let cookie = app.setup_admin("admin@example.com").await;
+    let (t, _) = token(&app, &cookie, "roaming", &[]).await;
+    let from = |ip: [u8; 4]| {
+        let mut req = Request::get("/api/auth/whoami").header("authorization", format!("Bearer {t}")).body(Body::empty()).unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((ip, 5000))));
+        req
+    };
+    app.send(from([10, 0, 0, 1])).await;
+    app.send(from([10, 0, 0, 1])).await;
+    app.send(from([192, 0, 2, 7])).await;
+    app.send(from([10, 0, 0, 1])).await;
+    app.state.audit.flush().await;
+    let rows = sqlx::query("SELECT ip, security FROM audit_events WHERE action = 'token_used' ORDER BY seq")
+        .fetch_all(&app.state.db)
+        .await
+        .unwrap();
+    let flags: Vec<(String, i64)> = rows.iter().map(|r| (r.get("ip"), r.get("security"))).collect();
+    assert_eq!(
+        flags,
+        vec![("10.0.0.1".into(), 0), ("10.0.0.1".into(), 0), ("192.0.2.7".into(), 1), ("10.0.0.1".into(), 0)],
+        "only the first use from a never-seen IP is a security event"
+    );
+}
