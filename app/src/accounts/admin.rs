@@ -108,6 +108,7 @@ pub async fn invalidate(
 ) -> Result<Ended, AppError> {
     let run = async {
         let mut tx = db.begin().await?;
+        crate::audit::chain::lock_for_write(&mut tx).await?;
         let exists = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE id = $1")
             .bind(target.to_string())
             .fetch_one(&mut *tx)

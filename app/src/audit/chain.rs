@@ -39,6 +39,19 @@ fn link_hash(prev: &str, c: &Canonical<'_>) -> String {
     crate::crypto::sha256_hex(&material)
 }
 
+/// Takes the audit head's lock as the first statement of a transaction that
+/// reads before it writes. On SQLite (WAL) a transaction that starts with a
+/// read cannot later upgrade to a write once another connection has written
+/// (SQLITE_BUSY_SNAPSHOT, with no retry); starting with a write makes it
+/// wait its turn instead. On PostgreSQL it takes the same row lock the
+/// append will take anyway, so the lock order stays the same everywhere.
+pub async fn lock_for_write(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Appends `events` inside the caller's transaction (or connection).
 pub async fn append(conn: &mut sqlx::AnyConnection, events: &[NewEvent], now: Timestamp) -> Result<(), sqlx::Error> {
     if events.is_empty() {

@@ -88,6 +88,7 @@ pub async fn update(
 ) -> Result<(), AppError> {
     let run = async {
         let mut tx = db.begin().await?;
+        crate::audit::chain::lock_for_write(&mut tx).await?;
         let before = sqlx::query(
             "SELECT default_expiry_days, max_lifetime_days, max_active_tokens FROM token_policy WHERE id = 1",
         )
