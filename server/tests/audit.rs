@@ -7,7 +7,7 @@ mod common;
 use app::{
     audit::{chain, NewEvent},
     tokens::service::{self as tokens, AuthFailure, Grace},
-    types::{AccountId, Role, Timestamp},
+    types::{AccountId, Timestamp},
 };
 use axum::{body::Body, http::Request};
 use common::{TestApp, TestResponse, PASSWORD};
@@ -124,7 +124,7 @@ async fn each_action_writes_its_event() {
 async fn rotation_grace_choices_and_first_use_cut_over() {
     let app = TestApp::new().await;
     let cookie = app.setup_admin("admin@example.com").await;
-    let owner = AccountId::parse(&app.call("me", &[], Some(&cookie)).await.json()["id"].as_str().unwrap().to_string()).unwrap();
+    let owner = AccountId::parse(app.call("me", &[], Some(&cookie)).await.json()["id"].as_str().unwrap()).unwrap();
     let base = NewEvent::new("token_rotated", "account", "success");
     let t0 = Timestamp::now();
     for (grace, still_ok_after, gone_after) in [
@@ -171,7 +171,7 @@ async fn rotation_counts_once_against_the_cap_and_keeps_policy() {
     assert_eq!(old["rotated_to"], res.json()["view"]["prefix"]);
     assert!(old["grace_until"].is_i64());
     // A never-expiring token rotates into a 30-day one once policy caps lifetimes at 30 days.
-    app.call("tokens/revoke", &[("id", &list[2]["id"].as_str().unwrap().to_string())], Some(&cookie)).await;
+    app.call("tokens/revoke", &[("id", list[2]["id"].as_str().unwrap())], Some(&cookie)).await;
     let res = app
         .call("tokens/create", &[("name", "forever"), ("expiry", "never"), ("scope_tasks_read", "on")], Some(&cookie))
         .await;
@@ -291,7 +291,7 @@ async fn two_instances_appending_at_once_never_fork_the_chain() {
                 let e = NewEvent::new("policy_changed", "system", "success").detail("writer", n).detail("i", i);
                 let mut attempt = 0;
                 loop {
-                    match chain::append_now(&db, &[e.clone()], Timestamp::now()).await {
+                    match chain::append_now(&db, std::slice::from_ref(&e), Timestamp::now()).await {
                         Ok(()) => break,
                         Err(err) if attempt < 20 => {
                             attempt += 1;

@@ -136,17 +136,23 @@ pub async fn invalidate(
 /// Changes the password after checking the current one. Ends every other
 /// session and, unless `keep_tokens`, revokes every API token (the
 /// Taskschmiede rule). The calling session stays signed in.
+/// A password change as the form submits it.
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+    pub confirm: String,
+    pub keep_tokens: bool,
+}
+
 pub async fn change_password(
     db: &Db,
     account: AccountId,
     current_session: &str,
-    current: String,
-    new: String,
-    confirm: &str,
-    keep_tokens: bool,
+    change: PasswordChange,
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<Ended, AppError> {
+    let PasswordChange { current, new, confirm, keep_tokens } = change;
     let stored = super::find_by_id(db, account)
         .await
         .map_err(|e| AppError::db("change password", e))?

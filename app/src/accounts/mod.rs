@@ -51,10 +51,12 @@ pub async fn change_password(
         &cx.state.db,
         me.user.id,
         &me.id_hash,
-        current_password.take(),
-        new_password.take(),
-        confirm.expose(),
-        keep,
+        admin::PasswordChange {
+            current: current_password.take(),
+            new: new_password.take(),
+            confirm: confirm.take(),
+            keep_tokens: keep,
+        },
         &cx.event("password_changed", "success"),
         Timestamp::now(),
     )

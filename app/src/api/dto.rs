@@ -165,6 +165,7 @@ impl From<Page<Task>> for TaskList {
 pub struct CreateTask {
     pub project_id: String,
     /// 1-200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub title: String,
     /// Up to 10,000 characters.
     pub description: Option<String>,
@@ -226,8 +227,10 @@ impl From<Page<WorkLog>> for WorkLogList {
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkLog {
     /// 1-10,000 characters.
+    #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub message: String,
     /// Time spent, 0-100000.
+    #[schema(minimum = 0, maximum = 100000)]
     pub minutes: Option<i64>,
 }
 

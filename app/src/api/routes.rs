@@ -43,6 +43,20 @@ fn valid_id(id: &str, what: &str) -> Result<(), ApiError> {
         .map_err(|_| ApiError::NotFound(format!("No such {what}.")))
 }
 
+/// Proves the scope, then reads the body (headers kept for parsing and the
+/// idempotency key): the start of every POST that creates something.
+async fn scoped_body(
+    state: &AppState,
+    auth: &TokenAuth,
+    scope: Scope,
+    req: Request,
+) -> Result<(tokens::service::Authenticated, HeaderMap, axum::body::Bytes), ApiError> {
+    let token = auth.require(scope)?.clone();
+    let headers = req.headers().clone();
+    let body = read_body(req, state).await?;
+    Ok((token, headers, body))
+}
+
 /// An audit event acted by the calling token.
 fn token_event(t: &tokens::service::Authenticated, meta: &crate::web::RequestMeta) -> crate::audit::NewEvent {
     crate::audit::NewEvent::new("", "token", "success")
@@ -223,13 +237,8 @@ pub async fn list_tasks(
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["tasks:write"])))]
 pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Request) -> Response {
-    let token = match auth.require(Scope::TasksWrite) {
-        Ok(t) => t.clone(),
-        Err(e) => return e.into_response(),
-    };
-    let headers: HeaderMap = req.headers().clone();
-    let body = match read_body(req, &state).await {
-        Ok(b) => b,
+    let (token, headers, body) = match scoped_body(&state, &auth, Scope::TasksWrite, req).await {
+        Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };
     idempotency::run(&state, &token, &headers, "POST /api/tasks", &body, || async {
@@ -315,13 +324,8 @@ pub async fn list_worklogs(
         (status = 429, body = ErrorBody)),
     security(("bearer" = ["worklogs:write"])))]
 pub async fn create_worklog(State(state): State<AppState>, auth: TokenAuth, ApiPath(id): ApiPath, req: Request) -> Response {
-    let token = match auth.require(Scope::WorklogsWrite) {
-        Ok(t) => t.clone(),
-        Err(e) => return e.into_response(),
-    };
-    let headers: HeaderMap = req.headers().clone();
-    let body = match read_body(req, &state).await {
-        Ok(b) => b,
+    let (token, headers, body) = match scoped_body(&state, &auth, Scope::WorklogsWrite, req).await {
+        Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };
     let line = format!("POST /api/tasks/{id}/worklogs");

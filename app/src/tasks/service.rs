@@ -196,10 +196,10 @@ pub async fn for_project_with_logs(
     .bind(status.map(TaskStatus::as_str).unwrap_or(""))
     .fetch_all(db)
     .await?;
-    let logs = sqlx::query(&format!(
+    let logs = sqlx::query(
         "SELECT w.id, w.task_id, w.message, w.minutes, w.created_at, w.created_by FROM work_logs w \
-         JOIN tasks t ON t.id = w.task_id WHERE w.account_id = $1 AND t.project_id = $2 ORDER BY w.id"
-    ))
+         JOIN tasks t ON t.id = w.task_id WHERE w.account_id = $1 AND t.project_id = $2 ORDER BY w.id",
+    )
     .bind(owner.to_string())
     .bind(project_id)
     .fetch_all(db)

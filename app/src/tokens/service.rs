@@ -592,7 +592,7 @@ pub async fn rotate(
     let view = get(db, owner, &new_id, now)
         .await
         .map_err(|e| AppError::db("rotate token", e))?
-        .ok_or_else(|| AppError::Internal)?;
+        .ok_or(AppError::Internal)?;
     tracing::info!(account = %owner, token = %view.prefix, grace = grace.as_str(), "token rotated");
     Ok((secret, view))
 }
