@@ -6,6 +6,7 @@
 //! | module        | what it owns |
 //! |---------------|--------------|
 //! | [`app`]       | the HTML shell and the route table |
+//! | [`overview`]  | the Overview page's summary (expiring tokens, security events) |
 //! | [`pages`]     | one module per dashboard page |
 //! | [`components`]| shared UI pieces (fields with their error line, cards) |
 //! | [`audit`]     | the hash-chained audit log, its queue, page and exports |
@@ -36,6 +37,7 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod overview;
 pub mod pages;
 pub mod projects;
 pub mod sessions;

@@ -447,3 +447,24 @@ async fn a_database_outage_is_a_clear_503() {
     let res = app.call("sessions/list", &[], Some(&cookie)).await;
     assert_eq!(res.status, 503);
 }
+
+#[tokio::test]
+async fn the_overview_shows_counts_and_security_events() {
+    let app = TestApp::new().await;
+    let cookie = app.setup_admin("admin@example.com").await;
+    app.login("admin@example.com", "definitely not it").await;
+    let res = app
+        .call("tokens/create", &[("name", "soon"), ("expiry", "7"), ("scope_tasks_read", "on")], Some(&cookie))
+        .await;
+    assert_eq!(res.status, 200);
+    app.state.audit.flush().await;
+    let o = app.call("overview", &[], Some(&cookie)).await;
+    assert_eq!(o.status, 200, "{}", o.body);
+    let o = o.json();
+    assert_eq!(o["active_tokens"], 1);
+    assert_eq!(o["max_active_tokens"], 5);
+    assert_eq!(o["expiring_soon"][0]["name"], "soon");
+    assert_eq!(o["recent_security_events"][0]["action"], "login_failed");
+    let page = app.get("/", Some(&cookie)).await;
+    assert!(page.body.contains("Active API tokens"));
+}

@@ -99,17 +99,55 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
 
 #[component]
 pub fn Home() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| crate::overview::get_overview());
     view! {
         <Title text="Overview · Preqstation"/>
         <h1 class="text-2xl font-semibold">"Overview"</h1>
         <p class="mt-2 max-w-2xl text-slate-600">
             "Preqstation issues the API tokens your coding agents use, and records what they do with them."
         </p>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                overview.await.ok().map(|o| view! {
+                    <div class="mt-6 grid gap-4 sm:grid-cols-2">
+                        <div class="rounded-lg border border-slate-200 bg-white p-5" data-testid="overview-tokens">
+                            <p class="text-sm text-slate-500">"Active API tokens"</p>
+                            <p class="mt-1 text-2xl font-semibold">{format!("{} of {}", o.active_tokens, o.max_active_tokens)}</p>
+                            {(!o.expiring_soon.is_empty()).then(|| view! {
+                                <ul class="mt-2 text-sm text-amber-900">
+                                    {o.expiring_soon.iter().map(|t| view! {
+                                        <li>{format!("{} ({}) expires {}", t.name, t.prefix,
+                                            t.expires_at.map(|e| crate::types::relative(e, t.now)).unwrap_or_default())}</li>
+                                    }).collect::<Vec<_>>()}
+                                </ul>
+                            })}
+                        </div>
+                        <div class="rounded-lg border border-slate-200 bg-white p-5">
+                            <p class="text-sm text-slate-500">"Recent security events"</p>
+                            {if o.recent_security_events.is_empty() {
+                                view! { <p class="mt-1 text-sm text-slate-600">"None: no failed sign-ins, misused tokens or rate limiting lately."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="mt-1 grid gap-1 text-sm">
+                                        {o.recent_security_events.iter().map(|e| view! {
+                                            <li><span class="text-xs text-slate-500">{e.at.display_utc()}</span>" "
+                                                <code class="text-xs text-red-800">{e.action.clone()}</code>" "
+                                                {e.token_prefix.clone().or(e.target.clone()).unwrap_or_default()}</li>
+                                        }).collect::<Vec<_>>()}
+                                    </ul>
+                                    <A href="/settings/audit-logs" attr:class="mt-2 inline-block text-sm text-indigo-700 hover:underline">"Audit Logs"</A>
+                                }.into_any()
+                            }}
+                        </div>
+                    </div>
+                })
+            })}
+        </Transition>
         <div class="mt-8 grid gap-4 sm:grid-cols-2">
-            <Card href="/settings/api-keys" title="API Keys" text="Issue, list and revoke tokens for your agents."/>
+            <Card href="/settings/api-keys" title="API Keys" text="Issue, rotate and revoke tokens for your agents."/>
             <Card href="/projects" title="Projects" text="The projects and tasks your agents work on."/>
             <Card href="/settings/sessions" title="Sessions" text="Where you are signed in; end any session."/>
-            <Card href="/settings/audit-logs" title="Audit Logs" text="Sign-ins, token use and changes."/>
+            <Card href="/settings/audit-logs" title="Audit Logs" text="Sign-ins, token use and changes, hash-chained."/>
         </div>
     }
 }
@@ -121,18 +159,5 @@ fn Card(href: &'static str, title: &'static str, text: &'static str) -> impl Int
             <h2 class="font-semibold">{title}</h2>
             <p class="mt-1 text-sm text-slate-600">{text}</p>
         </A>
-    }
-}
-
-/// An honest empty state for a part of the product that is not built yet.
-#[component]
-pub fn NotYetAvailable(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <Title text=format!("{title} · Preqstation")/>
-        <h1 class="text-2xl font-semibold">{title}</h1>
-        <div class="mt-6 rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center">
-            <p class="font-medium">"Not yet available"</p>
-            <p class="mt-1 text-sm text-slate-600">{what} " will appear here in a coming release."</p>
-        </div>
     }
 }
