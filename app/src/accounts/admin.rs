@@ -108,12 +108,14 @@ pub async fn invalidate(
 ) -> Result<Ended, AppError> {
     let run = async {
         let mut tx = db.begin().await?;
-        crate::audit::chain::lock_for_write(&mut tx).await?;
-        let exists = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE id = $1")
+        // A write first: it locks the account (the order every account
+        // change uses: account, sessions, tokens, audit head) and tells
+        // whether it exists.
+        let exists = sqlx::query("UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1")
             .bind(target.to_string())
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?
-            .try_get::<i64, _>("n")?;
+            .rows_affected();
         if exists == 0 {
             return Ok(None);
         }

@@ -111,7 +111,12 @@ impl NewAccount {
 /// Creates the first account (an admin) exactly once. Two concurrent calls,
 /// even on two instances, cannot both succeed: the `setup_state` row is the
 /// lock.
-pub async fn complete_setup(db: &Db, new: NewAccount, now: Timestamp) -> Result<Account, AccountError> {
+pub async fn complete_setup(
+    db: &Db,
+    new: NewAccount,
+    base: &crate::audit::NewEvent,
+    now: Timestamp,
+) -> Result<Account, AccountError> {
     if is_set_up(db).await? {
         return Err(AccountError::AlreadySetUp);
     }
@@ -128,6 +133,16 @@ pub async fn complete_setup(db: &Db, new: NewAccount, now: Timestamp) -> Result<
         }
     }
     let account = insert(&mut tx, &new.email, &hash, Role::Admin, now).await?;
+    let actor = |action: &str| {
+        crate::audit::NewEvent { action: action.into(), ..base.clone() }
+            .account(account.id)
+            .actor(account.email.clone())
+    };
+    let events = [
+        actor("setup_completed"),
+        actor("account_created").target(account.email.clone()).detail("role", "admin"),
+    ];
+    crate::audit::chain::append(&mut tx, &events, now).await?;
     tx.commit().await?;
     Ok(account)
 }

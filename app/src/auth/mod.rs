@@ -30,24 +30,7 @@ pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> 
         Timestamp::now(),
     )
     .await?;
-    let user = &signed_in.session.user;
-    let base = || {
-        crate::audit::NewEvent::new("", "account", "success")
-            .account(user.id)
-            .actor(user.email.clone())
-            .from_request(&cx.meta)
-    };
-    let events = [
-        crate::audit::NewEvent { action: "setup_completed".into(), ..base() },
-        crate::audit::NewEvent { action: "account_created".into(), ..base() }
-            .target(user.email.clone())
-            .detail("role", "admin"),
-        crate::audit::NewEvent { action: "login_succeeded".into(), ..base() }
-            .detail("session", &signed_in.session.id_hash[..12]),
-    ];
-    crate::audit::chain::append_now(&cx.state.db, &events, Timestamp::now())
-        .await
-        .map_err(|e| AppError::db("audit setup", e))?;
+
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
         &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
@@ -85,15 +68,9 @@ pub async fn login(email: String, password: FormSecret, next: Option<String>) ->
     };
     // Signing in again from a signed-in browser ends the old session.
     if let Some(old) = &cx.session {
-        service::logout(&cx.state, old, Timestamp::now()).await?;
+        let event = cx.event("logout", "success").detail("session", &old.id_hash[..12]).detail("reason", "signed in again");
+        service::logout(&cx.state, old, event, Timestamp::now()).await?;
     }
-    cx.state.audit.push(
-        crate::audit::NewEvent::new("login_succeeded", "account", "success")
-            .account(signed_in.session.user.id)
-            .actor(signed_in.session.user.email.clone())
-            .detail("session", &signed_in.session.id_hash[..12])
-            .from_request(&cx.meta),
-    );
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
         &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
@@ -109,8 +86,8 @@ pub async fn logout() -> Result<(), AppError> {
     use crate::{sessions, types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
     if let Some(session) = &cx.session {
-        service::logout(&cx.state, session, Timestamp::now()).await?;
-        cx.state.audit.push(cx.event("logout", "success").detail("session", &session.id_hash[..12]));
+        let event = cx.event("logout", "success").detail("session", &session.id_hash[..12]);
+        service::logout(&cx.state, session, event, Timestamp::now()).await?;
     }
     cx.set_cookie(&sessions::removal_cookie());
     cx.response.insert_header(

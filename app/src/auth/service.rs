@@ -51,7 +51,8 @@ pub async fn setup(
         return Err(AppError::field("confirm", "The two passwords do not match."));
     }
     let new = NewAccount::validate(email, password, Role::Admin)?;
-    let account = accounts::complete_setup(&state.db, new, now).await?;
+    let base = crate::audit::NewEvent::new("", "account", "success").from_request(meta);
+    let account = accounts::complete_setup(&state.db, new, &base, now).await?;
     state.mark_set_up();
     tracing::info!(account = %account.id, "first-run setup completed");
     let user = CurrentUser {
@@ -144,16 +145,28 @@ async fn start_session(
     user: &CurrentUser,
     now: Timestamp,
 ) -> Result<SignedIn, AppError> {
-    let (secret, session) = sessions::create(
-        &state.db,
-        user,
-        meta.ip.as_deref(),
-        meta.user_agent.as_deref(),
-        now,
-        SessionPolicy::from(&*state.config),
-    )
-    .await
-    .map_err(|e| match e {
+    // The session and its login_succeeded entry commit together.
+    let run = async {
+        let mut tx = state.db.begin().await.map_err(sessions::CreateError::Db)?;
+        let (secret, session) = sessions::create(
+            &mut *tx,
+            user,
+            meta.ip.as_deref(),
+            meta.user_agent.as_deref(),
+            now,
+            SessionPolicy::from(&*state.config),
+        )
+        .await?;
+        let event = crate::audit::NewEvent::new("login_succeeded", "account", "success")
+            .account(user.id)
+            .actor(user.email.clone())
+            .detail("session", &session.id_hash[..12])
+            .from_request(meta);
+        crate::audit::chain::append(&mut tx, &[event], now).await.map_err(sessions::CreateError::Db)?;
+        tx.commit().await.map_err(sessions::CreateError::Db)?;
+        Ok::<_, sessions::CreateError>((secret, session))
+    };
+    let (secret, session) = run.await.map_err(|e| match e {
         sessions::CreateError::Db(e) => AppError::db("session create", e),
         other => AppError::internal("session create", other),
     })?;
@@ -166,11 +179,22 @@ async fn start_session(
     Ok(SignedIn { secret, session })
 }
 
-/// Ends the current session on the server.
-pub async fn logout(state: &AppState, session: &AuthSession, now: Timestamp) -> Result<(), AppError> {
-    sessions::revoke(&state.db, session.user.id, &session.id_hash, now)
-        .await
-        .map_err(|e| AppError::db("logout", e))?;
+/// Ends the current session on the server; the revocation and its logout
+/// entry commit together.
+pub async fn logout(
+    state: &AppState,
+    session: &AuthSession,
+    event: crate::audit::NewEvent,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let run = async {
+        let mut tx = state.db.begin().await?;
+        if sessions::revoke(&mut *tx, session.user.id, &session.id_hash, now).await? {
+            crate::audit::chain::append(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await
+    };
+    run.await.map_err(|e| AppError::db("logout", e))?;
     tracing::info!(account = %session.user.id, session = &session.id_hash[..12], "signed out");
     Ok(())
 }

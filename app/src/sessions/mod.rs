@@ -71,20 +71,22 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
     let Some(public_id) = SessionPublicId::parse(id.trim()) else {
         return Err(AppError::NotFound("No such session.".into()));
     };
-    let done = revoke_by_public_id(&cx.state.db, me.user.id, public_id, Timestamp::now())
-        .await
-        .map_err(|e| AppError::db("revoke session", e))?;
+    let now = Timestamp::now();
+    let event = cx.event("session_revoked", "success").target(public_id.to_string());
+    let run = async {
+        let mut tx = cx.state.db.begin().await?;
+        let done = revoke_by_public_id(&mut *tx, me.user.id, public_id, now).await?;
+        if done {
+            crate::audit::chain::append(&mut tx, &[event], now).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(done)
+    };
+    let done = run.await.map_err(|e| AppError::db("revoke session", e))?;
     if !done {
         return Err(AppError::NotFound("That session has already ended.".into()));
     }
     tracing::info!(account = %me.user.id, session = %public_id, "session revoked");
-    crate::audit::chain::append_now(
-        &cx.state.db,
-        &[cx.event("session_revoked", "success").target(public_id.to_string())],
-        Timestamp::now(),
-    )
-    .await
-    .map_err(|e| AppError::db("audit session revoke", e))?;
     if public_id == me.public_id {
         cx.set_cookie(&removal_cookie());
         leptos_axum::redirect("/login");
@@ -97,17 +99,17 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
 pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let n = revoke_all_except(&cx.state.db, me.user.id, Some(&me.id_hash), Timestamp::now())
-        .await
-        .map_err(|e| AppError::db("revoke other sessions", e))?;
+    let now = Timestamp::now();
+    let run = async {
+        let mut tx = cx.state.db.begin().await?;
+        let n = revoke_all_except(&mut *tx, me.user.id, Some(&me.id_hash), now).await?;
+        let event = cx.event("session_revoked", "success").target("all other sessions").detail("count", n);
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(n)
+    };
+    let n = run.await.map_err(|e| AppError::db("revoke other sessions", e))?;
     tracing::info!(account = %me.user.id, count = n, "other sessions revoked");
-    crate::audit::chain::append_now(
-        &cx.state.db,
-        &[cx.event("session_revoked", "success").target("all other sessions").detail("count", n)],
-        Timestamp::now(),
-    )
-    .await
-    .map_err(|e| AppError::db("audit session revoke", e))?;
     Ok(n)
 }
 

@@ -53,14 +53,17 @@ impl AuthSession {
 }
 
 /// Creates a session for `account` and returns its secret (for the cookie).
-pub async fn create(
-    db: &Db,
+pub async fn create<'c, E>(
+    db: E,
     user: &CurrentUser,
     ip: Option<&str>,
     user_agent: Option<&str>,
     now: Timestamp,
     policy: SessionPolicy,
-) -> Result<(SessionSecret, AuthSession), CreateError> {
+) -> Result<(SessionSecret, AuthSession), CreateError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let secret = SessionSecret::generate().map_err(|e| CreateError::Random(e.to_string()))?;
     let session = AuthSession {
         id_hash: secret.id_hash(),
@@ -165,7 +168,10 @@ pub async fn authenticate(
 }
 
 /// Ends one session of `account` (by its row key). Idempotent.
-pub async fn revoke(db: &Db, account: AccountId, id_hash: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+pub async fn revoke<'c, E>(db: E, account: AccountId, id_hash: &str, now: Timestamp) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 \
          WHERE id_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
@@ -179,12 +185,15 @@ pub async fn revoke(db: &Db, account: AccountId, id_hash: &str, now: Timestamp) 
 }
 
 /// Ends one session of `account`, named by its public id (the Sessions page).
-pub async fn revoke_by_public_id(
-    db: &Db,
+pub async fn revoke_by_public_id<'c, E>(
+    db: E,
     account: AccountId,
     public_id: SessionPublicId,
     now: Timestamp,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, sqlx::Error>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 \
          WHERE public_id = $2 AND account_id = $3 AND revoked_at IS NULL",
