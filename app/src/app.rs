@@ -12,10 +12,10 @@ use crate::pages::{
     admin_accounts::AdminAccountsPage,
     api_keys::ApiKeysPage,
     audit::AuditPage,
-    policies::PoliciesPage,
-    projects::{ProjectPage, ProjectsPage},
     dashboard::{DashboardLayout, Home},
     login::LoginPage,
+    policies::PoliciesPage,
+    projects::{ProjectPage, ProjectsPage},
     sessions::SessionsPage,
     setup::SetupPage,
 };

@@ -219,11 +219,18 @@ impl Config {
                 "PREQSTATION_LOGIN_MAX_FAILURES_PER_ACCOUNT",
                 10,
             )?,
-            login_max_failures_per_ip: parse_secs(&get, "PREQSTATION_LOGIN_MAX_FAILURES_PER_IP", 50)?,
+            login_max_failures_per_ip: parse_secs(
+                &get,
+                "PREQSTATION_LOGIN_MAX_FAILURES_PER_IP",
+                50,
+            )?,
             login_window_secs: parse_secs(&get, "PREQSTATION_LOGIN_WINDOW", 15 * 60)?,
-            api_rate_per_ip: parse_secs(&get, "PREQSTATION_API_RATE_PER_IP", 600)?.min(u32::MAX as i64) as u32,
-            api_rate_per_token: parse_secs(&get, "PREQSTATION_API_RATE_PER_TOKEN", 120)?.min(u32::MAX as i64) as u32,
-            api_rate_verify: parse_secs(&get, "PREQSTATION_API_RATE_VERIFY", 10)?.min(u32::MAX as i64) as u32,
+            api_rate_per_ip: parse_secs(&get, "PREQSTATION_API_RATE_PER_IP", 600)?
+                .min(u32::MAX as i64) as u32,
+            api_rate_per_token: parse_secs(&get, "PREQSTATION_API_RATE_PER_TOKEN", 120)?
+                .min(u32::MAX as i64) as u32,
+            api_rate_verify: parse_secs(&get, "PREQSTATION_API_RATE_VERIFY", 10)?
+                .min(u32::MAX as i64) as u32,
             audit_retention_days: parse_secs(&get, "PREQSTATION_AUDIT_RETENTION_DAYS", 365)?,
             token_prefix,
             session_key,
@@ -294,7 +301,10 @@ impl Config {
 }
 
 fn default_sqlite_url(data_dir: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", data_dir.join("preqstation.sqlite").display())
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("preqstation.sqlite").display()
+    )
 }
 
 fn parse_secs(
@@ -326,8 +336,8 @@ fn decode_key(encoded: &str) -> Result<SessionKey, String> {
 fn load_or_create_key_file(path: &Path) -> Result<(SessionKey, KeySource), String> {
     match std::fs::read_to_string(path) {
         Ok(contents) => {
-            let key = decode_key(contents.trim())
-                .map_err(|m| format!("{}: {m}", path.display()))?;
+            let key =
+                decode_key(contents.trim()).map_err(|m| format!("{}: {m}", path.display()))?;
             Ok((key, KeySource::ExistingFile))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -391,7 +401,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("session.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("session.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let again = cfg(&[], &dir).unwrap();
@@ -426,10 +439,18 @@ mod tests {
         let dir = temp_dir("http");
         let c = cfg(&[("PREQSTATION_PUBLIC_URL", "http://example.com")], &dir).unwrap();
         assert!(c.cookie_will_be_dropped());
-        let c = cfg(&[("PREQSTATION_PUBLIC_URL", "http://localhost:8080/")], &dir).unwrap();
+        let c = cfg(
+            &[("PREQSTATION_PUBLIC_URL", "http://localhost:8080/")],
+            &dir,
+        )
+        .unwrap();
         assert!(!c.cookie_will_be_dropped());
         assert_eq!(c.public_origin(), "http://localhost:8080");
-        let c = cfg(&[("PREQSTATION_PUBLIC_URL", "https://tokens.example.com")], &dir).unwrap();
+        let c = cfg(
+            &[("PREQSTATION_PUBLIC_URL", "https://tokens.example.com")],
+            &dir,
+        )
+        .unwrap();
         assert!(!c.cookie_will_be_dropped());
         assert!(c.public_is_https());
     }

@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(sqlite_path("sqlite://data/x.sqlite?mode=rwc").as_deref(), Some("data/x.sqlite"));
+        assert_eq!(
+            sqlite_path("sqlite://data/x.sqlite?mode=rwc").as_deref(),
+            Some("data/x.sqlite")
+        );
         assert_eq!(sqlite_path("sqlite:x.db").as_deref(), Some("x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }

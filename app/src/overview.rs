@@ -25,10 +25,18 @@ pub async fn get_overview() -> Result<Overview, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     let now = Timestamp::now();
-    let active = tokens::service::list(&cx.state.db, me.user.id, Some(TokenStatus::Active), false, now)
+    let active = tokens::service::list(
+        &cx.state.db,
+        me.user.id,
+        Some(TokenStatus::Active),
+        false,
+        now,
+    )
+    .await
+    .map_err(|e| AppError::db("overview tokens", e))?;
+    let policy = tokens::policy::load(&cx.state.db)
         .await
-        .map_err(|e| AppError::db("overview tokens", e))?;
-    let policy = tokens::policy::load(&cx.state.db).await.map_err(|e| AppError::db("overview policy", e))?;
+        .map_err(|e| AppError::db("overview policy", e))?;
     let scope = query::Scope::for_user(&me.user, &AuditFilter::default())?;
     let (recent, _) = query::page(&cx.state.db, &scope, &AuditFilter::default(), None, 200).await?;
     let projects = crate::projects::service::list_all(&cx.state.db, me.user.id)
@@ -37,7 +45,11 @@ pub async fn get_overview() -> Result<Overview, AppError> {
     Ok(Overview {
         active_tokens: active.iter().filter(|t| t.rotated_to.is_none()).count(),
         max_active_tokens: policy.max_active_tokens,
-        expiring_soon: active.iter().filter(|t| t.expires_soon()).cloned().collect(),
+        expiring_soon: active
+            .iter()
+            .filter(|t| t.expires_soon())
+            .cloned()
+            .collect(),
         recent_security_events: recent.into_iter().filter(|e| e.security).take(5).collect(),
         projects: projects.len(),
     })

@@ -242,7 +242,9 @@ pub fn decode_cursor(cursor: &str) -> Option<String> {
     if cursor.len() > 128 {
         return None;
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
     let id = String::from_utf8(bytes).ok()?;
     uuid::Uuid::parse_str(&id).ok().map(|_| id)
 }

@@ -8,13 +8,18 @@
 
 use std::time::{Duration, Instant};
 
-use app::{config::Config, db, state::AppState, tokens::format, types::Role, types::Timestamp, web};
+use app::{
+    config::Config, db, state::AppState, tokens::format, types::Role, types::Timestamp, web,
+};
 use axum::{body::Body, http::Request};
 use tower::ServiceExt;
 
 fn report(name: &str, n: u32, elapsed: Duration) {
     let per = elapsed / n;
-    println!("{name:<48} {n:>7} iterations  {per:>10.2?} each  {:>10.0} /s", n as f64 / elapsed.as_secs_f64());
+    println!(
+        "{name:<48} {n:>7} iterations  {per:>10.2?} each  {:>10.0} /s",
+        n as f64 / elapsed.as_secs_f64()
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -24,23 +29,42 @@ async fn main() {
     let n = 200_000;
     let start = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(format::parse(format::DEFAULT_PREFIX, std::hint::black_box(&text)).is_ok());
+        std::hint::black_box(
+            format::parse(format::DEFAULT_PREFIX, std::hint::black_box(&text)).is_ok(),
+        );
     }
-    report("token format + checksum check (offline)", n, start.elapsed());
+    report(
+        "token format + checksum check (offline)",
+        n,
+        start.elapsed(),
+    );
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.sqlite").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.sqlite").display()
+    );
     let pool = db::connect(&url).await.unwrap();
     db::migrate(&pool).await.unwrap();
     let mut config = Config::for_tests(url, dir.path().to_path_buf());
     config.api_rate_per_ip = u32::MAX;
     config.api_rate_per_token = u32::MAX;
-    let leptos = leptos::config::LeptosOptions::builder().output_name("preqstation").site_root(".").build();
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("preqstation")
+        .site_root(".")
+        .build();
     let state = AppState::new(leptos, pool.clone(), config);
     let router = web::router(state.clone());
 
-    let new = app::accounts::NewAccount::validate("bench@example.com", "a long benchmark passphrase".into(), Role::Admin).unwrap();
-    let owner = app::accounts::create(&pool, new, Timestamp::now()).await.unwrap();
+    let new = app::accounts::NewAccount::validate(
+        "bench@example.com",
+        "a long benchmark passphrase".into(),
+        Role::Admin,
+    )
+    .unwrap();
+    let owner = app::accounts::create(&pool, new, Timestamp::now())
+        .await
+        .unwrap();
     let base = app::audit::NewEvent::new("token_created", "system", "success");
     let request = app::tokens::service::NewToken::from_form(
         "bench",
@@ -51,25 +75,45 @@ async fn main() {
         Timestamp::now(),
     )
     .unwrap();
-    let (secret, _) = app::tokens::service::create(&pool, &state.config, owner.id, request, &base, Timestamp::now())
-        .await
-        .unwrap();
-    let project = app::projects::service::create(&pool, owner.id, "bench", None, Default::default(), Timestamp::now())
-        .await
-        .unwrap();
+    let (secret, _) = app::tokens::service::create(
+        &pool,
+        &state.config,
+        owner.id,
+        request,
+        &base,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let project = app::projects::service::create(
+        &pool,
+        owner.id,
+        "bench",
+        None,
+        Default::default(),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     let bearer = format!("Bearer {}", secret.expose());
 
     let n = 3_000;
     let start = Instant::now();
     for _ in 0..n {
-        let req = Request::get("/api/auth/whoami").header("authorization", &bearer).body(Body::empty()).unwrap();
+        let req = Request::get("/api/auth/whoami")
+            .header("authorization", &bearer)
+            .body(Body::empty())
+            .unwrap();
         let res = router.clone().oneshot(req).await.unwrap();
         assert_eq!(res.status(), 200);
     }
     report("GET /api/auth/whoami (router, SQLite)", n, start.elapsed());
 
     let n = 1_000;
-    let body = format!(r#"{{"project_id":"{}","title":"benchmark task"}}"#, project.id);
+    let body = format!(
+        r#"{{"project_id":"{}","title":"benchmark task"}}"#,
+        project.id
+    );
     let start = Instant::now();
     for _ in 0..n {
         let req = Request::post("/api/tasks")

@@ -52,7 +52,9 @@ async fn main() -> ExitCode {
 }
 
 async fn open_database(config: &Config) -> Result<db::Db, String> {
-    let pool = db::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+    let pool = db::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
     db::migrate(&pool).await.map_err(|e| e.to_string())?;
     Ok(pool)
 }
@@ -64,7 +66,9 @@ async fn serve() -> Result<(), String> {
             "generated a new session signing key in {}",
             config.data_dir.join("session.key").display()
         ),
-        KeySource::Environment => tracing::info!("session signing key from PREQSTATION_SESSION_KEY"),
+        KeySource::Environment => {
+            tracing::info!("session signing key from PREQSTATION_SESSION_KEY")
+        }
         _ => {}
     }
     if config.cookie_will_be_dropped() {
@@ -82,7 +86,11 @@ async fn serve() -> Result<(), String> {
     let pool = open_database(&config).await?;
     let listen = config.listen;
     let public_url = config.public_url.clone();
-    let backend = if config.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    let backend = if config.is_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let state = AppState::new(web::leptos_options(&config), pool.clone(), config);
     app::maintenance::spawn(state.clone());
     let router = web::router(state.clone());
@@ -92,10 +100,13 @@ async fn serve() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {listen}: {e} (set PREQSTATION_LISTEN)"))?;
     tracing::info!(%listen, backend, "Preqstation is running at {public_url}");
     println!("Preqstation is running at {public_url}  (database: {backend}; Ctrl-C to stop)");
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))?;
     // Every queued audit event is written before the process exits.
     state.audit.flush().await;
     pool.close().await;
@@ -153,7 +164,9 @@ async fn audit_verify() -> Result<(), String> {
     use app::audit::chain::{verify, Verdict};
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let pool = open_database(&config).await?;
-    let verdict = verify(&pool).await.map_err(|e| format!("cannot read the audit log: {e}"))?;
+    let verdict = verify(&pool)
+        .await
+        .map_err(|e| format!("cannot read the audit log: {e}"))?;
     pool.close().await;
     match verdict {
         Verdict::Intact { entries, first_seq, last_seq } => {

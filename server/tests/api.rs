@@ -25,8 +25,11 @@ async fn owner(app: &TestApp, email: &str, first: bool) -> Owner {
     let cookie = if first {
         app.setup_admin(email).await
     } else {
-        let new = app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
-        app::accounts::create(&app.state.db, new, Timestamp::now()).await.unwrap();
+        let new =
+            app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
+        app::accounts::create(&app.state.db, new, Timestamp::now())
+            .await
+            .unwrap();
         app.login(email, PASSWORD).await.session_cookie().unwrap()
     };
     Owner { cookie }
@@ -44,17 +47,38 @@ async fn token_with(app: &TestApp, o: &Owner, name: &str, scopes: &[&str], expir
 
 async fn project(app: &TestApp, o: &Owner, name: &str) -> String {
     let res = app
-        .call("projects/create", &[("name", name), ("description", "d"), ("settings", "repo = git@x:y.git\nbranch = main")], Some(&o.cookie))
+        .call(
+            "projects/create",
+            &[
+                ("name", name),
+                ("description", "d"),
+                ("settings", "repo = git@x:y.git\nbranch = main"),
+            ],
+            Some(&o.cookie),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()["id"].as_str().unwrap().to_string()
 }
 
-async fn api(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
+async fn api(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> TestResponse {
     api_with(app, method, path, token, body, &[]).await
 }
 
-async fn api_with(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> TestResponse {
+async fn api_with(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
     let mut req = Request::builder().method(method).uri(path);
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -63,14 +87,19 @@ async fn api_with(app: &TestApp, method: &str, path: &str, token: Option<&str>, 
         req = req.header(*k, *v);
     }
     let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
         None => req.body(Body::empty()),
     };
     app.send(req.unwrap()).await
 }
 
 fn code(res: &TestResponse) -> String {
-    res.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+    res.json()["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test]
@@ -88,37 +117,96 @@ async fn an_agent_works_through_projects_tasks_and_work_logs() {
     let one = api(&app, "GET", &format!("/api/projects/{pid}"), Some(&t), None).await;
     assert_eq!(one.json()["settings"]["repo"], "git@x:y.git");
 
-    let created = api(&app, "POST", "/api/tasks", Some(&t), Some(json!({"project_id": pid, "title": "Fix login", "description": "500 on bad input"}))).await;
+    let created = api(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&t),
+        Some(json!({"project_id": pid, "title": "Fix login", "description": "500 on bad input"})),
+    )
+    .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let task = created.json();
     assert_eq!(task["status"], "todo");
     assert_eq!(task["created_by"], &t[..12]);
     let tid = task["id"].as_str().unwrap().to_string();
 
-    let patched = api(&app, "PATCH", &format!("/api/tasks/{tid}"), Some(&t), Some(json!({"status": "in_progress"}))).await;
+    let patched = api(
+        &app,
+        "PATCH",
+        &format!("/api/tasks/{tid}"),
+        Some(&t),
+        Some(json!({"status": "in_progress"})),
+    )
+    .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
     assert_eq!(patched.json()["status"], "in_progress");
-    let patched = api(&app, "PATCH", &format!("/api/tasks/{tid}"), Some(&t), Some(json!({"status": "done", "result": "Fixed in abc123"}))).await;
+    let patched = api(
+        &app,
+        "PATCH",
+        &format!("/api/tasks/{tid}"),
+        Some(&t),
+        Some(json!({"status": "done", "result": "Fixed in abc123"})),
+    )
+    .await;
     assert_eq!(patched.json()["result"], "Fixed in abc123");
-    let cleared = api(&app, "PATCH", &format!("/api/tasks/{tid}"), Some(&t), Some(json!({"result": null}))).await;
+    let cleared = api(
+        &app,
+        "PATCH",
+        &format!("/api/tasks/{tid}"),
+        Some(&t),
+        Some(json!({"result": null})),
+    )
+    .await;
     assert!(cleared.json()["result"].is_null());
-    assert_eq!(cleared.json()["status"], "done", "absent fields are left alone");
+    assert_eq!(
+        cleared.json()["status"],
+        "done",
+        "absent fields are left alone"
+    );
 
-    let log = api(&app, "POST", &format!("/api/tasks/{tid}/worklogs"), Some(&t), Some(json!({"message": "Reproduced and fixed", "minutes": 25}))).await;
+    let log = api(
+        &app,
+        "POST",
+        &format!("/api/tasks/{tid}/worklogs"),
+        Some(&t),
+        Some(json!({"message": "Reproduced and fixed", "minutes": 25})),
+    )
+    .await;
     assert_eq!(log.status, 201, "{}", log.body);
-    let logs = api(&app, "GET", &format!("/api/tasks/{tid}/worklogs"), Some(&t), None).await;
+    let logs = api(
+        &app,
+        "GET",
+        &format!("/api/tasks/{tid}/worklogs"),
+        Some(&t),
+        None,
+    )
+    .await;
     assert_eq!(logs.json()["data"][0]["message"], "Reproduced and fixed");
     assert_eq!(logs.json()["data"][0]["minutes"], 25);
 
     let got = api(&app, "GET", &format!("/api/tasks/{tid}"), Some(&t), None).await;
     assert_eq!(got.json()["title"], "Fix login");
-    let filtered = api(&app, "GET", &format!("/api/tasks?project_id={pid}&status=done"), Some(&t), None).await;
+    let filtered = api(
+        &app,
+        "GET",
+        &format!("/api/tasks?project_id={pid}&status=done"),
+        Some(&t),
+        None,
+    )
+    .await;
     assert_eq!(filtered.json()["data"].as_array().unwrap().len(), 1);
     let none = api(&app, "GET", "/api/tasks?status=blocked", Some(&t), None).await;
     assert_eq!(none.json()["data"].as_array().unwrap().len(), 0);
 
     // The owner sees the same in the dashboard.
-    let dash = app.call("tasks/for-project", &[("project_id", &pid)], Some(&o.cookie)).await;
+    let dash = app
+        .call(
+            "tasks/for-project",
+            &[("project_id", &pid)],
+            Some(&o.cookie),
+        )
+        .await;
     assert_eq!(dash.json()[0]["task"]["status"], "done");
     assert_eq!(dash.json()[0]["logs"][0]["message"], "Reproduced and fixed");
 }
@@ -129,7 +217,15 @@ async fn every_route_enforces_its_scope() {
     let o = owner(&app, "owner@example.com", true).await;
     let pid = project(&app, &o, "p").await;
     let full = token_with(&app, &o, "full", &ALL_SCOPES, "30").await;
-    let tid = api(&app, "POST", "/api/tasks", Some(&full), Some(json!({"project_id": pid, "title": "t"}))).await.json()["id"]
+    let tid = api(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&full),
+        Some(json!({"project_id": pid, "title": "t"})),
+    )
+    .await
+    .json()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -139,10 +235,30 @@ async fn every_route_enforces_its_scope() {
         ("GET", format!("/api/projects/{pid}"), None, "projects:read"),
         ("GET", "/api/tasks".into(), None, "tasks:read"),
         ("GET", format!("/api/tasks/{tid}"), None, "tasks:read"),
-        ("POST", "/api/tasks".into(), Some(json!({"project_id": pid, "title": "x"})), "tasks:write"),
-        ("PATCH", format!("/api/tasks/{tid}"), Some(json!({"status": "review"})), "tasks:write"),
-        ("GET", format!("/api/tasks/{tid}/worklogs"), None, "tasks:read"),
-        ("POST", format!("/api/tasks/{tid}/worklogs"), Some(json!({"message": "m"})), "worklogs:write"),
+        (
+            "POST",
+            "/api/tasks".into(),
+            Some(json!({"project_id": pid, "title": "x"})),
+            "tasks:write",
+        ),
+        (
+            "PATCH",
+            format!("/api/tasks/{tid}"),
+            Some(json!({"status": "review"})),
+            "tasks:write",
+        ),
+        (
+            "GET",
+            format!("/api/tasks/{tid}/worklogs"),
+            None,
+            "tasks:read",
+        ),
+        (
+            "POST",
+            format!("/api/tasks/{tid}/worklogs"),
+            Some(json!({"message": "m"})),
+            "worklogs:write",
+        ),
     ];
     // One token per scope; every route is tried with every token.
     let scope_fields = [
@@ -155,9 +271,20 @@ async fn every_route_enforces_its_scope() {
     for (i, (scope, field)) in scope_fields.iter().enumerate() {
         if i > 0 && i % 4 == 0 {
             // Stay under the 5-active-token cap.
-            for t in app.call("tokens/list", &[("status", "active")], Some(&o.cookie)).await.json().as_array().unwrap() {
+            for t in app
+                .call("tokens/list", &[("status", "active")], Some(&o.cookie))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+            {
                 if t["name"] != "full" {
-                    app.call("tokens/revoke", &[("id", t["id"].as_str().unwrap())], Some(&o.cookie)).await;
+                    app.call(
+                        "tokens/revoke",
+                        &[("id", t["id"].as_str().unwrap())],
+                        Some(&o.cookie),
+                    )
+                    .await;
                 }
             }
         }
@@ -165,25 +292,45 @@ async fn every_route_enforces_its_scope() {
         for (method, path, body, needed) in &routes {
             let res = api(&app, method, path, Some(&token), body.clone()).await;
             if needed == scope {
-                assert!(res.status.is_success(), "{scope} on {method} {path}: {} {}", res.status, res.body);
+                assert!(
+                    res.status.is_success(),
+                    "{scope} on {method} {path}: {} {}",
+                    res.status,
+                    res.body
+                );
             } else {
                 assert_eq!(res.status, 403, "{scope} on {method} {path}: {}", res.body);
                 assert_eq!(code(&res), "FORBIDDEN");
                 assert_eq!(
                     res.header("www-authenticate").unwrap(),
-                    format!(r#"Bearer realm="preqstation", error="insufficient_scope", scope="{needed}""#)
+                    format!(
+                        r#"Bearer realm="preqstation", error="insufficient_scope", scope="{needed}""#
+                    )
                 );
             }
         }
         // Routes about the token itself need only a valid token.
-        assert_eq!(api(&app, "GET", "/api/auth/whoami", Some(&token), None).await.status, 200);
-        assert_eq!(api(&app, "GET", "/api/tokens/self", Some(&token), None).await.status, 200);
+        assert_eq!(
+            api(&app, "GET", "/api/auth/whoami", Some(&token), None)
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            api(&app, "GET", "/api/tokens/self", Some(&token), None)
+                .await
+                .status,
+            200
+        );
     }
     // And none of them works without a token.
     for (method, path, body, _) in &routes {
         let res = api(&app, method, path, None, body.clone()).await;
         assert_eq!(res.status, 401, "{method} {path}");
-        assert_eq!(res.header("www-authenticate"), Some(r#"Bearer realm="preqstation""#));
+        assert_eq!(
+            res.header("www-authenticate"),
+            Some(r#"Bearer realm="preqstation""#)
+        );
     }
 }
 
@@ -195,7 +342,15 @@ async fn another_owners_resources_are_refused() {
     let alice_t = token_with(&app, &alice, "a", &ALL_SCOPES, "30").await;
     let bob_t = token_with(&app, &bob, "b", &ALL_SCOPES, "30").await;
     let pid = project(&app, &alice, "secret-project").await;
-    let tid = api(&app, "POST", "/api/tasks", Some(&alice_t), Some(json!({"project_id": pid, "title": "secret"}))).await.json()["id"]
+    let tid = api(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&alice_t),
+        Some(json!({"project_id": pid, "title": "secret"})),
+    )
+    .await
+    .json()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -203,29 +358,95 @@ async fn another_owners_resources_are_refused() {
     for (method, path, body) in [
         ("GET", format!("/api/projects/{pid}"), None),
         ("GET", format!("/api/tasks/{tid}"), None),
-        ("PATCH", format!("/api/tasks/{tid}"), Some(json!({"status": "done"}))),
+        (
+            "PATCH",
+            format!("/api/tasks/{tid}"),
+            Some(json!({"status": "done"})),
+        ),
         ("GET", format!("/api/tasks/{tid}/worklogs"), None),
-        ("POST", format!("/api/tasks/{tid}/worklogs"), Some(json!({"message": "x"}))),
-        ("POST", "/api/tasks".to_string(), Some(json!({"project_id": pid, "title": "intrusion"}))),
+        (
+            "POST",
+            format!("/api/tasks/{tid}/worklogs"),
+            Some(json!({"message": "x"})),
+        ),
+        (
+            "POST",
+            "/api/tasks".to_string(),
+            Some(json!({"project_id": pid, "title": "intrusion"})),
+        ),
         ("GET", format!("/api/tasks?project_id={pid}"), None),
     ] {
         let res = api(&app, method, &path, Some(&bob_t), body).await;
         assert_eq!(res.status, 403, "{method} {path}: {}", res.body);
-        assert_eq!(res.json(), json!({"error": {"code": "FORBIDDEN", "message": "Insufficient permissions"}}));
+        assert_eq!(
+            res.json(),
+            json!({"error": {"code": "FORBIDDEN", "message": "Insufficient permissions"}})
+        );
     }
     // Lists never include them, and nothing was changed.
-    assert_eq!(api(&app, "GET", "/api/projects", Some(&bob_t), None).await.json()["data"], json!([]));
-    assert_eq!(api(&app, "GET", "/api/tasks", Some(&bob_t), None).await.json()["data"], json!([]));
-    assert_eq!(api(&app, "GET", &format!("/api/tasks/{tid}"), Some(&alice_t), None).await.json()["status"], "todo");
+    assert_eq!(
+        api(&app, "GET", "/api/projects", Some(&bob_t), None)
+            .await
+            .json()["data"],
+        json!([])
+    );
+    assert_eq!(
+        api(&app, "GET", "/api/tasks", Some(&bob_t), None)
+            .await
+            .json()["data"],
+        json!([])
+    );
+    assert_eq!(
+        api(
+            &app,
+            "GET",
+            &format!("/api/tasks/{tid}"),
+            Some(&alice_t),
+            None
+        )
+        .await
+        .json()["status"],
+        "todo"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM work_logs").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 1);
     // The dashboard's server functions refuse too.
-    assert_eq!(app.call("projects/get", &[("id", &pid)], Some(&bob.cookie)).await.status, 404);
-    assert_eq!(app.call("tasks/status", &[("id", &tid), ("status", "done")], Some(&bob.cookie)).await.status, 404);
+    assert_eq!(
+        app.call("projects/get", &[("id", &pid)], Some(&bob.cookie))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.call(
+            "tasks/status",
+            &[("id", &tid), ("status", "done")],
+            Some(&bob.cookie)
+        )
+        .await
+        .status,
+        404
+    );
     // Unknown ids are 404.
     let unknown = uuid::Uuid::now_v7().to_string();
-    assert_eq!(api(&app, "GET", &format!("/api/tasks/{unknown}"), Some(&bob_t), None).await.status, 404);
-    assert_eq!(api(&app, "GET", "/api/tasks/not-a-uuid", Some(&bob_t), None).await.status, 404);
+    assert_eq!(
+        api(
+            &app,
+            "GET",
+            &format!("/api/tasks/{unknown}"),
+            Some(&bob_t),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        api(&app, "GET", "/api/tasks/not-a-uuid", Some(&bob_t), None)
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -236,7 +457,14 @@ async fn pagination_is_stable_and_bounded() {
     let t = token_with(&app, &o, "agent", &ALL_SCOPES, "30").await;
     let mut ids = vec![];
     for i in 0..5 {
-        let res = api(&app, "POST", "/api/tasks", Some(&t), Some(json!({"project_id": pid, "title": format!("task {i}")}))).await;
+        let res = api(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(&t),
+            Some(json!({"project_id": pid, "title": format!("task {i}")})),
+        )
+        .await;
         ids.push(res.json()["id"].as_str().unwrap().to_string());
     }
     let mut seen = vec![];
@@ -257,12 +485,25 @@ async fn pagination_is_stable_and_bounded() {
     }
     assert_eq!(seen, ids, "every task once, in creation order");
     // Exactly a page's worth: no empty trailing page.
-    let page = api(&app, "GET", "/api/tasks?limit=5", Some(&t), None).await.json();
+    let page = api(&app, "GET", "/api/tasks?limit=5", Some(&t), None)
+        .await
+        .json();
     assert_eq!(page["data"].as_array().unwrap().len(), 5);
     assert!(page["next_cursor"].is_null());
-    for bad in ["limit=0", "limit=101", "limit=abc", "cursor=zzz", "cursor=%FF", "status=nope"] {
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "cursor=zzz",
+        "cursor=%FF",
+        "status=nope",
+    ] {
         let res = api(&app, "GET", &format!("/api/tasks?{bad}"), Some(&t), None).await;
-        assert!(matches!(res.status.as_u16(), 400 | 422), "{bad}: {}", res.status);
+        assert!(
+            matches!(res.status.as_u16(), 400 | 422),
+            "{bad}: {}",
+            res.status
+        );
         assert!(!code(&res).is_empty());
     }
 }
@@ -280,30 +521,83 @@ async fn bad_bodies_get_the_envelope_never_a_500() {
         }
         req.body(Body::from(body)).unwrap()
     };
-    let res = app.send(post(Some("text/plain"), br#"{"title":"x"}"#.to_vec())).await;
-    assert_eq!((res.status.as_u16(), code(&res).as_str()), (415, "UNSUPPORTED_MEDIA_TYPE"));
+    let res = app
+        .send(post(Some("text/plain"), br#"{"title":"x"}"#.to_vec()))
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), code(&res).as_str()),
+        (415, "UNSUPPORTED_MEDIA_TYPE")
+    );
     let res = app.send(post(None, br#"{"title":"x"}"#.to_vec())).await;
     assert_eq!(res.status, 415);
-    let res = app.send(post(Some("application/json"), b"{not json".to_vec())).await;
-    assert_eq!((res.status.as_u16(), code(&res).as_str()), (400, "BAD_REQUEST"));
-    let res = app.send(post(Some("application/json"), vec![0xff, 0xfe])).await;
+    let res = app
+        .send(post(Some("application/json"), b"{not json".to_vec()))
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), code(&res).as_str()),
+        (400, "BAD_REQUEST")
+    );
+    let res = app
+        .send(post(Some("application/json"), vec![0xff, 0xfe]))
+        .await;
     assert_eq!(res.status, 400);
-    let res = app.send(post(Some("application/json"), br#"{"project_id": 5, "title": "x"}"#.to_vec())).await;
-    assert_eq!((res.status.as_u16(), code(&res).as_str()), (422, "VALIDATION_FAILED"));
+    let res = app
+        .send(post(
+            Some("application/json"),
+            br#"{"project_id": 5, "title": "x"}"#.to_vec(),
+        ))
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), code(&res).as_str()),
+        (422, "VALIDATION_FAILED")
+    );
     assert_eq!(res.json()["error"]["field"], "project_id");
-    let res = app.send(post(Some("application/json"), format!(r#"{{"project_id": "{pid}", "title": "  "}}"#).into_bytes())).await;
+    let res = app
+        .send(post(
+            Some("application/json"),
+            format!(r#"{{"project_id": "{pid}", "title": "  "}}"#).into_bytes(),
+        ))
+        .await;
     assert_eq!(res.json()["error"]["field"], "title");
-    let res = app.send(post(Some("application/json"), format!(r#"{{"project_id": "{pid}", "title": "x", "extra": 1}}"#).into_bytes())).await;
+    let res = app
+        .send(post(
+            Some("application/json"),
+            format!(r#"{{"project_id": "{pid}", "title": "x", "extra": 1}}"#).into_bytes(),
+        ))
+        .await;
     assert_eq!(res.status, 422);
-    let res = app.send(post(Some("application/json"), br#"{"project_id": "nope", "title": "x"}"#.to_vec())).await;
+    let res = app
+        .send(post(
+            Some("application/json"),
+            br#"{"project_id": "nope", "title": "x"}"#.to_vec(),
+        ))
+        .await;
     assert_eq!(res.json()["error"]["field"], "project_id");
-    let big = format!(r#"{{"project_id": "{pid}", "title": "{}"}}"#, "x".repeat(100 * 1024));
-    let res = app.send(post(Some("application/json"), big.into_bytes())).await;
-    assert_eq!((res.status.as_u16(), code(&res).as_str()), (413, "PAYLOAD_TOO_LARGE"));
-    let res = api(&app, "PATCH", &format!("/api/tasks/{}", uuid::Uuid::now_v7()), Some(&t), Some(json!({}))).await;
+    let big = format!(
+        r#"{{"project_id": "{pid}", "title": "{}"}}"#,
+        "x".repeat(100 * 1024)
+    );
+    let res = app
+        .send(post(Some("application/json"), big.into_bytes()))
+        .await;
+    assert_eq!(
+        (res.status.as_u16(), code(&res).as_str()),
+        (413, "PAYLOAD_TOO_LARGE")
+    );
+    let res = api(
+        &app,
+        "PATCH",
+        &format!("/api/tasks/{}", uuid::Uuid::now_v7()),
+        Some(&t),
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(res.status, 422);
     let res = api(&app, "PUT", "/api/tasks", Some(&t), Some(json!({}))).await;
-    assert_eq!((res.status.as_u16(), code(&res).as_str()), (405, "METHOD_NOT_ALLOWED"));
+    assert_eq!(
+        (res.status.as_u16(), code(&res).as_str()),
+        (405, "METHOD_NOT_ALLOWED")
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 0);
 }
 
@@ -315,24 +609,76 @@ async fn idempotency_keys_prevent_duplicates() {
     let t = token_with(&app, &o, "agent", &ALL_SCOPES, "30").await;
     let body = json!({"project_id": pid, "title": "once"});
     let key = [("idempotency-key", "retry-123")];
-    let first = api_with(&app, "POST", "/api/tasks", Some(&t), Some(body.clone()), &key).await;
+    let first = api_with(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&t),
+        Some(body.clone()),
+        &key,
+    )
+    .await;
     assert_eq!(first.status, 201);
-    let again = api_with(&app, "POST", "/api/tasks", Some(&t), Some(body.clone()), &key).await;
+    let again = api_with(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&t),
+        Some(body.clone()),
+        &key,
+    )
+    .await;
     assert_eq!(again.status, 201);
     assert_eq!(again.json(), first.json());
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 1);
-    let different = api_with(&app, "POST", "/api/tasks", Some(&t), Some(json!({"project_id": pid, "title": "other"})), &key).await;
+    let different = api_with(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&t),
+        Some(json!({"project_id": pid, "title": "other"})),
+        &key,
+    )
+    .await;
     assert_eq!(different.status, 422);
     assert_eq!(different.json()["error"]["field"], "Idempotency-Key");
     // Another token's identical key is independent.
     let t2 = token_with(&app, &o, "agent2", &ALL_SCOPES, "30").await;
-    assert_eq!(api_with(&app, "POST", "/api/tasks", Some(&t2), Some(body.clone()), &key).await.status, 201);
+    assert_eq!(
+        api_with(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(&t2),
+            Some(body.clone()),
+            &key
+        )
+        .await
+        .status,
+        201
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM tasks").await, 2);
     // A failed request is not remembered.
-    let bad = api_with(&app, "POST", "/api/tasks", Some(&t), Some(json!({"project_id": pid, "title": ""})), &[("idempotency-key", "k2")]).await;
+    let bad = api_with(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&t),
+        Some(json!({"project_id": pid, "title": ""})),
+        &[("idempotency-key", "k2")],
+    )
+    .await;
     assert_eq!(bad.status, 422);
-    let fixed = api_with(&app, "POST", "/api/tasks", Some(&t), Some(json!({"project_id": pid, "title": ""})), &[("idempotency-key", "k2")]).await;
+    let fixed = api_with(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&t),
+        Some(json!({"project_id": pid, "title": ""})),
+        &[("idempotency-key", "k2")],
+    )
+    .await;
     assert_eq!(fixed.status, 422);
     assert!(fixed.header("idempotent-replayed").is_none());
 }
@@ -344,17 +690,39 @@ async fn headers_on_every_api_response() {
     let expiring = token_with(&app, &o, "expiring", &ALL_SCOPES, "7").await;
     let forever = token_with(&app, &o, "forever", &ALL_SCOPES, "never").await;
 
-    let res = api_with(&app, "GET", "/api/auth/whoami", Some(&expiring), None, &[("x-request-id", "agent-run-42")]).await;
+    let res = api_with(
+        &app,
+        "GET",
+        "/api/auth/whoami",
+        Some(&expiring),
+        None,
+        &[("x-request-id", "agent-run-42")],
+    )
+    .await;
     assert_eq!(res.header("x-request-id"), Some("agent-run-42"));
     assert_eq!(res.header("cache-control"), Some("no-store"));
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
-    assert!(res.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert!(res
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
     let exp = res.header("preqstation-token-expiration").unwrap();
     assert_eq!(exp, res.json()["token"]["expires_at"].as_str().unwrap());
     assert_eq!(res.header("ratelimit-policy"), Some(r#""token";q=3;w=60"#));
-    assert!(res.header("ratelimit").unwrap().starts_with(r#""token";r=2;t="#));
+    assert!(res
+        .header("ratelimit")
+        .unwrap()
+        .starts_with(r#""token";r=2;t="#));
 
-    let res = api_with(&app, "GET", "/api/auth/whoami", Some(&forever), None, &[("x-request-id", "bad id with spaces")]).await;
+    let res = api_with(
+        &app,
+        "GET",
+        "/api/auth/whoami",
+        Some(&forever),
+        None,
+        &[("x-request-id", "bad id with spaces")],
+    )
+    .await;
     assert!(res.header("preqstation-token-expiration").is_none());
     let generated = res.header("x-request-id").unwrap();
     assert!(uuid::Uuid::parse_str(generated).is_ok());
@@ -364,18 +732,41 @@ async fn headers_on_every_api_response() {
     let limited = api(&app, "GET", "/api/auth/whoami", Some(&expiring), None).await;
     assert_eq!(limited.status, 429);
     assert_eq!(code(&limited), "RATE_LIMITED");
-    assert!(limited.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
-    assert_eq!(limited.header("ratelimit-policy"), Some(r#""token";q=3;w=60"#));
-    assert!(limited.header("ratelimit").unwrap().starts_with(r#""token";r=0;"#));
+    assert!(
+        limited
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        limited.header("ratelimit-policy"),
+        Some(r#""token";q=3;w=60"#)
+    );
+    assert!(limited
+        .header("ratelimit")
+        .unwrap()
+        .starts_with(r#""token";r=0;"#));
     // Other tokens are unaffected.
-    assert_eq!(api(&app, "GET", "/api/auth/whoami", Some(&forever), None).await.status, 200);
+    assert_eq!(
+        api(&app, "GET", "/api/auth/whoami", Some(&forever), None)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn per_ip_limit_applies_before_authentication() {
     let app = TestApp::with_config(|c| c.api_rate_per_ip = 2).await;
     for _ in 0..2 {
-        assert_eq!(api(&app, "GET", "/api/auth/whoami", None, None).await.status, 401);
+        assert_eq!(
+            api(&app, "GET", "/api/auth/whoami", None, None)
+                .await
+                .status,
+            401
+        );
     }
     let res = api(&app, "GET", "/api/auth/whoami", None, None).await;
     assert_eq!(res.status, 429);
@@ -391,39 +782,96 @@ async fn the_calling_token_can_inspect_verify_and_revoke_itself() {
     let sibling = token_with(&app, &o, "sibling", &["scope_tasks_read"], "90").await;
     let foreign = token_with(&app, &other, "foreign", &["scope_tasks_read"], "30").await;
 
-    let me = api(&app, "GET", "/api/tokens/self", Some(&t), None).await.json();
+    let me = api(&app, "GET", "/api/tokens/self", Some(&t), None)
+        .await
+        .json();
     assert_eq!(me["name"], "agent");
     assert_eq!(me["prefix"], &t[..12]);
     assert_eq!(me["scopes"], json!(["tasks:read"]));
     assert!(me["last_used_at"].is_string());
 
-    let v = api(&app, "POST", "/api/tokens/verify", Some(&t), Some(json!({"token": sibling}))).await;
+    let v = api(
+        &app,
+        "POST",
+        "/api/tokens/verify",
+        Some(&t),
+        Some(json!({"token": sibling})),
+    )
+    .await;
     assert_eq!(v.status, 200, "{}", v.body);
     assert_eq!(v.json()["valid"], true);
     assert_eq!(v.json()["status"], "active");
     assert_eq!(v.json()["name"], "sibling");
     let unknown = app::tokens::format::generate("preq_").unwrap();
-    let a = api(&app, "POST", "/api/tokens/verify", Some(&t), Some(json!({"token": foreign}))).await.json();
-    let b = api(&app, "POST", "/api/tokens/verify", Some(&t), Some(json!({"token": unknown.expose()}))).await.json();
-    let c = api(&app, "POST", "/api/tokens/verify", Some(&t), Some(json!({"token": "garbage"}))).await.json();
+    let a = api(
+        &app,
+        "POST",
+        "/api/tokens/verify",
+        Some(&t),
+        Some(json!({"token": foreign})),
+    )
+    .await
+    .json();
+    let b = api(
+        &app,
+        "POST",
+        "/api/tokens/verify",
+        Some(&t),
+        Some(json!({"token": unknown.expose()})),
+    )
+    .await
+    .json();
+    let c = api(
+        &app,
+        "POST",
+        "/api/tokens/verify",
+        Some(&t),
+        Some(json!({"token": "garbage"})),
+    )
+    .await
+    .json();
     assert_eq!(a, b);
     assert_eq!(b, c);
     assert_eq!(a["status"], "invalid");
     // Verifying does not count as using the sibling.
     let listed = app.call("tokens/list", &[], Some(&o.cookie)).await.json();
-    let sib = listed.as_array().unwrap().iter().find(|x| x["name"] == "sibling").unwrap();
+    let sib = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "sibling")
+        .unwrap();
     assert!(sib["last_used_at"].is_null());
     // Rate-limited (10 per minute per token by default).
     let mut last = 200;
     for _ in 0..12 {
-        last = api(&app, "POST", "/api/tokens/verify", Some(&t), Some(json!({"token": sibling}))).await.status.as_u16();
+        last = api(
+            &app,
+            "POST",
+            "/api/tokens/verify",
+            Some(&t),
+            Some(json!({"token": sibling})),
+        )
+        .await
+        .status
+        .as_u16();
     }
     assert_eq!(last, 429);
 
     let res = api(&app, "DELETE", "/api/tokens/self", Some(&t), None).await;
     assert_eq!(res.status, 204);
-    assert_eq!(api(&app, "GET", "/api/tokens/self", Some(&t), None).await.status, 401);
-    assert_eq!(api(&app, "GET", "/api/tokens/self", Some(&sibling), None).await.status, 200);
+    assert_eq!(
+        api(&app, "GET", "/api/tokens/self", Some(&t), None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        api(&app, "GET", "/api/tokens/self", Some(&sibling), None)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -433,12 +881,27 @@ async fn the_openapi_document_and_reference_page() {
     assert_eq!(doc.status, 200);
     let doc = doc.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/auth/whoami", "/api/tokens/self", "/api/tokens/verify", "/api/projects", "/api/projects/{id}", "/api/tasks", "/api/tasks/{id}", "/api/tasks/{id}/worklogs"] {
+    for path in [
+        "/api/auth/whoami",
+        "/api/tokens/self",
+        "/api/tokens/verify",
+        "/api/projects",
+        "/api/projects/{id}",
+        "/api/tasks",
+        "/api/tasks/{id}",
+        "/api/tasks/{id}/worklogs",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     let page = app.get("/docs/api", None).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/api/tasks/{id}/worklogs"));
-    assert!(!page.body.contains("http://") && !page.body.contains("https://"), "no external assets");
+    assert!(
+        !page.body.contains("http://") && !page.body.contains("https://"),
+        "no external assets"
+    );
 }

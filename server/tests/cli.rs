@@ -37,18 +37,37 @@ async fn create_admin_reads_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let url = common::fresh_database_url(dir.path()).await;
     let data = dir.path().display().to_string();
-    let env = [("DATABASE_URL", url.as_str()), ("PREQSTATION_DATA_DIR", data.as_str())];
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("PREQSTATION_DATA_DIR", data.as_str()),
+    ];
 
-    let out = run(&["create-admin", "--email", "Root@Example.com"], &env, &format!("{PASSWORD}\n"));
+    let out = run(
+        &["create-admin", "--email", "Root@Example.com"],
+        &env,
+        &format!("{PASSWORD}\n"),
+    );
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Created admin account root@example.com"));
     assert!(!text(&out.stdout).contains(PASSWORD) && !text(&out.stderr).contains(PASSWORD));
 
     // Refusals are one clear line and no panic.
     for (args, stdin, expected) in [
-        (vec!["create-admin", "--email", "weak@example.com"], "password\n", "most commonly used"),
-        (vec!["create-admin", "--email", "root@example.com"], "another fine passphrase\n", "already exists"),
-        (vec!["create-admin", "--email", "not-an-email"], "another fine passphrase\n", "email"),
+        (
+            vec!["create-admin", "--email", "weak@example.com"],
+            "password\n",
+            "most commonly used",
+        ),
+        (
+            vec!["create-admin", "--email", "root@example.com"],
+            "another fine passphrase\n",
+            "already exists",
+        ),
+        (
+            vec!["create-admin", "--email", "not-an-email"],
+            "another fine passphrase\n",
+            "email",
+        ),
         (vec!["create-admin"], "", "--email"),
         (vec!["frobnicate"], "", "unknown command"),
     ] {
@@ -64,7 +83,11 @@ async fn create_admin_reads_the_password_from_stdin() {
     assert_eq!(app.get("/setup", None).await.status, 303);
     let res = app.login("root@example.com", PASSWORD).await;
     assert!(res.status.is_success(), "{} {}", res.status, res.body);
-    assert_eq!(app.count("SELECT COUNT(*) FROM accounts WHERE role = 'admin'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM accounts WHERE role = 'admin'")
+            .await,
+        1
+    );
 }
 
 #[test]
@@ -77,7 +100,11 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         ("PREQSTATION_SESSION_MAX_AGE", "soon"),
         ("PREQSTATION_SESSION_KEY", "too-short"),
     ] {
-        let out = run(&["serve"], &[("PREQSTATION_DATA_DIR", data.as_str()), (var, value)], "");
+        let out = run(
+            &["serve"],
+            &[("PREQSTATION_DATA_DIR", data.as_str()), (var, value)],
+            "",
+        );
         let err = text(&out.stderr);
         assert!(!out.status.success());
         assert!(err.contains(var), "{var}: {err}");

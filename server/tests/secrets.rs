@@ -37,15 +37,24 @@ async fn no_secret_reaches_the_log_or_the_database() {
 
     let app = TestApp::new().await;
     let cookie = app.setup_admin("admin@example.com").await;
-    let cookie = app.login("admin@example.com", PASSWORD).await.session_cookie().unwrap_or(cookie);
-    app.login("admin@example.com", "a wrong password entirely").await;
+    let cookie = app
+        .login("admin@example.com", PASSWORD)
+        .await
+        .session_cookie()
+        .unwrap_or(cookie);
+    app.login("admin@example.com", "a wrong password entirely")
+        .await;
     let session_value = cookie.trim_start_matches("__Host-session=").to_string();
     let session_secret = session_value.split('.').next().unwrap().to_string();
 
     let res = app
         .call(
             "tokens/create",
-            &[("name", "secret-test"), ("expiry", "30"), ("scope_tasks_read", "on")],
+            &[
+                ("name", "secret-test"),
+                ("expiry", "30"),
+                ("scope_tasks_read", "on"),
+            ],
             Some(&cookie),
         )
         .await;
@@ -64,7 +73,8 @@ async fn no_secret_reaches_the_log_or_the_database() {
     typo[30] = if typo[30] == b'x' { b'y' } else { b'x' };
     let typo = String::from_utf8(typo).unwrap();
     assert_eq!(app.send(call(format!("Bearer {typo}"))).await.status, 401);
-    app.call("tokens/revoke", &[("id", &id)], Some(&cookie)).await;
+    app.call("tokens/revoke", &[("id", &id)], Some(&cookie))
+        .await;
     assert_eq!(app.send(call(format!("Bearer {token}"))).await.status, 401);
     app.call("logout", &[], Some(&cookie)).await;
 
@@ -90,14 +100,26 @@ async fn no_secret_reaches_the_log_or_the_database() {
     if common::backend() == "sqlite" {
         for entry in std::fs::read_dir(app.dir.path()).unwrap() {
             let path = entry.unwrap().path();
-            if path.file_name().unwrap().to_string_lossy().starts_with("test.sqlite") {
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("test.sqlite")
+            {
                 haystack.extend(std::fs::read(&path).unwrap());
             }
         }
         assert!(!haystack.is_empty());
     } else {
         use sqlx::Row;
-        for table in ["accounts", "sessions", "api_tokens", "login_failures", "token_policy", "policy_changes"] {
+        for table in [
+            "accounts",
+            "sessions",
+            "api_tokens",
+            "login_failures",
+            "token_policy",
+            "policy_changes",
+        ] {
             let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS row FROM {table} t"))
                 .fetch_all(&app.state.db)
                 .await
@@ -108,7 +130,10 @@ async fn no_secret_reaches_the_log_or_the_database() {
         }
     }
     let text = String::from_utf8_lossy(&haystack);
-    assert!(text.contains(&token[..12]), "the prefix is stored, so the scan sees token rows");
+    assert!(
+        text.contains(&token[..12]),
+        "the prefix is stored, so the scan sees token rows"
+    );
     for (what, secret) in forbidden {
         assert!(!text.contains(secret), "{what} is in the database");
     }

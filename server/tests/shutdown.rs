@@ -15,9 +15,17 @@ use common::TestApp;
 
 fn http_get(port: u16, path: &str, token: Option<&str>) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n").ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response.split_whitespace().nth(1)?.parse().ok()
@@ -28,10 +36,22 @@ async fn sigterm_flushes_every_queued_audit_event() {
     let app = TestApp::new().await;
     let cookie = app.setup_admin("admin@example.com").await;
     let res = app
-        .call("tokens/create", &[("name", "load"), ("expiry", "30"), ("scope_tasks_read", "on")], Some(&cookie))
+        .call(
+            "tokens/create",
+            &[
+                ("name", "load"),
+                ("expiry", "30"),
+                ("scope_tasks_read", "on"),
+            ],
+            Some(&cookie),
+        )
         .await;
     let token = res.json()["token"].as_str().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = tempfile::tempdir().unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
@@ -46,7 +66,10 @@ async fn sigterm_flushes_every_queued_audit_event() {
         .unwrap();
     let started = Instant::now();
     while http_get(port, "/healthz", None) != Some(200) {
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -54,7 +77,10 @@ async fn sigterm_flushes_every_queued_audit_event() {
     for _ in 0..N {
         assert_eq!(http_get(port, "/api/auth/whoami", Some(&token)), Some(200));
     }
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let started = Instant::now();
     loop {
@@ -62,10 +88,17 @@ async fn sigterm_flushes_every_queued_audit_event() {
             assert!(exit.success(), "clean exit after SIGTERM");
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not stop");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not stop"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'token_used'").await, N);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'token_used'")
+            .await,
+        N
+    );
     assert!(matches!(
         app::audit::chain::verify(&app.state.db).await.unwrap(),
         app::audit::chain::Verdict::Intact { .. }

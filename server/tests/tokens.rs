@@ -15,7 +15,13 @@ const DEFAULT_SCOPES: [(&str, &str); 4] = [
     ("scope_worklogs_write", "on"),
 ];
 
-async fn create(app: &TestApp, cookie: &str, name: &str, expiry: &str, extra: &[(&str, &str)]) -> TestResponse {
+async fn create(
+    app: &TestApp,
+    cookie: &str,
+    name: &str,
+    expiry: &str,
+    extra: &[(&str, &str)],
+) -> TestResponse {
     let mut form = vec![("name", name), ("expiry", expiry)];
     form.extend_from_slice(&DEFAULT_SCOPES);
     form.extend_from_slice(extra);
@@ -39,7 +45,9 @@ async fn whoami(app: &TestApp, auth: Option<&str>) -> TestResponse {
 
 async fn member(app: &TestApp, email: &str) -> String {
     let new = app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
-    app::accounts::create(&app.state.db, new, Timestamp::now()).await.unwrap();
+    app::accounts::create(&app.state.db, new, Timestamp::now())
+        .await
+        .unwrap();
     app.login(email, PASSWORD).await.session_cookie().unwrap()
 }
 
@@ -56,7 +64,14 @@ fn list_ids(res: &TestResponse) -> Vec<String> {
 async fn a_new_token_works_at_once_and_is_stored_only_as_a_hash() {
     let app = TestApp::new().await;
     let cookie = app.setup_admin("admin@example.com").await;
-    let res = create(&app, &cookie, "  claude-code-prod ", "90", &[("description", "laptop")]).await;
+    let res = create(
+        &app,
+        &cookie,
+        "  claude-code-prod ",
+        "90",
+        &[("description", "laptop")],
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let v = res.json();
     let token = v["token"].as_str().unwrap();
@@ -76,17 +91,38 @@ async fn a_new_token_works_at_once_and_is_stored_only_as_a_hash() {
     assert_eq!(body["token"]["prefix"], &token[..12]);
     assert_eq!(
         body["token"]["scopes"],
-        serde_json::json!(["projects:read", "tasks:read", "tasks:write", "worklogs:write"])
+        serde_json::json!([
+            "projects:read",
+            "tasks:read",
+            "tasks:write",
+            "worklogs:write"
+        ])
     );
     assert!(body["token"]["expires_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(me.header("cache-control"), Some("no-store"));
     assert_eq!(me.header("x-content-type-options"), Some("nosniff"));
-    assert!(me.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert!(me
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
 
     // At rest: the hash and the 12-character prefix, never the token.
     let hash = app::crypto::sha256_hex(token.as_bytes());
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{hash}'")).await, 1);
-    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM api_tokens WHERE prefix = '{}'", &token[..12])).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{hash}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE prefix = '{}'",
+            &token[..12]
+        ))
+        .await,
+        1
+    );
     // Reloading the list never shows it again.
     let list = app.call("tokens/list", &[], Some(&cookie)).await;
     assert!(!list.body.contains(token));
@@ -100,24 +136,51 @@ async fn every_expiry_choice() {
     for (i, days) in [7i64, 30, 90, 180, 365].into_iter().enumerate() {
         if i == 4 {
             // Free slots: the cap is 5 and three more choices follow.
-            for t in app.call("tokens/list", &[], Some(&cookie)).await.json().as_array().unwrap() {
-                app.call("tokens/revoke", &[("id", t["id"].as_str().unwrap())], Some(&cookie)).await;
+            for t in app
+                .call("tokens/list", &[], Some(&cookie))
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+            {
+                app.call(
+                    "tokens/revoke",
+                    &[("id", t["id"].as_str().unwrap())],
+                    Some(&cookie),
+                )
+                .await;
             }
         }
         let res = create(&app, &cookie, &format!("t{days}"), &days.to_string(), &[]).await;
         assert_eq!(res.status, 200, "{days}: {}", res.body);
         let v = &res.json()["view"];
-        assert_eq!(v["expires_at"].as_i64().unwrap() - v["created_at"].as_i64().unwrap(), days * 86_400_000);
+        assert_eq!(
+            v["expires_at"].as_i64().unwrap() - v["created_at"].as_i64().unwrap(),
+            days * 86_400_000
+        );
     }
     let never = create(&app, &cookie, "forever", "never", &[]).await;
     assert_eq!(never.status, 200, "{}", never.body);
     assert!(never.json()["view"]["expires_at"].is_null());
 
     let date = (time::OffsetDateTime::now_utc() + time::Duration::days(45)).date();
-    let custom = create(&app, &cookie, "custom", "custom", &[("custom_date", &date.to_string())]).await;
+    let custom = create(
+        &app,
+        &cookie,
+        "custom",
+        "custom",
+        &[("custom_date", &date.to_string())],
+    )
+    .await;
     assert_eq!(custom.status, 200, "{}", custom.body);
     let at = custom.json()["view"]["expires_at"].as_i64().unwrap();
-    let end_of_day = date.next_day().unwrap().midnight().assume_utc().unix_timestamp() * 1000;
+    let end_of_day = date
+        .next_day()
+        .unwrap()
+        .midnight()
+        .assume_utc()
+        .unix_timestamp()
+        * 1000;
     assert_eq!(at, end_of_day);
 
     for (expiry, extra, field) in [
@@ -147,7 +210,11 @@ async fn names_scopes_and_duplicates() {
     assert_eq!(long.json()["Field"]["field"], "name");
 
     let no_scopes = app
-        .call("tokens/create", &[("name", "noscope"), ("expiry", "30")], Some(&cookie))
+        .call(
+            "tokens/create",
+            &[("name", "noscope"), ("expiry", "30")],
+            Some(&cookie),
+        )
         .await;
     assert_eq!(no_scopes.status, 422);
     assert_eq!(no_scopes.json()["Field"]["field"], "scopes");
@@ -155,15 +222,27 @@ async fn names_scopes_and_duplicates() {
     let rotate_only = app
         .call(
             "tokens/create",
-            &[("name", "rotator"), ("expiry", "30"), ("scope_tokens_rotate_self", "on")],
+            &[
+                ("name", "rotator"),
+                ("expiry", "30"),
+                ("scope_tokens_rotate_self", "on"),
+            ],
             Some(&cookie),
         )
         .await;
-    assert_eq!(rotate_only.json()["view"]["scopes"], serde_json::json!(["tokens:rotate-self"]));
+    assert_eq!(
+        rotate_only.json()["view"]["scopes"],
+        serde_json::json!(["tokens:rotate-self"])
+    );
 
     // A revoked token's name can be used again.
     let (_, v) = create_ok(&app, &cookie, "reuse-me").await;
-    app.call("tokens/revoke", &[("id", v["id"].as_str().unwrap())], Some(&cookie)).await;
+    app.call(
+        "tokens/revoke",
+        &[("id", v["id"].as_str().unwrap())],
+        Some(&cookie),
+    )
+    .await;
     create_ok(&app, &cookie, "reuse-me").await;
 }
 
@@ -173,22 +252,37 @@ async fn the_active_token_cap_says_how_to_free_a_slot() {
     let cookie = app.setup_admin("admin@example.com").await;
     let mut ids = vec![];
     for i in 0..5 {
-        ids.push(create_ok(&app, &cookie, &format!("agent-{i}")).await.1["id"].as_str().unwrap().to_string());
+        ids.push(
+            create_ok(&app, &cookie, &format!("agent-{i}")).await.1["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     let sixth = create(&app, &cookie, "agent-5", "30", &[]).await;
     assert_eq!(sixth.status, 409, "{}", sixth.body);
     let message = sixth.json()["Conflict"].as_str().unwrap().to_string();
-    assert!(message.contains("5 active tokens") && message.contains("Revoke"), "{message}");
+    assert!(
+        message.contains("5 active tokens") && message.contains("Revoke"),
+        "{message}"
+    );
 
     // Revoked and expired tokens do not count.
-    app.call("tokens/revoke", &[("id", &ids[0])], Some(&cookie)).await;
+    app.call("tokens/revoke", &[("id", &ids[0])], Some(&cookie))
+        .await;
     create_ok(&app, &cookie, "agent-5").await;
-    sqlx::query(&format!("UPDATE api_tokens SET expires_at = 1 WHERE id = '{}'", ids[1]))
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE api_tokens SET expires_at = 1 WHERE id = '{}'",
+        ids[1]
+    ))
+    .execute(&app.state.db)
+    .await
+    .unwrap();
     create_ok(&app, &cookie, "agent-6").await;
-    assert_eq!(create(&app, &cookie, "agent-7", "30", &[]).await.status, 409);
+    assert_eq!(
+        create(&app, &cookie, "agent-7", "30", &[]).await.status,
+        409
+    );
 
     // Another account has its own five.
     let other = member(&app, "member@example.com").await;
@@ -207,10 +301,18 @@ async fn policies_apply_on_the_server_and_only_admins_change_them() {
     assert_eq!(policy["max_active_tokens"], 5);
     assert_eq!(policy["default_expiry_days"], 90);
 
-    let change = [("default_expiry", "30"), ("max_lifetime", "90"), ("max_active_tokens", "2")];
-    let refused = app.call("tokens/policy/update", &change, Some(&member)).await;
+    let change = [
+        ("default_expiry", "30"),
+        ("max_lifetime", "90"),
+        ("max_active_tokens", "2"),
+    ];
+    let refused = app
+        .call("tokens/policy/update", &change, Some(&member))
+        .await;
     assert_eq!(refused.status, 403);
-    let res = app.call("tokens/policy/update", &change, Some(&admin)).await;
+    let res = app
+        .call("tokens/policy/update", &change, Some(&admin))
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM policy_changes").await, 1);
 
@@ -220,7 +322,9 @@ async fn policies_apply_on_the_server_and_only_admins_change_them() {
     assert_eq!(never.json()["Field"]["field"], "expiry");
     let long = create(&app, &member, "long", "180", &[]).await;
     assert_eq!(long.json()["Field"]["field"], "expiry");
-    let date = (time::OffsetDateTime::now_utc() + time::Duration::days(200)).date().to_string();
+    let date = (time::OffsetDateTime::now_utc() + time::Duration::days(200))
+        .date()
+        .to_string();
     let custom = create(&app, &member, "long", "custom", &[("custom_date", &date)]).await;
     assert_eq!(custom.json()["Field"]["field"], "expiry");
     create_ok(&app, &member, "one").await;
@@ -230,10 +334,38 @@ async fn policies_apply_on_the_server_and_only_admins_change_them() {
 
     // Inconsistent or junk policy input is a field error.
     for (form, field) in [
-        ([("default_expiry", "never"), ("max_lifetime", "90"), ("max_active_tokens", "5")], "default_expiry"),
-        ([("default_expiry", "365"), ("max_lifetime", "90"), ("max_active_tokens", "5")], "default_expiry"),
-        ([("default_expiry", "30"), ("max_lifetime", "none"), ("max_active_tokens", "0")], "max_active_tokens"),
-        ([("default_expiry", "30"), ("max_lifetime", "12"), ("max_active_tokens", "5")], "max_lifetime"),
+        (
+            [
+                ("default_expiry", "never"),
+                ("max_lifetime", "90"),
+                ("max_active_tokens", "5"),
+            ],
+            "default_expiry",
+        ),
+        (
+            [
+                ("default_expiry", "365"),
+                ("max_lifetime", "90"),
+                ("max_active_tokens", "5"),
+            ],
+            "default_expiry",
+        ),
+        (
+            [
+                ("default_expiry", "30"),
+                ("max_lifetime", "none"),
+                ("max_active_tokens", "0"),
+            ],
+            "max_active_tokens",
+        ),
+        (
+            [
+                ("default_expiry", "30"),
+                ("max_lifetime", "12"),
+                ("max_active_tokens", "5"),
+            ],
+            "max_lifetime",
+        ),
     ] {
         let res = app.call("tokens/policy/update", &form, Some(&admin)).await;
         assert_eq!(res.status, 422, "{form:?}");
@@ -252,11 +384,19 @@ async fn lists_filter_by_status_and_never_show_other_owners_tokens() {
     let (_, active) = create_ok(&app, &admin, "active").await;
     let (_, revoked) = create_ok(&app, &admin, "revoked").await;
     let (_, expired) = create_ok(&app, &admin, "expired").await;
-    app.call("tokens/revoke", &[("id", revoked["id"].as_str().unwrap())], Some(&admin)).await;
-    sqlx::query(&format!("UPDATE api_tokens SET expires_at = 1 WHERE id = '{}'", expired["id"].as_str().unwrap()))
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    app.call(
+        "tokens/revoke",
+        &[("id", revoked["id"].as_str().unwrap())],
+        Some(&admin),
+    )
+    .await;
+    sqlx::query(&format!(
+        "UPDATE api_tokens SET expires_at = 1 WHERE id = '{}'",
+        expired["id"].as_str().unwrap()
+    ))
+    .execute(&app.state.db)
+    .await
+    .unwrap();
     let other = member(&app, "member@example.com").await;
     let (_, theirs) = create_ok(&app, &other, "theirs").await;
 
@@ -264,19 +404,39 @@ async fn lists_filter_by_status_and_never_show_other_owners_tokens() {
     let ids = list_ids(&all);
     assert_eq!(ids.len(), 3);
     assert!(!ids.contains(&theirs["id"].as_str().unwrap().to_string()));
-    let statuses: Vec<String> = all.json().as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap().into()).collect();
+    let statuses: Vec<String> = all
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap().into())
+        .collect();
     assert_eq!(statuses, ["expired", "revoked", "active"], "newest first");
     let revoked_row = &all.json()[1];
     assert_eq!(revoked_row["revoked_by"], "admin@example.com");
     assert!(revoked_row["revoked_at"].is_i64());
 
-    for (status, expected) in [("active", &active), ("revoked", &revoked), ("expired", &expired)] {
-        let res = app.call("tokens/list", &[("status", status)], Some(&admin)).await;
-        assert_eq!(list_ids(&res), vec![expected["id"].as_str().unwrap().to_string()], "{status}");
+    for (status, expected) in [
+        ("active", &active),
+        ("revoked", &revoked),
+        ("expired", &expired),
+    ] {
+        let res = app
+            .call("tokens/list", &[("status", status)], Some(&admin))
+            .await;
+        assert_eq!(
+            list_ids(&res),
+            vec![expected["id"].as_str().unwrap().to_string()],
+            "{status}"
+        );
     }
-    let hidden = app.call("tokens/list", &[("hide_revoked", "true")], Some(&admin)).await;
+    let hidden = app
+        .call("tokens/list", &[("hide_revoked", "true")], Some(&admin))
+        .await;
     assert_eq!(list_ids(&hidden).len(), 2);
-    let junk = app.call("tokens/list", &[("status", "bogus")], Some(&admin)).await;
+    let junk = app
+        .call("tokens/list", &[("status", "bogus")], Some(&admin))
+        .await;
     assert_eq!(junk.status, 422);
     assert_eq!(app.call("tokens/list", &[], None).await.status, 401);
 }
@@ -292,22 +452,38 @@ async fn revocation_is_immediate_idempotent_and_owner_only() {
 
     // Another owner cannot revoke it, even knowing its id.
     let other = member(&app, "member@example.com").await;
-    let res = app.call("tokens/revoke", &[("id", &id)], Some(&other)).await;
+    let res = app
+        .call("tokens/revoke", &[("id", &id)], Some(&other))
+        .await;
     assert_eq!(res.status, 404);
     assert_eq!(whoami(&app, Some(&bearer)).await.status, 200);
     for junk in ["", "not-a-uuid", "00000000-0000-0000-0000-000000000000"] {
-        assert_eq!(app.call("tokens/revoke", &[("id", junk)], Some(&admin)).await.status, 404);
+        assert_eq!(
+            app.call("tokens/revoke", &[("id", junk)], Some(&admin))
+                .await
+                .status,
+            404
+        );
     }
 
-    let res = app.call("tokens/revoke", &[("id", &id)], Some(&admin)).await;
+    let res = app
+        .call("tokens/revoke", &[("id", &id)], Some(&admin))
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let refused = whoami(&app, Some(&bearer)).await;
     assert_eq!(refused.status, 401);
-    let again = app.call("tokens/revoke", &[("id", &id)], Some(&admin)).await;
+    let again = app
+        .call("tokens/revoke", &[("id", &id)], Some(&admin))
+        .await;
     assert_eq!(again.status, 200, "revoking twice is fine");
 
     // A second instance over the same database agrees at once.
-    let second = TestApp::open(app.database_url.clone(), tempfile::tempdir().unwrap(), |_| {}).await;
+    let second = TestApp::open(
+        app.database_url.clone(),
+        tempfile::tempdir().unwrap(),
+        |_| {},
+    )
+    .await;
     assert_eq!(whoami(&second, Some(&bearer)).await.status, 401);
 }
 
@@ -320,13 +496,19 @@ async fn each_kind_of_bad_token_gets_a_401_that_says_why() {
 
     let missing = whoami(&app, None).await;
     assert_eq!(missing.status, 401);
-    assert_eq!(missing.header("www-authenticate"), Some(r#"Bearer realm="preqstation""#));
+    assert_eq!(
+        missing.header("www-authenticate"),
+        Some(r#"Bearer realm="preqstation""#)
+    );
     assert_eq!(
         missing.json(),
         serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": "Missing or invalid authorization header"}})
     );
     let basic = whoami(&app, Some("Basic YWxhZGRpbjpvcGVuc2VzYW1l")).await;
-    assert_eq!(basic.json()["error"]["message"], "Missing or invalid authorization header");
+    assert_eq!(
+        basic.json()["error"]["message"],
+        "Missing or invalid authorization header"
+    );
 
     let mut changed = token.clone().into_bytes();
     changed[20] = if changed[20] == b'a' { b'b' } else { b'a' };
@@ -346,25 +528,48 @@ async fn each_kind_of_bad_token_gets_a_401_that_says_why() {
         );
         let body = res.json();
         assert_eq!(body["error"]["code"], "UNAUTHORIZED");
-        assert!(body["error"]["message"].as_str().unwrap().contains(needle), "{auth}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(needle),
+            "{auth}: {body}"
+        );
         assert!(!res.body.contains(&token[12..]), "never echoes the token");
     }
 
-    sqlx::query(&format!("UPDATE api_tokens SET expires_at = 1000 WHERE id = '{}'", view["id"].as_str().unwrap()))
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE api_tokens SET expires_at = 1000 WHERE id = '{}'",
+        view["id"].as_str().unwrap()
+    ))
+    .execute(&app.state.db)
+    .await
+    .unwrap();
     let expired = whoami(&app, Some(&format!("Bearer {token}"))).await;
     assert_eq!(expired.status, 401);
-    let message = expired.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(message.contains(prefix) && message.contains("expired"), "{message}");
+    let message = expired.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(prefix) && message.contains("expired"),
+        "{message}"
+    );
     assert!(!expired.body.contains(&token[12..]));
 
     let (token2, view2) = create_ok(&app, &cookie, "victim2").await;
-    app.call("tokens/revoke", &[("id", view2["id"].as_str().unwrap())], Some(&cookie)).await;
+    app.call(
+        "tokens/revoke",
+        &[("id", view2["id"].as_str().unwrap())],
+        Some(&cookie),
+    )
+    .await;
     let revoked = whoami(&app, Some(&format!("Bearer {token2}"))).await;
-    let message = revoked.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(message.contains(&token2[..12]) && message.contains("revoked"), "{message}");
+    let message = revoked.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(&token2[..12]) && message.contains("revoked"),
+        "{message}"
+    );
 
     // Unknown API routes answer in the same envelope.
     let res = app.get("/api/nope", None).await;
@@ -391,5 +596,9 @@ async fn last_use_is_recorded_without_a_write_per_request() {
     assert_eq!(list[0]["last_used_client"], "claude-code/1.0");
     app.send(req()).await;
     let list = app.call("tokens/list", &[], Some(&cookie)).await.json();
-    assert_eq!(list[0]["last_used_at"].as_i64().unwrap(), first, "coalesced within a minute");
+    assert_eq!(
+        list[0]["last_used_at"].as_i64().unwrap(),
+        first,
+        "coalesced within a minute"
+    );
 }

@@ -17,7 +17,11 @@ use crate::{
 };
 
 /// Every account, oldest first, with its active session and token counts.
-pub async fn list(db: &Db, now: Timestamp, idle_cutoff: Timestamp) -> Result<Vec<AccountSummary>, sqlx::Error> {
+pub async fn list(
+    db: &Db,
+    now: Timestamp,
+    idle_cutoff: Timestamp,
+) -> Result<Vec<AccountSummary>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT a.id, a.email, a.role, a.created_at, a.disabled_at, \
            (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.revoked_at IS NULL \
@@ -64,7 +68,9 @@ pub async fn set_disabled(
     now: Timestamp,
 ) -> Result<Ended, AppError> {
     if disabled && admin == target {
-        return Err(AppError::Conflict("You cannot disable your own account.".into()));
+        return Err(AppError::Conflict(
+            "You cannot disable your own account.".into(),
+        ));
     }
     let run = async {
         let mut tx = db.begin().await?;
@@ -80,14 +86,24 @@ pub async fn set_disabled(
         let mut ended = Ended::default();
         if disabled {
             ended.sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
-            ended.tokens =
-                tokens::service::revoke_all_for_account(&mut tx, target, admin, "account_disabled", base, now).await?;
+            ended.tokens = tokens::service::revoke_all_for_account(
+                &mut tx,
+                target,
+                admin,
+                "account_disabled",
+                base,
+                now,
+            )
+            .await?;
         }
-        let event = NewEvent { action: "account_disabled".into(), ..base.clone() }
-            .target(target.to_string())
-            .detail("disabled", disabled)
-            .detail("sessions_ended", ended.sessions)
-            .detail("tokens_revoked", ended.tokens);
+        let event = NewEvent {
+            action: "account_disabled".into(),
+            ..base.clone()
+        }
+        .target(target.to_string())
+        .detail("disabled", disabled)
+        .detail("sessions_ended", ended.sessions)
+        .detail("tokens_revoked", ended.tokens);
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
@@ -111,21 +127,33 @@ pub async fn invalidate(
         // A write first: it locks the account (the order every account
         // change uses: account, sessions, tokens, audit head) and tells
         // whether it exists.
-        let exists = sqlx::query("UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1")
-            .bind(target.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let exists = sqlx::query(
+            "UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1",
+        )
+        .bind(target.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if exists == 0 {
             return Ok(None);
         }
         let sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
-        let tokens =
-            tokens::service::revoke_all_for_account(&mut tx, target, admin, "sessions_invalidated", base, now).await?;
-        let event = NewEvent { action: "sessions_invalidated".into(), ..base.clone() }
-            .target(target.to_string())
-            .detail("sessions_ended", sessions)
-            .detail("tokens_revoked", tokens);
+        let tokens = tokens::service::revoke_all_for_account(
+            &mut tx,
+            target,
+            admin,
+            "sessions_invalidated",
+            base,
+            now,
+        )
+        .await?;
+        let event = NewEvent {
+            action: "sessions_invalidated".into(),
+            ..base.clone()
+        }
+        .target(target.to_string())
+        .detail("sessions_ended", sessions)
+        .detail("tokens_revoked", tokens);
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(Ended { sessions, tokens }))
@@ -154,48 +182,80 @@ pub async fn change_password(
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<Ended, AppError> {
-    let PasswordChange { current, new, confirm, keep_tokens } = change;
+    let PasswordChange {
+        current,
+        new,
+        confirm,
+        keep_tokens,
+    } = change;
     let stored = super::find_by_id(db, account)
         .await
         .map_err(|e| AppError::db("change password", e))?
         .ok_or_else(|| AppError::Unauthorized("Your session has ended. Sign in again.".into()))?;
     if current.is_empty() {
-        return Err(AppError::field("current_password", "Enter your current password."));
+        return Err(AppError::field(
+            "current_password",
+            "Enter your current password.",
+        ));
     }
     let ok = password::verify(Password::new(current.clone()), stored.password_hash.clone())
         .await
         .map_err(|e| AppError::internal("password verify", e))?;
     if !ok {
-        return Err(AppError::field("current_password", "Your current password is incorrect."));
+        return Err(AppError::field(
+            "current_password",
+            "Your current password is incorrect.",
+        ));
     }
-    password::check_new_password(&new, &stored.email).map_err(|m| AppError::field("new_password", m))?;
+    password::check_new_password(&new, &stored.email)
+        .map_err(|m| AppError::field("new_password", m))?;
     if new == current {
-        return Err(AppError::field("new_password", "Choose a password different from your current one."));
+        return Err(AppError::field(
+            "new_password",
+            "Choose a password different from your current one.",
+        ));
     }
     if new != confirm {
-        return Err(AppError::field("confirm", "The two passwords do not match."));
+        return Err(AppError::field(
+            "confirm",
+            "The two passwords do not match.",
+        ));
     }
     let hash = password::hash(Password::new(new))
         .await
         .map_err(|e| AppError::internal("password hash", e))?;
     let run = async {
         let mut tx = db.begin().await?;
-        sqlx::query("UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
-            .bind(&hash)
-            .bind(now.millis())
-            .bind(account.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let sessions = sessions::revoke_all_except(&mut *tx, account, Some(current_session), now).await?;
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+        )
+        .bind(&hash)
+        .bind(now.millis())
+        .bind(account.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let sessions =
+            sessions::revoke_all_except(&mut *tx, account, Some(current_session), now).await?;
         let tokens = if keep_tokens {
             0
         } else {
-            tokens::service::revoke_all_for_account(&mut tx, account, account, "password_changed", base, now).await?
+            tokens::service::revoke_all_for_account(
+                &mut tx,
+                account,
+                account,
+                "password_changed",
+                base,
+                now,
+            )
+            .await?
         };
-        let event = NewEvent { action: "password_changed".into(), ..base.clone() }
-            .detail("other_sessions_ended", sessions)
-            .detail("tokens_revoked", tokens)
-            .detail("kept_tokens", keep_tokens);
+        let event = NewEvent {
+            action: "password_changed".into(),
+            ..base.clone()
+        }
+        .detail("other_sessions_ended", sessions)
+        .detail("tokens_revoked", tokens)
+        .detail("kept_tokens", keep_tokens);
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ended { sessions, tokens })

@@ -65,11 +65,19 @@ pub async fn change_password(
     Ok(format!(
         "Password changed. {} other session{} signed out{}.",
         ended.sessions,
-        if ended.sessions == 1 { " was" } else { "s were" },
+        if ended.sessions == 1 {
+            " was"
+        } else {
+            "s were"
+        },
         if keep {
             String::from("; your API tokens were kept")
         } else {
-            format!("; {} API token{} revoked", ended.tokens, if ended.tokens == 1 { " was" } else { "s were" })
+            format!(
+                "; {} API token{} revoked",
+                ended.tokens,
+                if ended.tokens == 1 { " was" } else { "s were" }
+            )
         }
     ))
 }
@@ -80,13 +88,16 @@ fn require_admin(cx: &crate::web::ServerFnContext) -> Result<crate::types::Accou
     if me.user.is_admin() {
         Ok(me.user.id)
     } else {
-        Err(AppError::Forbidden("Only administrators can manage accounts.".into()))
+        Err(AppError::Forbidden(
+            "Only administrators can manage accounts.".into(),
+        ))
     }
 }
 
 #[cfg(feature = "ssr")]
 fn parse_account_id(id: &str) -> Result<crate::types::AccountId, AppError> {
-    crate::types::AccountId::parse(id.trim()).ok_or_else(|| AppError::NotFound("No such account.".into()))
+    crate::types::AccountId::parse(id.trim())
+        .ok_or_else(|| AppError::NotFound("No such account.".into()))
 }
 
 /// All accounts (administrators only).
@@ -103,16 +114,23 @@ pub async fn list_accounts() -> Result<Vec<AccountSummary>, AppError> {
 
 /// Creates an account with an initial password (administrators only).
 #[server(prefix = "/rpc", endpoint = "admin/accounts/create")]
-pub async fn create_account(email: String, role: String, password: FormSecret) -> Result<String, AppError> {
+pub async fn create_account(
+    email: String,
+    role: String,
+    password: FormSecret,
+) -> Result<String, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let admin_id = require_admin(&cx)?;
-    let role = Role::parse(role.trim()).ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
+    let role = Role::parse(role.trim())
+        .ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
     let new = NewAccount::validate(&email, password.take(), role)?;
     let account = create(&cx.state.db, new, Timestamp::now()).await?;
     tracing::info!(by = %admin_id, account = %account.id, role = role.as_str(), "account created");
     crate::audit::chain::append_now(
         &cx.state.db,
-        &[cx.event("account_created", "success").target(account.email.clone()).detail("role", role.as_str())],
+        &[cx.event("account_created", "success")
+            .target(account.email.clone())
+            .detail("role", role.as_str())],
         Timestamp::now(),
     )
     .await
@@ -156,7 +174,10 @@ pub async fn invalidate_account(id: String) -> Result<String, AppError> {
     )
     .await?;
     tracing::info!(by = %admin_id, account = %target, sessions = ended.sessions, tokens = ended.tokens, "account sessions and tokens invalidated");
-    Ok(format!("Ended {} sessions and revoked {} tokens.", ended.sessions, ended.tokens))
+    Ok(format!(
+        "Ended {} sessions and revoked {} tokens.",
+        ended.sessions, ended.tokens
+    ))
 }
 
 /// Passwords shorter than this are refused (ASVS 5.0 6.2.1).
@@ -211,8 +232,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(normalize_email("  Alice@Example.COM ").unwrap(), "alice@example.com");
-        for bad in ["", "   ", "alice", "@example.com", "alice@", "a b@example.com", "a@.com"] {
+        assert_eq!(
+            normalize_email("  Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "   ",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "a@.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(normalize_email(&format!("{}@example.com", "a".repeat(250))).is_err());

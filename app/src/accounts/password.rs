@@ -49,8 +49,10 @@ pub enum HashError {
 /// Hashes `password` off the async threads.
 pub async fn hash(password: Password) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || {
-        let salt_bytes = crate::crypto::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
-        let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| HashError::Hash(e.to_string()))?;
+        let salt_bytes =
+            crate::crypto::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
+        let salt =
+            SaltString::encode_b64(&salt_bytes).map_err(|e| HashError::Hash(e.to_string()))?;
         hasher()
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -128,10 +130,20 @@ mod tests {
 
     #[tokio::test]
     async fn hash_and_verify_round_trip() {
-        let h = hash(Password::new("correct horse battery".into())).await.unwrap();
+        let h = hash(Password::new("correct horse battery".into()))
+            .await
+            .unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify(Password::new("correct horse battery".into()), h.clone()).await.unwrap());
-        assert!(!verify(Password::new("correct horse batter".into()), h).await.unwrap());
-        assert!(!verify(Password::new("x".into()), "not a hash".into()).await.unwrap());
+        assert!(
+            verify(Password::new("correct horse battery".into()), h.clone())
+                .await
+                .unwrap()
+        );
+        assert!(!verify(Password::new("correct horse batter".into()), h)
+            .await
+            .unwrap());
+        assert!(!verify(Password::new("x".into()), "not a hash".into())
+            .await
+            .unwrap());
     }
 }

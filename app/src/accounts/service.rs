@@ -64,7 +64,9 @@ const ACCOUNT_COLUMNS: &str = "id, email, role, password_hash, created_at, disab
 
 /// True once the first account exists.
 pub async fn is_set_up(db: &Db) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM setup_state").fetch_one(db).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM setup_state")
+        .fetch_one(db)
+        .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
@@ -134,13 +136,18 @@ pub async fn complete_setup(
     }
     let account = insert(&mut tx, &new.email, &hash, Role::Admin, now).await?;
     let actor = |action: &str| {
-        crate::audit::NewEvent { action: action.into(), ..base.clone() }
-            .account(account.id)
-            .actor(account.email.clone())
+        crate::audit::NewEvent {
+            action: action.into(),
+            ..base.clone()
+        }
+        .account(account.id)
+        .actor(account.email.clone())
     };
     let events = [
         actor("setup_completed"),
-        actor("account_created").target(account.email.clone()).detail("role", "admin"),
+        actor("account_created")
+            .target(account.email.clone())
+            .detail("role", "admin"),
     ];
     crate::audit::chain::append(&mut tx, &events, now).await?;
     tx.commit().await?;

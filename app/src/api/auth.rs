@@ -43,8 +43,12 @@ fn full_path(parts: &Parts) -> String {
 impl FromRequestParts<AppState> for TokenAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let meta = RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let meta =
+            RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
         let Some(presented) = bearer(parts) else {
             state.audit.push(
                 crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
@@ -73,7 +77,11 @@ impl FromRequestParts<AppState> for TokenAuth {
                     meta.set(|m| {
                         m.token_expires_at = token.expires_at;
                         m.rate = Some(rate.clone());
-                        m.token = Some((token.account_id.to_string(), token.prefix.clone(), token.new_ip));
+                        m.token = Some((
+                            token.account_id.to_string(),
+                            token.prefix.clone(),
+                            token.new_ip,
+                        ));
                     });
                 }
                 if rate.retry_after_secs.is_some() {
@@ -105,8 +113,16 @@ impl FromRequestParts<AppState> for TokenAuth {
                     .detail("reason", f.reason())
                     .detail("method", parts.method.as_str())
                     .detail("path", full_path(parts));
-                if let AuthFailure::Expired { prefix, account, .. } | AuthFailure::Revoked { prefix, account } = &f {
-                    event = event.token(prefix.clone()).actor(prefix.clone()).account(account.clone()).security(true);
+                if let AuthFailure::Expired {
+                    prefix, account, ..
+                }
+                | AuthFailure::Revoked { prefix, account } = &f
+                {
+                    event = event
+                        .token(prefix.clone())
+                        .actor(prefix.clone())
+                        .account(account.clone())
+                        .security(true);
                 }
                 state.audit.push(event);
                 Err(failure(&f))
@@ -126,17 +142,22 @@ fn bearer(parts: &Parts) -> Option<&str> {
 fn failure(f: &AuthFailure) -> ApiError {
     let (message, invalid_token) = match f {
         AuthFailure::Missing => ("Missing or invalid authorization header".to_string(), false),
-        AuthFailure::Malformed => ("Invalid token: it is not a Preqstation API token.".to_string(), true),
+        AuthFailure::Malformed => (
+            "Invalid token: it is not a Preqstation API token.".to_string(),
+            true,
+        ),
         AuthFailure::BadChecksum => (
             "Invalid token: the checksum does not match (mistyped or truncated?).".to_string(),
             true,
         ),
         AuthFailure::Unknown => ("Invalid token.".to_string(), true),
-        AuthFailure::Expired { prefix, at, .. } => (
-            format!("Token {prefix} expired at {}.", at.rfc3339()),
-            true,
-        ),
+        AuthFailure::Expired { prefix, at, .. } => {
+            (format!("Token {prefix} expired at {}.", at.rfc3339()), true)
+        }
         AuthFailure::Revoked { prefix, .. } => (format!("Token {prefix} has been revoked."), true),
     };
-    ApiError::Unauthorized { message, invalid_token }
+    ApiError::Unauthorized {
+        message,
+        invalid_token,
+    }
 }

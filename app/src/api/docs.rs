@@ -5,14 +5,19 @@ use axum::response::Html;
 use serde_json::Value;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn schema_name(v: &Value) -> String {
     if let Some(r) = v.get("$ref").and_then(Value::as_str) {
         return r.rsplit('/').next().unwrap_or(r).to_string();
     }
-    v.get("type").map(|t| t.to_string().replace('"', "")).unwrap_or_default()
+    v.get("type")
+        .map(|t| t.to_string().replace('"', ""))
+        .unwrap_or_default()
 }
 
 pub async fn page() -> Html<String> {
@@ -33,7 +38,12 @@ pub async fn page() -> Html<String> {
                     .as_array()
                     .and_then(|s| s.first())
                     .and_then(|s| s["bearer"].as_array())
-                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "any valid token".into());
                 body.push_str(&format!(
@@ -57,7 +67,9 @@ pub async fn page() -> Html<String> {
                     }
                     body.push_str("</ul>");
                 }
-                if let Some(schema) = op["requestBody"]["content"]["application/json"]["schema"].as_object() {
+                if let Some(schema) =
+                    op["requestBody"]["content"]["application/json"]["schema"].as_object()
+                {
                     body.push_str(&format!(
                         "<p class=\"mt-3 text-xs font-semibold uppercase text-slate-500\">Body</p><p class=\"text-sm\"><code>{}</code></p>",
                         esc(&schema_name(&Value::Object(schema.clone())))

@@ -114,7 +114,10 @@ pub struct ProjectList {
 
 impl From<Page<Project>> for ProjectList {
     fn from(p: Page<Project>) -> Self {
-        Self { data: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
     }
 }
 
@@ -156,7 +159,10 @@ pub struct TaskList {
 
 impl From<Page<Task>> for TaskList {
     fn from(p: Page<Task>) -> Self {
-        Self { data: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
     }
 }
 
@@ -219,7 +225,10 @@ pub struct WorkLogList {
 
 impl From<Page<WorkLog>> for WorkLogList {
     fn from(p: Page<WorkLog>) -> Self {
-        Self { data: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
+        Self {
+            data: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
     }
 }
 

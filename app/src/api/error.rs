@@ -16,7 +16,10 @@ use crate::tokens::Scope;
 pub enum ApiError {
     /// No usable credentials. `invalid_token` is true when a bearer token was
     /// sent (then the challenge says `error="invalid_token"`).
-    Unauthorized { message: String, invalid_token: bool },
+    Unauthorized {
+        message: String,
+        invalid_token: bool,
+    },
     /// A valid token without the scope a route needs.
     InsufficientScope(Scope),
     /// Another owner's resource, or an action tokens may never take.
@@ -25,7 +28,10 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(String),
     BadRequest(String),
-    Validation { field: String, message: String },
+    Validation {
+        field: String,
+        message: String,
+    },
     UnsupportedMediaType,
     PayloadTooLarge,
     RateLimited(RateState),
@@ -72,7 +78,10 @@ impl ApiError {
         match self {
             ApiError::Unauthorized { message, .. } => message.clone(),
             ApiError::InsufficientScope(scope) => {
-                format!("Insufficient permissions: this token lacks the {} scope.", scope.as_str())
+                format!(
+                    "Insufficient permissions: this token lacks the {} scope.",
+                    scope.as_str()
+                )
             }
             ApiError::Forbidden(m)
             | ApiError::NotFound(m)
@@ -86,7 +95,9 @@ impl ApiError {
                 "Too many requests. Retry in {} seconds.",
                 state.retry_after_secs.unwrap_or(state.reset_secs)
             ),
-            ApiError::Unavailable => "The service is temporarily unavailable. Retry shortly.".into(),
+            ApiError::Unavailable => {
+                "The service is temporarily unavailable. Retry shortly.".into()
+            }
             ApiError::Internal => "Something went wrong on our side.".into(),
         }
     }
@@ -108,10 +119,14 @@ impl IntoResponse for ApiError {
         }
         let mut res = (self.status(), Json(body)).into_response();
         let challenge = match &self {
-            ApiError::Unauthorized { invalid_token: false, .. } => Some(r#"Bearer realm="preqstation""#.to_string()),
-            ApiError::Unauthorized { invalid_token: true, .. } => {
-                Some(r#"Bearer realm="preqstation", error="invalid_token""#.to_string())
-            }
+            ApiError::Unauthorized {
+                invalid_token: false,
+                ..
+            } => Some(r#"Bearer realm="preqstation""#.to_string()),
+            ApiError::Unauthorized {
+                invalid_token: true,
+                ..
+            } => Some(r#"Bearer realm="preqstation", error="invalid_token""#.to_string()),
             ApiError::InsufficientScope(scope) => Some(format!(
                 r#"Bearer realm="preqstation", error="insufficient_scope", scope="{}""#,
                 scope.as_str()
@@ -123,7 +138,10 @@ impl IntoResponse for ApiError {
         }
         if let ApiError::RateLimited(state) = &self {
             let h = res.headers_mut();
-            h.insert(header::RETRY_AFTER, HeaderValue::from(state.retry_after_secs.unwrap_or(state.reset_secs)));
+            h.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(state.retry_after_secs.unwrap_or(state.reset_secs)),
+            );
             if let (Ok(p), Ok(l)) = (
                 HeaderValue::from_str(&state.policy_header()),
                 HeaderValue::from_str(&state.limit_header()),
@@ -141,7 +159,10 @@ impl From<crate::error::AppError> for ApiError {
         use crate::error::AppError as A;
         match e {
             A::Field { field, message } => ApiError::Validation { field, message },
-            A::Unauthorized(m) => ApiError::Unauthorized { message: m, invalid_token: false },
+            A::Unauthorized(m) => ApiError::Unauthorized {
+                message: m,
+                invalid_token: false,
+            },
             A::Forbidden(m) => ApiError::Forbidden(m),
             A::NotFound(m) => ApiError::NotFound(m),
             A::Conflict(m) => ApiError::Conflict(m),

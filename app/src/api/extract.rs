@@ -75,11 +75,16 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text())))
+            .map_err(|e| {
+                ApiError::BadRequest(format!("Invalid query parameters: {}", e.body_text()))
+            })
     }
 }
 
@@ -89,7 +94,10 @@ pub struct ApiPath(pub String);
 impl FromRequestParts<AppState> for ApiPath {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Path::<String>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
@@ -112,19 +120,25 @@ impl PageParams {
     pub fn resolve(&self) -> Result<(i64, Option<String>), ApiError> {
         let limit = match self.limit.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_LIMIT,
-            Some(v) => v.parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                ApiError::Validation {
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| ApiError::Validation {
                     field: "limit".into(),
                     message: format!("limit must be a whole number from 1 to {MAX_LIMIT}."),
-                }
-            })?,
+                })?,
         };
         let after = match self.cursor.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(c) => Some(crate::types::decode_cursor(c).ok_or_else(|| ApiError::Validation {
-                field: "cursor".into(),
-                message: "cursor is not one this API returned.".into(),
-            })?),
+            Some(c) => {
+                Some(
+                    crate::types::decode_cursor(c).ok_or_else(|| ApiError::Validation {
+                        field: "cursor".into(),
+                        message: "cursor is not one this API returned.".into(),
+                    })?,
+                )
+            }
         };
         Ok((limit, after))
     }
@@ -136,7 +150,14 @@ pub struct ApiMeta(pub crate::web::RequestMeta);
 impl FromRequestParts<AppState> for ApiMeta {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ApiMeta(crate::web::RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ApiMeta(crate::web::RequestMeta::from_parts(
+            &parts.headers,
+            &parts.extensions,
+            state.config.trust_proxy,
+        )))
     }
 }

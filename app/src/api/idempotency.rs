@@ -14,7 +14,9 @@ use axum::{
 use sqlx::Row;
 
 use super::ApiError;
-use crate::{db::is_unique_violation, state::AppState, tokens::service::Authenticated, types::Timestamp};
+use crate::{
+    db::is_unique_violation, state::AppState, tokens::service::Authenticated, types::Timestamp,
+};
 
 const TTL_MS: i64 = 24 * 3_600_000;
 
@@ -38,10 +40,14 @@ where
         return respond(handler().await);
     };
     let key = match key.to_str() {
-        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => k.to_string(),
+        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            k.to_string()
+        }
         _ => {
-            return ApiError::BadRequest("Idempotency-Key must be 1-255 visible ASCII characters.".into())
-                .into_response()
+            return ApiError::BadRequest(
+                "Idempotency-Key must be 1-255 visible ASCII characters.".into(),
+            )
+            .into_response()
         }
     };
     let mut material = request_line.as_bytes().to_vec();
@@ -59,7 +65,8 @@ where
                 body,
             )
                 .into_response();
-            res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            res.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return res;
         }
         Ok(Claim::Mismatch) => {
@@ -70,8 +77,10 @@ where
             .into_response()
         }
         Ok(Claim::InFlight) => {
-            return ApiError::Conflict("A request with this Idempotency-Key is still being processed.".into())
-                .into_response()
+            return ApiError::Conflict(
+                "A request with this Idempotency-Key is still being processed.".into(),
+            )
+            .into_response()
         }
         Ok(Claim::Mine) => {}
     }
@@ -106,7 +115,13 @@ enum Claim {
     InFlight,
 }
 
-async fn claim(state: &AppState, token: &Authenticated, key: &str, hash: &str, now: Timestamp) -> Result<Claim, sqlx::Error> {
+async fn claim(
+    state: &AppState,
+    token: &Authenticated,
+    key: &str,
+    hash: &str,
+    now: Timestamp,
+) -> Result<Claim, sqlx::Error> {
     // Expired keys (this one, and a few others while we are here) go first.
     sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND created_at < $2")
         .bind(&token.token_id)
@@ -133,7 +148,9 @@ async fn claim(state: &AppState, token: &Authenticated, key: &str, hash: &str, n
         .bind(key)
         .fetch_optional(&state.db)
         .await?;
-    let Some(row) = row else { return Ok(Claim::InFlight) };
+    let Some(row) = row else {
+        return Ok(Claim::InFlight);
+    };
     let stored_hash: String = row.try_get("request_hash")?;
     if !crate::crypto::constant_time_eq(stored_hash.as_bytes(), hash.as_bytes()) {
         return Ok(Claim::Mismatch);
@@ -142,5 +159,10 @@ async fn claim(state: &AppState, token: &Authenticated, key: &str, hash: &str, n
     if status == 0 {
         return Ok(Claim::InFlight);
     }
-    Ok(Claim::Replay { status: status as u16, body: row.try_get::<Option<String>, _>("body")?.unwrap_or_default() })
+    Ok(Claim::Replay {
+        status: status as u16,
+        body: row
+            .try_get::<Option<String>, _>("body")?
+            .unwrap_or_default(),
+    })
 }

@@ -15,7 +15,8 @@ use governor::{
     Quota, RateLimiter,
 };
 
-type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type Keyed =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// The outcome of one check, with what the headers report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +36,10 @@ impl RateState {
     }
 
     pub fn limit_header(&self) -> String {
-        format!("\"{}\";r={};t={}", self.policy, self.remaining, self.reset_secs)
+        format!(
+            "\"{}\";r={};t={}",
+            self.policy, self.remaining, self.reset_secs
+        )
     }
 }
 
@@ -51,7 +55,8 @@ impl Limiter {
         Self {
             policy,
             per_minute: n.get(),
-            inner: RateLimiter::keyed(Quota::per_minute(n)).with_middleware::<StateInformationMiddleware>(),
+            inner: RateLimiter::keyed(Quota::per_minute(n))
+                .with_middleware::<StateInformationMiddleware>(),
         }
     }
 
@@ -64,7 +69,8 @@ impl Limiter {
                     policy: self.policy,
                     quota: self.per_minute,
                     remaining,
-                    reset_secs: ((self.per_minute - remaining.min(self.per_minute)) as f64 * refill).ceil() as u64,
+                    reset_secs: ((self.per_minute - remaining.min(self.per_minute)) as f64 * refill)
+                        .ceil() as u64,
                     retry_after_secs: None,
                 }
             }
@@ -124,6 +130,9 @@ mod tests {
         assert!(refused.retry_after_secs.is_some());
         assert_eq!(refused.limit_header(), "\"token\";r=0;t=60");
         assert_eq!(refused.policy_header(), "\"token\";q=3;w=60");
-        assert!(l.check("b").retry_after_secs.is_none(), "keys are independent");
+        assert!(
+            l.check("b").retry_after_secs.is_none(),
+            "keys are independent"
+        );
     }
 }

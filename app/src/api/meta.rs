@@ -38,7 +38,8 @@ impl ResponseMeta {
 /// The API's own middleware: the per-IP limit before anything else, then
 /// the response headers from [`ResponseMeta`].
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let request = RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy);
+    let request =
+        RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy);
     let ip = request.ip.clone().unwrap_or_else(|| "unknown".into());
     let method = req.method().to_string();
     // Inside the nested /api router the URI is relative; log the full path.
@@ -65,22 +66,30 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut res = next.run(req).await;
 
     let (expires, rate, token) = match meta.0.lock() {
-        Ok(inner) => (inner.token_expires_at, inner.rate.clone(), inner.token.clone()),
+        Ok(inner) => (
+            inner.token_expires_at,
+            inner.rate.clone(),
+            inner.token.clone(),
+        ),
         Err(_) => (None, None, None),
     };
     if let Some((account, prefix, new_ip)) = token {
         let status = res.status().as_u16();
         state.audit.push(
-            crate::audit::NewEvent::new("token_used", "token", if status < 400 { "success" } else { "failure" })
-                .account(account)
-                .actor(prefix.clone())
-                .token(prefix)
-                .from_request(&request)
-                .detail("method", &method)
-                .detail("path", &path)
-                .detail("status", status)
-                .detail("new_ip", new_ip)
-                .security(new_ip),
+            crate::audit::NewEvent::new(
+                "token_used",
+                "token",
+                if status < 400 { "success" } else { "failure" },
+            )
+            .account(account)
+            .actor(prefix.clone())
+            .token(prefix)
+            .from_request(&request)
+            .detail("method", &method)
+            .detail("path", &path)
+            .detail("status", status)
+            .detail("new_ip", new_ip)
+            .security(new_ip),
         );
     }
     let rate = rate.unwrap_or(ip_state);

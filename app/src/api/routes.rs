@@ -58,7 +58,10 @@ async fn scoped_body(
 }
 
 /// An audit event acted by the calling token.
-fn token_event(t: &tokens::service::Authenticated, meta: &crate::web::RequestMeta) -> crate::audit::NewEvent {
+fn token_event(
+    t: &tokens::service::Authenticated,
+    meta: &crate::web::RequestMeta,
+) -> crate::audit::NewEvent {
     crate::audit::NewEvent::new("", "token", "success")
         .account(t.account_id)
         .actor(t.prefix.clone())
@@ -84,7 +87,10 @@ fn token_info(t: &tokens::service::Authenticated, last_used_at: Option<Timestamp
     security(("bearer" = [])))]
 pub async fn whoami(TokenAuth(token): TokenAuth) -> Json<WhoAmI> {
     Json(WhoAmI {
-        account: AccountRef { id: token.account_id.to_string(), email: token.account_email.clone() },
+        account: AccountRef {
+            id: token.account_id.to_string(),
+            email: token.account_email.clone(),
+        },
         token: token_info(&token, None),
     })
 }
@@ -93,10 +99,18 @@ pub async fn whoami(TokenAuth(token): TokenAuth) -> Json<WhoAmI> {
 #[utoipa::path(get, path = "/api/tokens/self", tag = "tokens",
     responses((status = 200, body = TokenInfo), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn token_self(State(state): State<AppState>, TokenAuth(token): TokenAuth) -> Result<Json<TokenInfo>, ApiError> {
-    let view = tokens::service::get(&state.db, token.account_id, &token.token_id, Timestamp::now())
-        .await
-        .map_err(|e| ApiError::db("token self", e))?;
+pub async fn token_self(
+    State(state): State<AppState>,
+    TokenAuth(token): TokenAuth,
+) -> Result<Json<TokenInfo>, ApiError> {
+    let view = tokens::service::get(
+        &state.db,
+        token.account_id,
+        &token.token_id,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| ApiError::db("token self", e))?;
     Ok(Json(token_info(&token, view.and_then(|v| v.last_used_at))))
 }
 
@@ -111,8 +125,16 @@ pub async fn revoke_self(
     ApiMeta(meta): ApiMeta,
 ) -> Result<StatusCode, ApiError> {
     let base = token_event(&token, &meta);
-    tokens::service::revoke(&state.db, token.account_id, &token.token_id, token.account_id, "self_revoked", &base, Timestamp::now())
-        .await?;
+    tokens::service::revoke(
+        &state.db,
+        token.account_id,
+        &token.token_id,
+        token.account_id,
+        "self_revoked",
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
     tracing::info!(token = %token.prefix, "token revoked itself through the API");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -125,16 +147,26 @@ pub async fn revoke_self(
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn verify(State(state): State<AppState>, TokenAuth(token): TokenAuth, req: Request) -> Result<Json<VerifyResponse>, ApiError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    TokenAuth(token): TokenAuth,
+    req: Request,
+) -> Result<Json<VerifyResponse>, ApiError> {
     let rate = state.limits.verify.check(&token.token_id);
     if rate.retry_after_secs.is_some() {
         return Err(ApiError::RateLimited(rate));
     }
     let headers = req.headers().clone();
     let body: VerifyRequest = parse_json(&headers, &read_body(req, &state).await?)?;
-    let found = tokens::service::inspect(&state.db, &state.config, token.account_id, body.token.trim(), Timestamp::now())
-        .await
-        .map_err(|e| ApiError::db("verify token", e))?;
+    let found = tokens::service::inspect(
+        &state.db,
+        &state.config,
+        token.account_id,
+        body.token.trim(),
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| ApiError::db("verify token", e))?;
     Ok(Json(match found {
         Some(v) => VerifyResponse {
             valid: v.status == tokens::TokenStatus::Active,
@@ -143,7 +175,13 @@ pub async fn verify(State(state): State<AppState>, TokenAuth(token): TokenAuth, 
             prefix: Some(v.prefix),
             expires_at: v.expires_at.map(|e| e.rfc3339()),
         },
-        None => VerifyResponse { valid: false, status: "invalid".into(), name: None, prefix: None, expires_at: None },
+        None => VerifyResponse {
+            valid: false,
+            status: "invalid".into(),
+            name: None,
+            prefix: None,
+            expires_at: None,
+        },
     }))
 }
 
@@ -207,7 +245,11 @@ pub async fn list_tasks(
     ApiQuery(filter): ApiQuery<TaskFilter>,
 ) -> Result<Json<TaskList>, ApiError> {
     let token = auth.require(Scope::TasksRead)?;
-    let (limit, after) = PageParams { limit: filter.limit.clone(), cursor: filter.cursor.clone() }.resolve()?;
+    let (limit, after) = PageParams {
+        limit: filter.limit.clone(),
+        cursor: filter.cursor.clone(),
+    }
+    .resolve()?;
     let status = match filter.status.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(TaskStatus::parse(s).ok_or_else(|| ApiError::Validation {
@@ -215,17 +257,30 @@ pub async fn list_tasks(
             message: "status must be one of todo, in_progress, review, done, blocked.".into(),
         })?),
     };
-    let project = filter.project_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let project = filter
+        .project_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
     if let Some(p) = project {
         valid_id(p, "project")?;
         resolve(
-            projects::service::get(&state.db, token.account_id, p).await.map_err(|e| ApiError::db("list tasks", e))?,
+            projects::service::get(&state.db, token.account_id, p)
+                .await
+                .map_err(|e| ApiError::db("list tasks", e))?,
             "project",
         )?;
     }
-    let page = tasks::service::list_page(&state.db, token.account_id, project, status, after.as_deref(), limit)
-        .await
-        .map_err(|e| ApiError::db("list tasks", e))?;
+    let page = tasks::service::list_page(
+        &state.db,
+        token.account_id,
+        project,
+        status,
+        after.as_deref(),
+        limit,
+    )
+    .await
+    .map_err(|e| ApiError::db("list tasks", e))?;
     Ok(Json(page.into()))
 }
 
@@ -241,18 +296,40 @@ pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Re
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };
-    idempotency::run(&state, &token, &headers, "POST /api/tasks", &body, || async {
-        let input: CreateTask = parse_json(&headers, &body)?;
-        let new = tasks::service::NewTask::validate(&input.project_id, &input.title, input.description.as_deref(), input.status)?;
-        if uuid::Uuid::parse_str(&new.project_id).is_err() {
-            return Err(ApiError::Validation { field: "project_id".into(), message: "No such project.".into() });
-        }
-        let task = resolve(
-            tasks::service::create(&state.db, token.account_id, new, Some(&token.prefix), Timestamp::now()).await?,
-            "project",
-        )?;
-        Ok((StatusCode::CREATED, json!(TaskDto::from(task))))
-    })
+    idempotency::run(
+        &state,
+        &token,
+        &headers,
+        "POST /api/tasks",
+        &body,
+        || async {
+            let input: CreateTask = parse_json(&headers, &body)?;
+            let new = tasks::service::NewTask::validate(
+                &input.project_id,
+                &input.title,
+                input.description.as_deref(),
+                input.status,
+            )?;
+            if uuid::Uuid::parse_str(&new.project_id).is_err() {
+                return Err(ApiError::Validation {
+                    field: "project_id".into(),
+                    message: "No such project.".into(),
+                });
+            }
+            let task = resolve(
+                tasks::service::create(
+                    &state.db,
+                    token.account_id,
+                    new,
+                    Some(&token.prefix),
+                    Timestamp::now(),
+                )
+                .await?,
+                "project",
+            )?;
+            Ok((StatusCode::CREATED, json!(TaskDto::from(task))))
+        },
+    )
     .await
 }
 
@@ -261,10 +338,16 @@ pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Re
     responses((status = 200, body = TaskDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["tasks:read"])))]
-pub async fn get_task(State(state): State<AppState>, auth: TokenAuth, ApiPath(id): ApiPath) -> Result<Json<TaskDto>, ApiError> {
+pub async fn get_task(
+    State(state): State<AppState>,
+    auth: TokenAuth,
+    ApiPath(id): ApiPath,
+) -> Result<Json<TaskDto>, ApiError> {
     let token = auth.require(Scope::TasksRead)?;
     valid_id(&id, "task")?;
-    let task = tasks::service::get(&state.db, token.account_id, &id).await.map_err(|e| ApiError::db("get task", e))?;
+    let task = tasks::service::get(&state.db, token.account_id, &id)
+        .await
+        .map_err(|e| ApiError::db("get task", e))?;
     Ok(Json(resolve(task, "task")?.into()))
 }
 
@@ -285,10 +368,17 @@ pub async fn update_task(
     let input: UpdateTask = parse_json(&headers, &read_body(req, &state).await?)?;
     valid_id(&id, "task")?;
     if input.status.is_none() && input.result.is_none() {
-        return Err(ApiError::Validation { field: "body".into(), message: "Send status and/or result.".into() });
+        return Err(ApiError::Validation {
+            field: "body".into(),
+            message: "Send status and/or result.".into(),
+        });
     }
-    let change = TaskChange { status: input.status, result: input.result };
-    let task = tasks::service::update(&state.db, token.account_id, &id, change, Timestamp::now()).await?;
+    let change = TaskChange {
+        status: input.status,
+        result: input.result,
+    };
+    let task =
+        tasks::service::update(&state.db, token.account_id, &id, change, Timestamp::now()).await?;
     Ok(Json(resolve(task, "task")?.into()))
 }
 
@@ -323,7 +413,12 @@ pub async fn list_worklogs(
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)),
     security(("bearer" = ["worklogs:write"])))]
-pub async fn create_worklog(State(state): State<AppState>, auth: TokenAuth, ApiPath(id): ApiPath, req: Request) -> Response {
+pub async fn create_worklog(
+    State(state): State<AppState>,
+    auth: TokenAuth,
+    ApiPath(id): ApiPath,
+    req: Request,
+) -> Response {
     let (token, headers, body) = match scoped_body(&state, &auth, Scope::WorklogsWrite, req).await {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
@@ -342,7 +437,10 @@ pub async fn create_worklog(State(state): State<AppState>, auth: TokenAuth, ApiP
             Timestamp::now(),
         )
         .await?;
-        Ok((StatusCode::CREATED, json!(WorkLogDto::from(resolve(log, "task")?))))
+        Ok((
+            StatusCode::CREATED,
+            json!(WorkLogDto::from(resolve(log, "task")?)),
+        ))
     })
     .await
 }
@@ -373,8 +471,16 @@ pub async fn rotate_self(
     };
     let base = token_event(&token, &meta);
     let now = Timestamp::now();
-    let (secret, view) =
-        tokens::service::rotate(&state.db, &state.config, token.account_id, &token.token_id, grace, &base, now).await?;
+    let (secret, view) = tokens::service::rotate(
+        &state.db,
+        &state.config,
+        token.account_id,
+        &token.token_id,
+        grace,
+        &base,
+        now,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(RotatedToken {

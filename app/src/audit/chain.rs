@@ -53,15 +53,21 @@ pub async fn lock_for_write(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::
 }
 
 /// Appends `events` inside the caller's transaction (or connection).
-pub async fn append(conn: &mut sqlx::AnyConnection, events: &[NewEvent], now: Timestamp) -> Result<(), sqlx::Error> {
+pub async fn append(
+    conn: &mut sqlx::AnyConnection,
+    events: &[NewEvent],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
     let n = events.len() as i64;
-    let head = sqlx::query("UPDATE audit_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash")
-        .bind(n)
-        .fetch_one(&mut *conn)
-        .await?;
+    let head = sqlx::query(
+        "UPDATE audit_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
+    )
+    .bind(n)
+    .fetch_one(&mut *conn)
+    .await?;
     let last_seq: i64 = head.try_get("last_seq")?;
     let mut prev: String = head.try_get("last_hash")?;
     for (i, e) in events.iter().enumerate() {
@@ -131,7 +137,11 @@ pub async fn append_now(db: &Db, events: &[NewEvent], now: Timestamp) -> Result<
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// The chain from the anchor to the head is intact.
-    Intact { entries: i64, first_seq: i64, last_seq: i64 },
+    Intact {
+        entries: i64,
+        first_seq: i64,
+        last_seq: i64,
+    },
     /// The entry with this seq was altered (its hash does not match its content).
     Altered { seq: i64 },
     /// Entries are missing before this seq (a gap or a broken link).
@@ -166,7 +176,10 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
             let seq: i64 = r.try_get("seq")?;
             let stored_prev: String = r.try_get("prev_hash")?;
             if seq != expected || stored_prev != prev {
-                return Ok(Verdict::Removed { after_seq: expected - 1, next_seq: seq });
+                return Ok(Verdict::Removed {
+                    after_seq: expected - 1,
+                    next_seq: seq,
+                });
             }
             let id: String = r.try_get("id")?;
             let account_id: Option<String> = r.try_get("account_id")?;
@@ -208,9 +221,16 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
         }
     }
     if expected - 1 != head_seq {
-        return Ok(Verdict::Truncated { last_present: expected - 1, head: head_seq });
+        return Ok(Verdict::Truncated {
+            last_present: expected - 1,
+            head: head_seq,
+        });
     }
-    Ok(Verdict::Intact { entries: count, first_seq: anchor_seq + 1, last_seq: head_seq })
+    Ok(Verdict::Intact {
+        entries: count,
+        first_seq: anchor_seq + 1,
+        last_seq: head_seq,
+    })
 }
 
 /// Deletes entries older than `cutoff` and moves the anchor to the first
@@ -218,21 +238,29 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
 pub async fn purge_before(db: &Db, cutoff: Timestamp) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Lock the head first (serialises with appends).
-    sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1").execute(&mut *tx).await?;
-    let last = sqlx::query("SELECT seq, hash FROM audit_events WHERE at < $1 ORDER BY seq DESC LIMIT 1")
-        .bind(cutoff.millis())
-        .fetch_optional(&mut *tx)
+    sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1")
+        .execute(&mut *tx)
         .await?;
+    let last =
+        sqlx::query("SELECT seq, hash FROM audit_events WHERE at < $1 ORDER BY seq DESC LIMIT 1")
+            .bind(cutoff.millis())
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(last) = last else { return Ok(0) };
     let seq: i64 = last.try_get("seq")?;
     let hash: String = last.try_get("hash")?;
-    let done = sqlx::query("DELETE FROM audit_events WHERE seq <= $1").bind(seq).execute(&mut *tx).await?;
-    sqlx::query("UPDATE audit_head SET anchor_seq = $1, anchor_hash = $2, anchor_at = $3 WHERE id = 1")
+    let done = sqlx::query("DELETE FROM audit_events WHERE seq <= $1")
         .bind(seq)
-        .bind(&hash)
-        .bind(Timestamp::now().millis())
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE audit_head SET anchor_seq = $1, anchor_hash = $2, anchor_at = $3 WHERE id = 1",
+    )
+    .bind(seq)
+    .bind(&hash)
+    .bind(Timestamp::now().millis())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(done.rows_affected())
 }

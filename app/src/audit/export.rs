@@ -21,11 +21,19 @@ enum Format {
     JsonLines,
 }
 
-pub async fn csv(state: State<AppState>, session: Option<Extension<MaybeSession>>, filter: Query<AuditFilter>) -> Response {
+pub async fn csv(
+    state: State<AppState>,
+    session: Option<Extension<MaybeSession>>,
+    filter: Query<AuditFilter>,
+) -> Response {
     export(state, session, filter, Format::Csv).await
 }
 
-pub async fn jsonl(state: State<AppState>, session: Option<Extension<MaybeSession>>, filter: Query<AuditFilter>) -> Response {
+pub async fn jsonl(
+    state: State<AppState>,
+    session: Option<Extension<MaybeSession>>,
+    filter: Query<AuditFilter>,
+) -> Response {
     export(state, session, filter, Format::JsonLines).await
 }
 
@@ -44,7 +52,11 @@ async fn export(
     };
     // Validate the filter before streaming starts (errors become a 422).
     if let Err(e) = query::page(&state.db, &scope, &filter, Some(i64::MIN + 1), 1).await {
-        return (StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST), e.to_string()).into_response();
+        return (
+            StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )
+            .into_response();
     }
     let stream = futures::stream::unfold(Some((None::<i64>, true)), move |cursor| {
         let state = state.clone();
@@ -55,7 +67,10 @@ async fn export(
             match query::page(&state.db, &scope, &filter, before, CHUNK).await {
                 Ok((entries, next)) => {
                     let chunk = render(&entries, format, first);
-                    Some((Ok::<Bytes, std::io::Error>(Bytes::from(chunk)), next.map(|n| (Some(n), false))))
+                    Some((
+                        Ok::<Bytes, std::io::Error>(Bytes::from(chunk)),
+                        next.map(|n| (Some(n), false)),
+                    ))
                 }
                 Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
             }
@@ -68,7 +83,10 @@ async fn export(
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
         ],
         Body::from_stream(stream),
     )
@@ -76,8 +94,20 @@ async fn export(
 }
 
 const COLUMNS: [&str; 14] = [
-    "seq", "time", "account", "actor_kind", "actor", "action", "target", "outcome", "ip", "user_agent",
-    "request_id", "token_prefix", "details", "security",
+    "seq",
+    "time",
+    "account",
+    "actor_kind",
+    "actor",
+    "action",
+    "target",
+    "outcome",
+    "ip",
+    "user_agent",
+    "request_id",
+    "token_prefix",
+    "details",
+    "security",
 ];
 
 fn render(entries: &[AuditEntry], format: Format, header: bool) -> Vec<u8> {

@@ -192,5 +192,9 @@ pub async fn list_audit(filter: AuditFilter, before: Option<i64>) -> Result<Audi
     let me = cx.require_session()?;
     let scope = query::Scope::for_user(&me.user, &filter)?;
     let (entries, next_before) = query::page(&cx.state.db, &scope, &filter, before, 50).await?;
-    Ok(AuditPage { entries, next_before, is_admin: me.user.is_admin() })
+    Ok(AuditPage {
+        entries,
+        next_before,
+        is_admin: me.user.is_admin(),
+    })
 }

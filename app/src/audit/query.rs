@@ -5,7 +5,11 @@
 use sqlx::Row;
 
 use super::{AuditEntry, AuditFilter};
-use crate::{db::Db, error::AppError, types::{CurrentUser, Timestamp}};
+use crate::{
+    db::Db,
+    error::AppError,
+    types::{CurrentUser, Timestamp},
+};
 
 /// Whose events a reader may see.
 #[derive(Debug, Clone)]
@@ -18,9 +22,13 @@ impl Scope {
     pub fn for_user(user: &CurrentUser, filter: &AuditFilter) -> Result<Self, AppError> {
         let all = matches!(filter.all_accounts.as_deref(), Some("on" | "true" | "1"));
         if all && !user.is_admin() {
-            return Err(AppError::Forbidden("Only administrators can see every account's events.".into()));
+            return Err(AppError::Forbidden(
+                "Only administrators can see every account's events.".into(),
+            ));
         }
-        Ok(Self { account: (!all).then(|| user.id.to_string()) })
+        Ok(Self {
+            account: (!all).then(|| user.id.to_string()),
+        })
     }
 }
 
@@ -42,7 +50,12 @@ pub async fn page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<AuditEntry>, Option<i64>), AppError> {
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let action = nonempty(&filter.action);
     if let Some(a) = &action {
         if !super::ACTIONS.contains(&a.as_str()) {
@@ -51,9 +64,15 @@ pub async fn page(
     }
     let token = nonempty(&filter.token).unwrap_or_default();
     if token.chars().count() > 64 {
-        return Err(AppError::field("token", "Enter a token prefix (up to 12 characters)."));
+        return Err(AppError::field(
+            "token",
+            "Enter a token prefix (up to 12 characters).",
+        ));
     }
-    let from = nonempty(&filter.from).map(|f| day_start(&f, "from")).transpose()?.unwrap_or(0);
+    let from = nonempty(&filter.from)
+        .map(|f| day_start(&f, "from"))
+        .transpose()?
+        .unwrap_or(0);
     let to = nonempty(&filter.to)
         .map(|t| day_start(&t, "to").map(|d| d + DAY_MS))
         .transpose()?
@@ -93,7 +112,9 @@ pub async fn page(
                 user_agent: r.try_get("user_agent")?,
                 request_id: r.try_get("request_id")?,
                 token_prefix: r.try_get("token_prefix")?,
-                details: r.try_get::<Option<String>, _>("details")?.unwrap_or_default(),
+                details: r
+                    .try_get::<Option<String>, _>("details")?
+                    .unwrap_or_default(),
                 security: r.try_get::<i64, _>("security")? != 0,
             })
         })
@@ -101,6 +122,10 @@ pub async fn page(
         .map_err(|e| AppError::db("audit query", e))?;
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);
-    let next = if more { entries.last().map(|e| e.seq) } else { None };
+    let next = if more {
+        entries.last().map(|e| e.seq)
+    } else {
+        None
+    };
     Ok((entries, next))
 }

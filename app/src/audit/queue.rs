@@ -38,7 +38,9 @@ impl AuditQueue {
     /// for room instead of the request).
     pub fn push(&self, mut event: NewEvent) {
         event.at.get_or_insert_with(Timestamp::now);
-        if let Err(mpsc::error::TrySendError::Full(msg)) = self.tx.try_send(Msg::Event(Box::new(event))) {
+        if let Err(mpsc::error::TrySendError::Full(msg)) =
+            self.tx.try_send(Msg::Event(Box::new(event)))
+        {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let _ = tx.send(msg).await;

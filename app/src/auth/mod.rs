@@ -18,7 +18,11 @@ pub mod throttle;
 /// Creates the first account (an admin) and signs it in. Only while no
 /// account exists.
 #[server(prefix = "/rpc", endpoint = "setup")]
-pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> Result<(), AppError> {
+pub async fn setup(
+    email: String,
+    password: FormSecret,
+    confirm: FormSecret,
+) -> Result<(), AppError> {
     use crate::{sessions, types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
     let signed_in = service::setup(
@@ -33,7 +37,9 @@ pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> 
 
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
-        &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
+        &signed_in
+            .secret
+            .to_cookie_value(&cx.state.config.session_key),
         signed_in.session.cookie_max_age(Timestamp::now(), policy),
     ));
     leptos_axum::redirect("/");
@@ -42,14 +48,29 @@ pub async fn setup(email: String, password: FormSecret, confirm: FormSecret) -> 
 
 /// Signs in with email and password. Always a fresh session id.
 #[server(prefix = "/rpc", endpoint = "login")]
-pub async fn login(email: String, password: FormSecret, next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    email: String,
+    password: FormSecret,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use crate::{sessions, types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
-    let signed_in = match service::login(&cx.state, &cx.meta, &email, password.take(), Timestamp::now()).await {
+    let signed_in = match service::login(
+        &cx.state,
+        &cx.meta,
+        &email,
+        password.take(),
+        Timestamp::now(),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             let normalized = crate::accounts::normalize_email(&email).unwrap_or_default();
-            let account = crate::accounts::find_by_email(&cx.state.db, &normalized).await.ok().flatten();
+            let account = crate::accounts::find_by_email(&cx.state.db, &normalized)
+                .await
+                .ok()
+                .flatten();
             let (action, reason) = match &e {
                 AppError::TooManyRequests { .. } => ("rate_limited", "login_throttled"),
                 _ => ("login_failed", "bad_credentials"),
@@ -68,12 +89,17 @@ pub async fn login(email: String, password: FormSecret, next: Option<String>) ->
     };
     // Signing in again from a signed-in browser ends the old session.
     if let Some(old) = &cx.session {
-        let event = cx.event("logout", "success").detail("session", &old.id_hash[..12]).detail("reason", "signed in again");
+        let event = cx
+            .event("logout", "success")
+            .detail("session", &old.id_hash[..12])
+            .detail("reason", "signed in again");
         service::logout(&cx.state, old, event, Timestamp::now()).await?;
     }
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
-        &signed_in.secret.to_cookie_value(&cx.state.config.session_key),
+        &signed_in
+            .secret
+            .to_cookie_value(&cx.state.config.session_key),
         signed_in.session.cookie_max_age(Timestamp::now(), policy),
     ));
     leptos_axum::redirect(&crate::web::safe_next(next.as_deref().unwrap_or("/")));
@@ -86,7 +112,9 @@ pub async fn logout() -> Result<(), AppError> {
     use crate::{sessions, types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
     if let Some(session) = &cx.session {
-        let event = cx.event("logout", "success").detail("session", &session.id_hash[..12]);
+        let event = cx
+            .event("logout", "success")
+            .detail("session", &session.id_hash[..12]);
         service::logout(&cx.state, session, event, Timestamp::now()).await?;
     }
     cx.set_cookie(&sessions::removal_cookie());

@@ -48,7 +48,10 @@ pub async fn setup(
     now: Timestamp,
 ) -> Result<SignedIn, AppError> {
     if password != confirm {
-        return Err(AppError::field("confirm", "The two passwords do not match."));
+        return Err(AppError::field(
+            "confirm",
+            "The two passwords do not match.",
+        ));
     }
     let new = NewAccount::validate(email, password, Role::Admin)?;
     let base = crate::audit::NewEvent::new("", "account", "success").from_request(meta);
@@ -162,7 +165,9 @@ async fn start_session(
             .actor(user.email.clone())
             .detail("session", &session.id_hash[..12])
             .from_request(meta);
-        crate::audit::chain::append(&mut tx, &[event], now).await.map_err(sessions::CreateError::Db)?;
+        crate::audit::chain::append(&mut tx, &[event], now)
+            .await
+            .map_err(sessions::CreateError::Db)?;
         tx.commit().await.map_err(sessions::CreateError::Db)?;
         Ok::<_, sessions::CreateError>((secret, session))
     };

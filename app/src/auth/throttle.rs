@@ -27,7 +27,11 @@ pub async fn check(
 ) -> Result<Throttled, sqlx::Error> {
     let since = now.millis() - cfg.login_window_secs * 1000;
     let mut worst = Throttled::No;
-    let mut keys = vec![("account", account_key.to_string(), cfg.login_max_failures_per_account)];
+    let mut keys = vec![(
+        "account",
+        account_key.to_string(),
+        cfg.login_max_failures_per_account,
+    )];
     if let Some(ip) = ip {
         keys.push(("ip", ip.to_string(), cfg.login_max_failures_per_ip));
     }
@@ -44,7 +48,8 @@ pub async fn check(
         let n: i64 = row.try_get("n")?;
         if n >= limit {
             let oldest: Option<i64> = row.try_get("oldest")?;
-            let retry_ms = oldest.unwrap_or(now.millis()) + cfg.login_window_secs * 1000 - now.millis();
+            let retry_ms =
+                oldest.unwrap_or(now.millis()) + cfg.login_window_secs * 1000 - now.millis();
             let secs = (retry_ms / 1000).max(1);
             worst = match worst {
                 Throttled::RetryAfter(s) if s >= secs => worst,

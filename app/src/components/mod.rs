@@ -65,7 +65,11 @@ pub fn FormAlert(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
 
 /// The primary submit button, disabled while the action is pending.
 #[component]
-pub fn SubmitButton(label: &'static str, pending_label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {
+pub fn SubmitButton(
+    label: &'static str,
+    pending_label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
     view! {
         <button
             type="submit"

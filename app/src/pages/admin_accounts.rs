@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    accounts::{list_accounts, AccountSummary, CreateAccount, InvalidateAccount, SetAccountDisabled},
+    accounts::{
+        list_accounts, AccountSummary, CreateAccount, InvalidateAccount, SetAccountDisabled,
+    },
     components::{Field, FormAlert},
     pages::setup::PASSWORD_HINT,
 };
@@ -16,7 +18,13 @@ pub fn AdminAccountsPage() -> impl IntoView {
     let disable = ServerAction::<SetAccountDisabled>::new();
     let invalidate = ServerAction::<InvalidateAccount>::new();
     let accounts = Resource::new(
-        move || (create.version().get(), disable.version().get(), invalidate.version().get()),
+        move || {
+            (
+                create.version().get(),
+                disable.version().get(),
+                invalidate.version().get(),
+            )
+        },
         |_| list_accounts(),
     );
     let err = move || create.value().get().and_then(|r| r.err());

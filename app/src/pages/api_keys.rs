@@ -8,8 +8,8 @@ use leptos_meta::Title;
 use crate::{
     components::FormAlert,
     tokens::{
-        get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, RotateToken, Scope, TokenPolicy, TokenStatus,
-        TokenView, EXPIRY_PRESETS,
+        get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, RotateToken, Scope,
+        TokenPolicy, TokenStatus, TokenView, EXPIRY_PRESETS,
     },
     types::relative,
 };
@@ -29,7 +29,15 @@ pub fn ApiKeysPage() -> impl IntoView {
 
     let policy = Resource::new(|| (), |_| get_token_policy());
     let tokens = Resource::new(
-        move || (status.get(), hide_revoked.get(), create.version().get(), revoke.version().get(), rotate.version().get()),
+        move || {
+            (
+                status.get(),
+                hide_revoked.get(),
+                create.version().get(),
+                revoke.version().get(),
+                rotate.version().get(),
+            )
+        },
         |(status, hide, _, _, _)| list_tokens(Some(status), Some(hide.to_string())),
     );
 
@@ -125,7 +133,8 @@ pub fn ApiKeysPage() -> impl IntoView {
 #[component]
 fn CreateForm(action: ServerAction<CreateToken>, policy: TokenPolicy) -> impl IntoView {
     let err = move || action.value().get().and_then(|r| r.err());
-    let field_err = move |f: &'static str| Signal::derive(move || err().and_then(|e| e.for_field(f)));
+    let field_err =
+        move |f: &'static str| Signal::derive(move || err().and_then(|e| e.for_field(f)));
     let default_choice = match policy.default_expiry_days {
         Some(d) => d.to_string(),
         None => "never".to_string(),
@@ -236,7 +245,10 @@ fn ErrorLine(field: &'static str, #[prop(into)] error: Signal<Option<String>>) -
 }
 
 #[component]
-fn NewTokenPanel(created: CreatedToken, on_done: impl Fn() + 'static + Send + Sync) -> impl IntoView {
+fn NewTokenPanel(
+    created: CreatedToken,
+    on_done: impl Fn() + 'static + Send + Sync,
+) -> impl IntoView {
     let copied = RwSignal::new(false);
     let token = created.token.clone();
     let snippet = format!(
@@ -359,18 +371,27 @@ fn TokenRow(
     let revoked_note = token.revoked_at.map(|at| {
         format!(
             "by {} on {}",
-            token.revoked_by.clone().unwrap_or_else(|| "an administrator".into()),
+            token
+                .revoked_by
+                .clone()
+                .unwrap_or_else(|| "an administrator".into()),
             at.display_utc()
         )
     });
     let is_active = token.status == TokenStatus::Active;
     let can_rotate = is_active && token.rotated_to.is_none();
-    let rotation_note = token.rotated_to.clone().map(|succ| match token.grace_until {
-        Some(until) if token.status == TokenStatus::Active => {
-            format!("Rotated to {succ}; works until {} or the new token's first use", until.display_utc())
-        }
-        _ => format!("Rotated to {succ}"),
-    });
+    let rotation_note = token
+        .rotated_to
+        .clone()
+        .map(|succ| match token.grace_until {
+            Some(until) if token.status == TokenStatus::Active => {
+                format!(
+                    "Rotated to {succ}; works until {} or the new token's first use",
+                    until.display_utc()
+                )
+            }
+            _ => format!("Rotated to {succ}"),
+        });
     let id = token.id.clone();
     let name = token.name.clone();
     let rotate_id = token.id.clone();
@@ -420,7 +441,13 @@ fn RevokeDialog(
     action: ServerAction<RevokeToken>,
     on_cancel: impl Fn() + 'static + Send + Sync,
 ) -> impl IntoView {
-    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
             <div role="dialog" aria-modal="true" aria-labelledby="revoke-title"
@@ -453,7 +480,13 @@ fn RotateDialog(
     action: ServerAction<RotateToken>,
     on_cancel: impl Fn() + 'static + Send + Sync,
 ) -> impl IntoView {
-    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
             <div role="dialog" aria-modal="true" aria-labelledby="rotate-title" class="w-full max-w-md rounded-lg bg-white p-6 shadow-xl">

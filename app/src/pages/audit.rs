@@ -16,7 +16,10 @@ pub fn AuditPage() -> impl IntoView {
     let all = RwSignal::new(false);
     let filter = RwSignal::new(AuditFilter::default());
     let before = RwSignal::new(None::<i64>);
-    let page = Resource::new(move || (filter.get(), before.get()), |(f, b)| list_audit(f, b));
+    let page = Resource::new(
+        move || (filter.get(), before.get()),
+        |(f, b)| list_audit(f, b),
+    );
     let apply = move || {
         let opt = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_string());
         filter.set(AuditFilter {
@@ -30,7 +33,10 @@ pub fn AuditPage() -> impl IntoView {
     };
     let export = move |ext: &str| {
         let q = filter.get().query_string();
-        format!("/settings/audit-logs/export.{ext}{}{q}", if q.is_empty() { "" } else { "?" })
+        format!(
+            "/settings/audit-logs/export.{ext}{}{q}",
+            if q.is_empty() { "" } else { "?" }
+        )
     };
     view! {
         <Title text="Audit Logs · Preqstation"/>

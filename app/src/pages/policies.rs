@@ -8,7 +8,10 @@ use leptos_meta::Title;
 use crate::{
     auth::get_current_user,
     components::FormAlert,
-    tokens::{get_token_policy, policy_limits::MAX_ACTIVE_TOKENS_LIMIT, TokenPolicy, UpdateTokenPolicy, EXPIRY_PRESETS},
+    tokens::{
+        get_token_policy, policy_limits::MAX_ACTIVE_TOKENS_LIMIT, TokenPolicy, UpdateTokenPolicy,
+        EXPIRY_PRESETS,
+    },
 };
 
 #[component]
@@ -48,19 +51,28 @@ fn PolicyForm(action: ServerAction<UpdateTokenPolicy>, policy: TokenPolicy) -> i
     let err = move || action.value().get().and_then(|r| r.err());
     let field_err = move |f: &'static str| move || err().and_then(|e| e.for_field(f));
     let saved = move || matches!(action.value().get(), Some(Ok(_)));
-    let default_value = policy.default_expiry_days.map(|d| d.to_string()).unwrap_or_else(|| "never".into());
-    let max_value = policy.max_lifetime_days.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
+    let default_value = policy
+        .default_expiry_days
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "never".into());
+    let max_value = policy
+        .max_lifetime_days
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "none".into());
     let options = |current: String, none_value: &'static str, none_label: &'static str| {
         let mut v = EXPIRY_PRESETS
             .into_iter()
             .map(|d| {
                 let value = d.to_string();
                 let selected = value == current;
-                view! { <option value=value selected=selected>{format!("{d} days")}</option> }.into_any()
+                view! { <option value=value selected=selected>{format!("{d} days")}</option> }
+                    .into_any()
             })
             .collect::<Vec<_>>();
         let selected = current == none_value;
-        v.push(view! { <option value=none_value selected=selected>{none_label}</option> }.into_any());
+        v.push(
+            view! { <option value=none_value selected=selected>{none_label}</option> }.into_any(),
+        );
         v
     };
     view! {

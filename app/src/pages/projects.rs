@@ -88,7 +88,10 @@ pub fn ProjectPage() -> impl IntoView {
     let update = ServerAction::<UpdateProject>::new();
     let set_status = ServerAction::<SetTaskStatus>::new();
     let filter = RwSignal::new(String::from("all"));
-    let project = Resource::new(move || (id(), update.version().get()), |(id, _)| get_project(id));
+    let project = Resource::new(
+        move || (id(), update.version().get()),
+        |(id, _)| get_project(id),
+    );
     let tasks = Resource::new(
         move || (id(), filter.get(), set_status.version().get()),
         |(id, status, _)| project_tasks(id, Some(status)),

@@ -40,7 +40,11 @@ pub fn SetupPage() -> impl IntoView {
 mod tests {
     #[test]
     fn hint_matches_the_limits() {
-        let expected = format!("{} to {} characters.", crate::accounts::PASSWORD_MIN_CHARS, crate::accounts::PASSWORD_MAX_CHARS);
+        let expected = format!(
+            "{} to {} characters.",
+            crate::accounts::PASSWORD_MIN_CHARS,
+            crate::accounts::PASSWORD_MAX_CHARS
+        );
         assert!(super::PASSWORD_HINT.starts_with(&expected));
     }
 }

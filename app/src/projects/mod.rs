@@ -57,22 +57,34 @@ pub fn parse_settings(text: &str) -> Result<BTreeMap<String, String>, String> {
 pub fn check_setting(key: &str, value: &str) -> Result<(), String> {
     let valid_key = !key.is_empty()
         && key.chars().count() <= SETTING_KEY_MAX_CHARS
-        && key.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
+        && key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
     if !valid_key {
         return Err(format!(
             "the key {key:?} must be 1-{SETTING_KEY_MAX_CHARS} characters of a-z, 0-9, _ . - (starting with a letter or digit)."
         ));
     }
-    if value.chars().count() > SETTING_VALUE_MAX_CHARS || value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!("the value of {key} must be at most {SETTING_VALUE_MAX_CHARS} characters on one line."));
+    if value.chars().count() > SETTING_VALUE_MAX_CHARS
+        || value.chars().any(|c| c.is_control() && c != '\t')
+    {
+        return Err(format!(
+            "the value of {key} must be at most {SETTING_VALUE_MAX_CHARS} characters on one line."
+        ));
     }
     Ok(())
 }
 
 /// The settings as editor text.
 pub fn settings_text(settings: &BTreeMap<String, String>) -> String {
-    settings.iter().map(|(k, v)| format!("{k} = {v}\n")).collect()
+    settings
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect()
 }
 
 /// The signed-in owner's projects.
@@ -90,7 +102,10 @@ pub async fn list_projects() -> Result<Vec<Project>, AppError> {
 pub async fn get_project(id: String) -> Result<Project, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    match service::get(&cx.state.db, me.user.id, &id).await.map_err(|e| AppError::db("get project", e))? {
+    match service::get(&cx.state.db, me.user.id, &id)
+        .await
+        .map_err(|e| AppError::db("get project", e))?
+    {
         crate::types::Lookup::Found(p) => Ok(p),
         _ => Err(AppError::NotFound("No such project.".into())),
     }
@@ -98,20 +113,46 @@ pub async fn get_project(id: String) -> Result<Project, AppError> {
 
 /// Creates a project for the signed-in owner.
 #[server(prefix = "/rpc", endpoint = "projects/create")]
-pub async fn create_project(name: String, description: Option<String>, settings: Option<String>) -> Result<Project, AppError> {
+pub async fn create_project(
+    name: String,
+    description: Option<String>,
+    settings: Option<String>,
+) -> Result<Project, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let settings = parse_settings(settings.as_deref().unwrap_or_default()).map_err(|m| AppError::field("settings", m))?;
-    service::create(&cx.state.db, me.user.id, &name, description.as_deref(), settings, Timestamp::now()).await
+    let settings = parse_settings(settings.as_deref().unwrap_or_default())
+        .map_err(|m| AppError::field("settings", m))?;
+    service::create(
+        &cx.state.db,
+        me.user.id,
+        &name,
+        description.as_deref(),
+        settings,
+        Timestamp::now(),
+    )
+    .await
 }
 
 /// Replaces a project's description and settings.
 #[server(prefix = "/rpc", endpoint = "projects/update")]
-pub async fn update_project(id: String, description: Option<String>, settings: Option<String>) -> Result<Project, AppError> {
+pub async fn update_project(
+    id: String,
+    description: Option<String>,
+    settings: Option<String>,
+) -> Result<Project, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let settings = parse_settings(settings.as_deref().unwrap_or_default()).map_err(|m| AppError::field("settings", m))?;
-    service::update(&cx.state.db, me.user.id, &id, description.as_deref(), settings, Timestamp::now()).await
+    let settings = parse_settings(settings.as_deref().unwrap_or_default())
+        .map_err(|m| AppError::field("settings", m))?;
+    service::update(
+        &cx.state.db,
+        me.user.id,
+        &id,
+        description.as_deref(),
+        settings,
+        Timestamp::now(),
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -124,7 +165,13 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m["branch"], "main");
         assert_eq!(parse_settings(&settings_text(&m)).unwrap(), m);
-        for bad in ["novalue", "Bad = x", "a b = c", "x = 1\nx = 2", &format!("k = {}", "v".repeat(1001))] {
+        for bad in [
+            "novalue",
+            "Bad = x",
+            "a b = c",
+            "x = 1\nx = 2",
+            &format!("k = {}", "v".repeat(1001)),
+        ] {
             assert!(parse_settings(bad).is_err(), "{bad:?}");
         }
     }

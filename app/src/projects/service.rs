@@ -25,20 +25,33 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Project, sqlx::Error> {
     })
 }
 
-fn validate(name: Option<&str>, description: Option<&str>, settings: &BTreeMap<String, String>) -> Result<(), AppError> {
+fn validate(
+    name: Option<&str>,
+    description: Option<&str>,
+    settings: &BTreeMap<String, String>,
+) -> Result<(), AppError> {
     if let Some(name) = name {
         if name.is_empty() {
             return Err(AppError::field("name", "Give the project a name."));
         }
         if name.chars().count() > NAME_MAX_CHARS || name.chars().any(char::is_control) {
-            return Err(AppError::field("name", format!("Use at most {NAME_MAX_CHARS} characters on one line.")));
+            return Err(AppError::field(
+                "name",
+                format!("Use at most {NAME_MAX_CHARS} characters on one line."),
+            ));
         }
     }
     if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS) {
-        return Err(AppError::field("description", format!("Use at most {DESCRIPTION_MAX_CHARS} characters.")));
+        return Err(AppError::field(
+            "description",
+            format!("Use at most {DESCRIPTION_MAX_CHARS} characters."),
+        ));
     }
     if settings.len() > SETTINGS_MAX_KEYS {
-        return Err(AppError::field("settings", format!("At most {SETTINGS_MAX_KEYS} settings.")));
+        return Err(AppError::field(
+            "settings",
+            format!("At most {SETTINGS_MAX_KEYS} settings."),
+        ));
     }
     for (k, v) in settings {
         super::check_setting(k, v).map_err(|m| AppError::field("settings", m))?;
@@ -79,7 +92,10 @@ pub async fn create(
     .await;
     match result {
         Ok(_) => Ok(project),
-        Err(e) if is_unique_violation(&e) => Err(AppError::field("name", "You already have a project with this name.")),
+        Err(e) if is_unique_violation(&e) => Err(AppError::field(
+            "name",
+            "You already have a project with this name.",
+        )),
         Err(e) => Err(AppError::db("create project", e)),
     }
 }
@@ -108,7 +124,10 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Err(AppError::NotFound("No such project.".into()));
     }
-    match get(db, owner, id).await.map_err(|e| AppError::db("update project", e))? {
+    match get(db, owner, id)
+        .await
+        .map_err(|e| AppError::db("update project", e))?
+    {
         Lookup::Found(p) => Ok(p),
         _ => Err(AppError::NotFound("No such project.".into())),
     }
@@ -116,15 +135,22 @@ pub async fn update(
 
 /// Every project of the owner, by name (the dashboard).
 pub async fn list_all(db: &Db, owner: AccountId) -> Result<Vec<Project>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM projects WHERE account_id = $1 ORDER BY name, id"))
-        .bind(owner.to_string())
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM projects WHERE account_id = $1 ORDER BY name, id"
+    ))
+    .bind(owner.to_string())
+    .fetch_all(db)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// A page of the owner's projects in creation order (the API).
-pub async fn list_page(db: &Db, owner: AccountId, after: Option<&str>, limit: i64) -> Result<Page<Project>, sqlx::Error> {
+pub async fn list_page(
+    db: &Db,
+    owner: AccountId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Page<Project>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM projects WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     ))
@@ -144,17 +170,28 @@ where
 {
     let more = items.len() as i64 > limit;
     items.truncate(limit.max(0) as usize);
-    let next_cursor = if more { items.last().map(|last| crate::types::encode_cursor(&id(last))) } else { None };
-    Page { items: std::mem::take(items), next_cursor }
+    let next_cursor = if more {
+        items
+            .last()
+            .map(|last| crate::types::encode_cursor(&id(last)))
+    } else {
+        None
+    };
+    Page {
+        items: std::mem::take(items),
+        next_cursor,
+    }
 }
 
 /// The project with `id`, if it is the owner's.
 pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Project>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM projects WHERE id = $1 AND account_id = $2"))
-        .bind(id)
-        .bind(owner.to_string())
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM projects WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(owner.to_string())
+    .fetch_optional(db)
+    .await?;
     if let Some(row) = row {
         return Ok(Lookup::Found(from_row(&row)?));
     }
@@ -163,11 +200,19 @@ pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Project>,
 
 /// Distinguishes "someone else's" from "no such row" after an owner-filtered
 /// lookup found nothing. Reveals only existence, and ids are unguessable.
-pub async fn exists_elsewhere<T>(db: &Db, table: &'static str, id: &str) -> Result<Lookup<T>, sqlx::Error> {
+pub async fn exists_elsewhere<T>(
+    db: &Db,
+    table: &'static str,
+    id: &str,
+) -> Result<Lookup<T>, sqlx::Error> {
     let n = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE id = $1"))
         .bind(id)
         .fetch_one(db)
         .await?
         .try_get::<i64, _>("n")?;
-    Ok(if n > 0 { Lookup::OtherOwner } else { Lookup::Missing })
+    Ok(if n > 0 {
+        Lookup::OtherOwner
+    } else {
+        Lookup::Missing
+    })
 }

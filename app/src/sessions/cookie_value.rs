@@ -27,10 +27,15 @@ impl SessionSecret {
 
     /// The signed cookie value.
     pub fn to_cookie_value(&self, key: &SessionKey) -> String {
-        let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
+        let mut mac =
+            HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
         mac.update(self.0.as_ref());
         let tag = mac.finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(self.0.as_ref()), URL_SAFE_NO_PAD.encode(tag))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(self.0.as_ref()),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
     }
 
     /// Parses and verifies a cookie value (HMAC checked in constant time).
@@ -124,7 +129,10 @@ mod tests {
             "__Host-session=abc; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=86400"
         );
         assert!(removal_cookie().contains("Max-Age=0"));
-        assert_eq!(cookie_from_header("a=1; __Host-session=xyz; b=2"), Some("xyz"));
+        assert_eq!(
+            cookie_from_header("a=1; __Host-session=xyz; b=2"),
+            Some("xyz")
+        );
         assert_eq!(cookie_from_header("session=xyz"), None);
     }
 }

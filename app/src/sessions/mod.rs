@@ -72,7 +72,9 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
         return Err(AppError::NotFound("No such session.".into()));
     };
     let now = Timestamp::now();
-    let event = cx.event("session_revoked", "success").target(public_id.to_string());
+    let event = cx
+        .event("session_revoked", "success")
+        .target(public_id.to_string());
     let run = async {
         let mut tx = cx.state.db.begin().await?;
         let done = revoke_by_public_id(&mut *tx, me.user.id, public_id, now).await?;
@@ -103,12 +105,17 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     let run = async {
         let mut tx = cx.state.db.begin().await?;
         let n = revoke_all_except(&mut *tx, me.user.id, Some(&me.id_hash), now).await?;
-        let event = cx.event("session_revoked", "success").target("all other sessions").detail("count", n);
+        let event = cx
+            .event("session_revoked", "success")
+            .target("all other sessions")
+            .detail("count", n);
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(n)
     };
-    let n = run.await.map_err(|e| AppError::db("revoke other sessions", e))?;
+    let n = run
+        .await
+        .map_err(|e| AppError::db("revoke other sessions", e))?;
     tracing::info!(account = %me.user.id, count = n, "other sessions revoked");
     Ok(n)
 }
@@ -116,7 +123,9 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
 /// "Chrome on Linux" from a User-Agent string; good enough to recognise a
 /// session, not a fingerprint.
 pub fn describe_user_agent(ua: Option<&str>) -> String {
-    let Some(ua) = ua else { return "Unknown client".into() };
+    let Some(ua) = ua else {
+        return "Unknown client".into();
+    };
     let browser = if ua.contains("Edg/") {
         "Edge"
     } else if ua.contains("Firefox/") {

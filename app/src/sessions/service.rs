@@ -156,11 +156,13 @@ pub async fn authenticate(
 
     let mut renewed = false;
     if now.millis() - last_seen.millis() >= TOUCH_INTERVAL_MS {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL")
-            .bind(now.millis())
-            .bind(&session.id_hash)
-            .execute(db)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(&session.id_hash)
+        .execute(db)
+        .await?;
         session.last_seen_at = now;
         renewed = true;
     }
@@ -168,7 +170,12 @@ pub async fn authenticate(
 }
 
 /// Ends one session of `account` (by its row key). Idempotent.
-pub async fn revoke<'c, E>(db: E, account: AccountId, id_hash: &str, now: Timestamp) -> Result<bool, sqlx::Error>
+pub async fn revoke<'c, E>(
+    db: E,
+    account: AccountId,
+    id_hash: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {

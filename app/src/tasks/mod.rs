@@ -92,12 +92,17 @@ pub struct TaskWithLogs {
 
 /// A project's tasks (optionally one status) with their work logs.
 #[server(prefix = "/rpc", endpoint = "tasks/for-project")]
-pub async fn project_tasks(project_id: String, status: Option<String>) -> Result<Vec<TaskWithLogs>, AppError> {
+pub async fn project_tasks(
+    project_id: String,
+    status: Option<String>,
+) -> Result<Vec<TaskWithLogs>, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     let status = match status.as_deref().map(str::trim) {
         None | Some("") | Some("all") => None,
-        Some(s) => Some(TaskStatus::parse(s).ok_or_else(|| AppError::field("status", "Unknown status."))?),
+        Some(s) => {
+            Some(TaskStatus::parse(s).ok_or_else(|| AppError::field("status", "Unknown status."))?)
+        }
     };
     service::for_project_with_logs(&cx.state.db, me.user.id, &project_id, status)
         .await
@@ -109,8 +114,12 @@ pub async fn project_tasks(project_id: String, status: Option<String>) -> Result
 pub async fn set_task_status(id: String, status: String) -> Result<(), AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let status = TaskStatus::parse(status.trim()).ok_or_else(|| AppError::field("status", "Unknown status."))?;
-    let change = service::TaskChange { status: Some(status), result: None };
+    let status = TaskStatus::parse(status.trim())
+        .ok_or_else(|| AppError::field("status", "Unknown status."))?;
+    let change = service::TaskChange {
+        status: Some(status),
+        result: None,
+    };
     match service::update(&cx.state.db, me.user.id, &id, change, Timestamp::now()).await? {
         crate::types::Lookup::Found(_) => Ok(()),
         _ => Err(AppError::NotFound("No such task.".into())),

@@ -10,7 +10,8 @@ use crate::{
     types::{AccountId, Lookup, Page, Timestamp},
 };
 
-const TASK_COLUMNS: &str = "id, project_id, title, description, status, result, created_at, updated_at, created_by";
+const TASK_COLUMNS: &str =
+    "id, project_id, title, description, status, result, created_at, updated_at, created_by";
 const LOG_COLUMNS: &str = "id, task_id, message, minutes, created_at, created_by";
 
 fn task_from_row(row: &sqlx::any::AnyRow) -> Result<Task, sqlx::Error> {
@@ -20,7 +21,8 @@ fn task_from_row(row: &sqlx::any::AnyRow) -> Result<Task, sqlx::Error> {
         project_id: row.try_get("project_id")?,
         title: row.try_get("title")?,
         description: row.try_get("description")?,
-        status: TaskStatus::parse(&status).ok_or_else(|| sqlx::Error::Decode("bad task status".into()))?,
+        status: TaskStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode("bad task status".into()))?,
         result: row.try_get("result")?,
         created_at: Timestamp(row.try_get("created_at")?),
         updated_at: Timestamp(row.try_get("updated_at")?),
@@ -41,7 +43,10 @@ fn log_from_row(row: &sqlx::any::AnyRow) -> Result<WorkLog, sqlx::Error> {
 
 fn check_text(field: &str, value: Option<&str>) -> Result<(), AppError> {
     if value.is_some_and(|v| v.chars().count() > TEXT_MAX_CHARS) {
-        return Err(AppError::field(field, format!("Use at most {TEXT_MAX_CHARS} characters.")));
+        return Err(AppError::field(
+            field,
+            format!("Use at most {TEXT_MAX_CHARS} characters."),
+        ));
     }
     Ok(())
 }
@@ -55,19 +60,30 @@ pub struct NewTask {
 }
 
 impl NewTask {
-    pub fn validate(project_id: &str, title: &str, description: Option<&str>, status: Option<TaskStatus>) -> Result<Self, AppError> {
+    pub fn validate(
+        project_id: &str,
+        title: &str,
+        description: Option<&str>,
+        status: Option<TaskStatus>,
+    ) -> Result<Self, AppError> {
         let title = title.trim();
         if title.is_empty() {
             return Err(AppError::field("title", "A task needs a title."));
         }
         if title.chars().count() > TITLE_MAX_CHARS || title.chars().any(char::is_control) {
-            return Err(AppError::field("title", format!("Use at most {TITLE_MAX_CHARS} characters on one line.")));
+            return Err(AppError::field(
+                "title",
+                format!("Use at most {TITLE_MAX_CHARS} characters on one line."),
+            ));
         }
         check_text("description", description)?;
         Ok(Self {
             project_id: project_id.trim().to_string(),
             title: title.to_string(),
-            description: description.map(str::trim).filter(|d| !d.is_empty()).map(str::to_string),
+            description: description
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
             status: status.unwrap_or(TaskStatus::Todo),
         })
     }
@@ -75,8 +91,17 @@ impl NewTask {
 
 /// Creates a task in one of the owner's projects. `Lookup::OtherOwner` when
 /// the project is someone else's.
-pub async fn create(db: &Db, owner: AccountId, new: NewTask, created_by: Option<&str>, now: Timestamp) -> Result<Lookup<Task>, AppError> {
-    match crate::projects::service::get(db, owner, &new.project_id).await.map_err(|e| AppError::db("create task", e))? {
+pub async fn create(
+    db: &Db,
+    owner: AccountId,
+    new: NewTask,
+    created_by: Option<&str>,
+    now: Timestamp,
+) -> Result<Lookup<Task>, AppError> {
+    match crate::projects::service::get(db, owner, &new.project_id)
+        .await
+        .map_err(|e| AppError::db("create task", e))?
+    {
         Lookup::Found(_) => {}
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
         Lookup::Missing => return Err(AppError::field("project_id", "No such project.")),
@@ -111,11 +136,13 @@ pub async fn create(db: &Db, owner: AccountId, new: NewTask, created_by: Option<
 }
 
 pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Task>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2"))
-        .bind(id)
-        .bind(owner.to_string())
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(owner.to_string())
+    .fetch_optional(db)
+    .await?;
     match row {
         Some(r) => Ok(Lookup::Found(task_from_row(&r)?)),
         None => exists_elsewhere(db, "tasks", id).await,
@@ -130,11 +157,20 @@ pub struct TaskChange {
     pub result: Option<Option<String>>,
 }
 
-pub async fn update(db: &Db, owner: AccountId, id: &str, change: TaskChange, now: Timestamp) -> Result<Lookup<Task>, AppError> {
+pub async fn update(
+    db: &Db,
+    owner: AccountId,
+    id: &str,
+    change: TaskChange,
+    now: Timestamp,
+) -> Result<Lookup<Task>, AppError> {
     if let Some(Some(r)) = &change.result {
         check_text("result", Some(r))?;
     }
-    let current = match get(db, owner, id).await.map_err(|e| AppError::db("update task", e))? {
+    let current = match get(db, owner, id)
+        .await
+        .map_err(|e| AppError::db("update task", e))?
+    {
         Lookup::Found(t) => t,
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
         Lookup::Missing => return Ok(Lookup::Missing),
@@ -153,7 +189,12 @@ pub async fn update(db: &Db, owner: AccountId, id: &str, change: TaskChange, now
         .execute(db)
         .await
         .map_err(|e| AppError::db("update task", e))?;
-    Ok(Lookup::Found(Task { status, result, updated_at: now, ..current }))
+    Ok(Lookup::Found(Task {
+        status,
+        result,
+        updated_at: now,
+        ..current
+    }))
 }
 
 /// A page of the owner's tasks, optionally of one project and one status.
@@ -176,7 +217,10 @@ pub async fn list_page(
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    let mut items = rows.iter().map(task_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut items = rows
+        .iter()
+        .map(task_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(paginate(&mut items, limit, |t| t.id.clone()))
 }
 
@@ -204,12 +248,19 @@ pub async fn for_project_with_logs(
     .bind(project_id)
     .fetch_all(db)
     .await?;
-    let logs = logs.iter().map(log_from_row).collect::<Result<Vec<_>, _>>()?;
+    let logs = logs
+        .iter()
+        .map(log_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     tasks
         .iter()
         .map(|r| {
             let task = task_from_row(r)?;
-            let logs = logs.iter().filter(|l| l.task_id == task.id).cloned().collect();
+            let logs = logs
+                .iter()
+                .filter(|l| l.task_id == task.id)
+                .cloned()
+                .collect();
             Ok(TaskWithLogs { task, logs })
         })
         .collect()
@@ -231,9 +282,15 @@ pub async fn add_log(
     }
     check_text("message", Some(message))?;
     if minutes.is_some_and(|m| !(0..=100_000).contains(&m)) {
-        return Err(AppError::field("minutes", "Minutes must be between 0 and 100000."));
+        return Err(AppError::field(
+            "minutes",
+            "Minutes must be between 0 and 100000.",
+        ));
     }
-    match get(db, owner, task_id).await.map_err(|e| AppError::db("add work log", e))? {
+    match get(db, owner, task_id)
+        .await
+        .map_err(|e| AppError::db("add work log", e))?
+    {
         Lookup::Found(_) => {}
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
         Lookup::Missing => return Ok(Lookup::Missing),
@@ -285,6 +342,9 @@ pub async fn logs_page(
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    let mut items = rows.iter().map(log_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut items = rows
+        .iter()
+        .map(log_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Lookup::Found(paginate(&mut items, limit, |l| l.id.clone())))
 }

@@ -58,9 +58,13 @@ pub enum FormatError {
 pub fn validate_prefix(prefix: &str) -> Result<(), String> {
     let body = prefix.strip_suffix('_').ok_or("must end with '_'")?;
     if !(1..=15).contains(&body.len())
-        || !body.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     {
-        return Err("must be 1-15 lower-case letters or digits followed by '_' (e.g. preq_)".into());
+        return Err(
+            "must be 1-15 lower-case letters or digits followed by '_' (e.g. preq_)".into(),
+        );
     }
     Ok(())
 }
@@ -90,7 +94,9 @@ pub fn generate(prefix: &str) -> Result<TokenSecret, rand::rand_core::OsError> {
 /// Validates shape and checksum, offline. On success the string is wrapped
 /// as a secret for hashing and lookup.
 pub fn parse(prefix: &str, presented: &str) -> Result<TokenSecret, FormatError> {
-    let rest = presented.strip_prefix(prefix).ok_or(FormatError::Malformed)?;
+    let rest = presented
+        .strip_prefix(prefix)
+        .ok_or(FormatError::Malformed)?;
     if rest.len() != RANDOM_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(FormatError::Malformed);
     }
@@ -157,9 +163,20 @@ mod tests {
 
     #[test]
     fn malformed_inputs() {
-        for bad in ["", "preq_", "preq_short", "prelim_abc", "PREQ_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "preq_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-", "preq_ääääääääääääääääääää"] {
-            assert_eq!(parse(DEFAULT_PREFIX, bad).err(), Some(FormatError::Malformed), "{bad:?}");
+        for bad in [
+            "",
+            "preq_",
+            "preq_short",
+            "prelim_abc",
+            "PREQ_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "preq_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-",
+            "preq_ääääääääääääääääääää",
+        ] {
+            assert_eq!(
+                parse(DEFAULT_PREFIX, bad).err(),
+                Some(FormatError::Malformed),
+                "{bad:?}"
+            );
         }
     }
 
@@ -186,7 +203,10 @@ mod tests {
         }
         let t = generate("acme_").unwrap();
         assert!(parse("acme_", t.expose()).is_ok());
-        assert_eq!(parse(DEFAULT_PREFIX, t.expose()).err(), Some(FormatError::Malformed));
+        assert_eq!(
+            parse(DEFAULT_PREFIX, t.expose()).err(),
+            Some(FormatError::Malformed)
+        );
     }
 
     #[test]

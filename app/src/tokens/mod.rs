@@ -77,7 +77,11 @@ impl Scope {
 
     /// Space-separated, as stored.
     pub fn join(scopes: &[Scope]) -> String {
-        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     pub fn split(stored: &str) -> Vec<Scope> {
@@ -209,17 +213,29 @@ pub const EXPIRY_PRESETS: [i64; 5] = [7, 30, 90, 180, 365];
 /// Lists the signed-in account's tokens, newest first; `status` filters
 /// (`active`, `expired`, `revoked`), `hide_revoked` drops revoked ones.
 #[server(prefix = "/rpc", endpoint = "tokens/list")]
-pub async fn list_tokens(status: Option<String>, hide_revoked: Option<String>) -> Result<Vec<TokenView>, AppError> {
+pub async fn list_tokens(
+    status: Option<String>,
+    hide_revoked: Option<String>,
+) -> Result<Vec<TokenView>, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     let status = match status.as_deref().map(str::trim) {
         None | Some("") | Some("all") => None,
-        Some(s) => Some(TokenStatus::parse(s).ok_or_else(|| AppError::field("status", "Unknown status filter."))?),
+        Some(s) => Some(
+            TokenStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "Unknown status filter."))?,
+        ),
     };
     let hide_revoked = matches!(hide_revoked.as_deref(), Some("true" | "on" | "1"));
-    service::list(&cx.state.db, me.user.id, status, hide_revoked, Timestamp::now())
-        .await
-        .map_err(|e| AppError::db("list tokens", e))
+    service::list(
+        &cx.state.db,
+        me.user.id,
+        status,
+        hide_revoked,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("list tokens", e))
 }
 
 /// Creates a token for the signed-in account and returns it, once.
@@ -251,9 +267,24 @@ pub async fn create_token(
         .map(|(_, s)| s)
         .collect();
     let now = Timestamp::now();
-    let request = service::NewToken::from_form(&name, description.as_deref(), &expiry, custom_date.as_deref(), scopes, now)?;
+    let request = service::NewToken::from_form(
+        &name,
+        description.as_deref(),
+        &expiry,
+        custom_date.as_deref(),
+        scopes,
+        now,
+    )?;
     let base = cx.event("token_created", "success");
-    let (secret, view) = service::create(&cx.state.db, &cx.state.config, me.user.id, request, &base, now).await?;
+    let (secret, view) = service::create(
+        &cx.state.db,
+        &cx.state.config,
+        me.user.id,
+        request,
+        &base,
+        now,
+    )
+    .await?;
     tracing::info!(account = %me.user.id, token = %view.prefix, "token created");
     Ok(CreatedToken {
         token: secret.expose().to_string(),
@@ -268,7 +299,16 @@ pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     let base = cx.event("token_revoked", "success");
-    service::revoke(&cx.state.db, me.user.id, id.trim(), me.user.id, "revoked", &base, Timestamp::now()).await?;
+    service::revoke(
+        &cx.state.db,
+        me.user.id,
+        id.trim(),
+        me.user.id,
+        "revoked",
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -280,9 +320,21 @@ pub async fn rotate_token(id: String, grace: String) -> Result<CreatedToken, App
     let grace = service::Grace::parse(&grace)
         .ok_or_else(|| AppError::field("grace", "Choose how long the old token keeps working."))?;
     let base = cx.event("token_rotated", "success");
-    let (secret, view) =
-        service::rotate(&cx.state.db, &cx.state.config, me.user.id, id.trim(), grace, &base, Timestamp::now()).await?;
-    Ok(CreatedToken { token: secret.expose().to_string(), view, api_url: cx.state.config.public_url.clone() })
+    let (secret, view) = service::rotate(
+        &cx.state.db,
+        &cx.state.config,
+        me.user.id,
+        id.trim(),
+        grace,
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(CreatedToken {
+        token: secret.expose().to_string(),
+        view,
+        api_url: cx.state.config.public_url.clone(),
+    })
 }
 
 /// The token policy (everyone signed in may read it: the form needs it).
@@ -305,7 +357,9 @@ pub async fn update_token_policy(
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     if !me.user.is_admin() {
-        return Err(AppError::Forbidden("Only administrators can change token policies.".into()));
+        return Err(AppError::Forbidden(
+            "Only administrators can change token policies.".into(),
+        ));
     }
     let new = policy::parse_form(&default_expiry, &max_lifetime, &max_active_tokens)?;
     let base = cx.event("policy_changed", "success");

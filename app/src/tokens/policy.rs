@@ -5,7 +5,11 @@
 use sqlx::Row;
 
 use super::{TokenPolicy, EXPIRY_PRESETS};
-use crate::{db::Db, error::AppError, types::{AccountId, Timestamp}};
+use crate::{
+    db::Db,
+    error::AppError,
+    types::{AccountId, Timestamp},
+};
 
 pub use super::policy_limits::MAX_ACTIVE_TOKENS_LIMIT;
 
@@ -27,7 +31,11 @@ pub async fn load(db: &Db) -> Result<TokenPolicy, sqlx::Error> {
 
 /// Reads the policy form: `default_expiry` is a preset or `never`,
 /// `max_lifetime` a preset or `none`, `max_active_tokens` 1-100.
-pub fn parse_form(default_expiry: &str, max_lifetime: &str, max_active_tokens: &str) -> Result<TokenPolicy, AppError> {
+pub fn parse_form(
+    default_expiry: &str,
+    max_lifetime: &str,
+    max_active_tokens: &str,
+) -> Result<TokenPolicy, AppError> {
     let days = |field: &str, v: &str| -> Result<i64, AppError> {
         v.trim()
             .parse::<i64>()
@@ -124,14 +132,18 @@ pub async fn update(
         .bind(describe(new))
         .execute(&mut *tx)
         .await?;
-        let event = crate::audit::NewEvent { action: "policy_changed".into(), ..base.clone() }
-            .target("token policy")
-            .detail("before", before)
-            .detail("after", describe(new));
+        let event = crate::audit::NewEvent {
+            action: "policy_changed".into(),
+            ..base.clone()
+        }
+        .target("token policy")
+        .detail("before", before)
+        .detail("after", describe(new));
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await
     };
-    run.await.map_err(|e| AppError::db("update token policy", e))
+    run.await
+        .map_err(|e| AppError::db("update token policy", e))
 }
 
 /// `default_expiry_days=90 max_lifetime_days=none max_active_tokens=5`.
@@ -157,11 +169,26 @@ mod tests {
         assert!(!p.allows_never());
         assert!(p.allows_days(90) && !p.allows_days(180));
         assert!(parse_form("never", "none", "5").unwrap().allows_never());
-        assert_eq!(parse_form("never", "90", "5").unwrap_err().for_field("default_expiry").is_some(), true);
-        assert!(parse_form("365", "90", "5").unwrap_err().for_field("default_expiry").is_some());
-        assert!(parse_form("13", "none", "5").unwrap_err().for_field("default_expiry").is_some());
+        assert_eq!(
+            parse_form("never", "90", "5")
+                .unwrap_err()
+                .for_field("default_expiry")
+                .is_some(),
+            true
+        );
+        assert!(parse_form("365", "90", "5")
+            .unwrap_err()
+            .for_field("default_expiry")
+            .is_some());
+        assert!(parse_form("13", "none", "5")
+            .unwrap_err()
+            .for_field("default_expiry")
+            .is_some());
         for bad in ["0", "101", "-1", "five", ""] {
-            assert!(parse_form("30", "none", bad).unwrap_err().for_field("max_active_tokens").is_some());
+            assert!(parse_form("30", "none", bad)
+                .unwrap_err()
+                .for_field("max_active_tokens")
+                .is_some());
         }
     }
 }

@@ -66,13 +66,22 @@ impl NewToken {
     ) -> Result<Self, AppError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(AppError::field("name", "Give the token a name, e.g. claude-code-prod."));
+            return Err(AppError::field(
+                "name",
+                "Give the token a name, e.g. claude-code-prod.",
+            ));
         }
         if name.chars().count() > NAME_MAX_CHARS {
-            return Err(AppError::field("name", format!("Use at most {NAME_MAX_CHARS} characters.")));
+            return Err(AppError::field(
+                "name",
+                format!("Use at most {NAME_MAX_CHARS} characters."),
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(AppError::field("name", "The name cannot contain control characters."));
+            return Err(AppError::field(
+                "name",
+                "The name cannot contain control characters.",
+            ));
         }
         let description = description.map(str::trim).filter(|d| !d.is_empty());
         if let Some(d) = description {
@@ -119,7 +128,10 @@ fn parse_custom_date(raw: &str, now: Timestamp) -> Result<Timestamp, AppError> {
         return Err(AppError::field("custom_date", "Pick a date in the future."));
     }
     if millis > now.millis() + CUSTOM_MAX_DAYS * DAY_MS {
-        return Err(AppError::field("custom_date", "Pick a date within 10 years."));
+        return Err(AppError::field(
+            "custom_date",
+            "Pick a date within 10 years.",
+        ));
     }
     Ok(Timestamp(millis))
 }
@@ -135,7 +147,9 @@ pub async fn create(
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<(TokenSecret, TokenView), AppError> {
-    let policy = policy::load(db).await.map_err(|e| AppError::db("load policy", e))?;
+    let policy = policy::load(db)
+        .await
+        .map_err(|e| AppError::db("load policy", e))?;
     let expires_at = new.expiry.expires_at(now);
     match (expires_at, policy.max_lifetime_days) {
         (None, Some(max)) => {
@@ -208,12 +222,15 @@ pub async fn create(
         .bind(expires_at.map(Timestamp::millis))
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent { action: "token_created".into(), ..base.clone() }
-            .account(owner)
-            .target(new.name.clone())
-            .token(secret.display_prefix())
-            .detail("scopes", Scope::join(&new.scopes))
-            .detail("expires_at", expires_at.map(|e| e.rfc3339()));
+        let event = NewEvent {
+            action: "token_created".into(),
+            ..base.clone()
+        }
+        .account(owner)
+        .target(new.name.clone())
+        .token(secret.display_prefix())
+        .detail("scopes", Scope::join(&new.scopes))
+        .detail("expires_at", expires_at.map(|e| e.rfc3339()));
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))
@@ -245,7 +262,8 @@ pub async fn create(
 /// SQL for "active at $2": not revoked, not expired.
 /// A predecessor in its rotation grace period is not counted: the pair
 /// takes one slot and the successor may reuse the name.
-const ACTIVE: &str = "revoked_at IS NULL AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+const ACTIVE: &str =
+    "revoked_at IS NULL AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > $2)";
 
 const VIEW_COLUMNS: &str = "t.id, t.name, t.description, t.prefix, t.scopes, t.created_at, t.expires_at, \
      t.last_used_at, t.last_used_ip, t.last_used_ua, t.revoked_at, r.email AS revoked_by_email, t.revoked_reason, \
@@ -276,7 +294,9 @@ fn view_from_row(row: &sqlx::any::AnyRow, now: Timestamp) -> Result<TokenView, s
         scopes: Scope::split(&scopes),
         created_at: Timestamp(row.try_get("created_at")?),
         expires_at: expires_at.map(Timestamp),
-        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(Timestamp),
         last_used_ip: row.try_get("last_used_ip")?,
         last_used_client: row.try_get("last_used_ua")?,
         status,
@@ -284,7 +304,11 @@ fn view_from_row(row: &sqlx::any::AnyRow, now: Timestamp) -> Result<TokenView, s
         revoked_by: row.try_get("revoked_by_email")?,
         revoked_reason: row.try_get("revoked_reason")?,
         rotated_to: successor_prefix,
-        grace_until: if grace_over { None } else { grace_until.map(Timestamp) },
+        grace_until: if grace_over {
+            None
+        } else {
+            grace_until.map(Timestamp)
+        },
         now,
     })
 }
@@ -300,7 +324,9 @@ pub async fn list(
     let filter = match status {
         None if hide_revoked => "AND t.revoked_at IS NULL",
         None => "",
-        Some(TokenStatus::Active) => "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        Some(TokenStatus::Active) => {
+            "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
+        }
         Some(TokenStatus::Expired) => "AND t.revoked_at IS NULL AND t.expires_at <= $2",
         Some(TokenStatus::Revoked) if hide_revoked => "AND 1 = 0",
         Some(TokenStatus::Revoked) => "AND t.revoked_at IS NOT NULL",
@@ -319,7 +345,12 @@ pub async fn list(
 }
 
 /// One of the owner's tokens.
-pub async fn get(db: &Db, owner: AccountId, id: &str, now: Timestamp) -> Result<Option<TokenView>, sqlx::Error> {
+pub async fn get(
+    db: &Db,
+    owner: AccountId,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<TokenView>, sqlx::Error> {
     let sql = format!(
         "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
          WHERE t.account_id = $1 AND t.id = $2"
@@ -365,11 +396,14 @@ pub async fn revoke(
         if let Some(row) = revoked {
             let prefix: String = row.try_get("prefix")?;
             let name: String = row.try_get("name")?;
-            let event = NewEvent { action: "token_revoked".into(), ..base.clone() }
-                .account(owner)
-                .target(name)
-                .token(prefix)
-                .detail("reason", reason);
+            let event = NewEvent {
+                action: "token_revoked".into(),
+                ..base.clone()
+            }
+            .account(owner)
+            .target(name)
+            .token(prefix)
+            .detail("reason", reason);
             crate::audit::chain::append(&mut tx, &[event], now).await?;
         }
         tx.commit().await
@@ -408,11 +442,14 @@ pub async fn revoke_all_for_account(
     let events = rows
         .iter()
         .map(|r| {
-            Ok(NewEvent { action: "token_revoked".into(), ..base.clone() }
-                .account(owner)
-                .target(r.try_get::<String, _>("name")?)
-                .token(r.try_get::<String, _>("prefix")?)
-                .detail("reason", reason))
+            Ok(NewEvent {
+                action: "token_revoked".into(),
+                ..base.clone()
+            }
+            .account(owner)
+            .target(r.try_get::<String, _>("name")?)
+            .token(r.try_get::<String, _>("prefix")?)
+            .detail("reason", reason))
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     crate::audit::chain::append(conn, &events, now).await?;
@@ -502,8 +539,11 @@ pub async fn rotate(
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(AppError::NotFound("No such token.".into()));
     }
-    let policy = policy::load(db).await.map_err(|e| AppError::db("load policy", e))?;
-    let secret = format::generate(&config.token_prefix).map_err(|e| AppError::internal("token generation", e))?;
+    let policy = policy::load(db)
+        .await
+        .map_err(|e| AppError::db("load policy", e))?;
+    let secret = format::generate(&config.token_prefix)
+        .map_err(|e| AppError::internal("token generation", e))?;
     let new_id = uuid::Uuid::now_v7().to_string();
     let run = async {
         let mut tx = db.begin().await?;
@@ -531,7 +571,9 @@ pub async fn rotate(
         let revoked_at: Option<i64> = old.try_get("revoked_at")?;
         let expires_at: Option<i64> = old.try_get("expires_at")?;
         if revoked_at.is_some() || expires_at.is_some_and(|e| e <= now.millis()) {
-            return Ok(Err(AppError::Conflict("Only an active token can be rotated.".into())));
+            return Ok(Err(AppError::Conflict(
+                "Only an active token can be rotated.".into(),
+            )));
         }
         let created_at: i64 = old.try_get("created_at")?;
         let max_ms = policy.max_lifetime_days.map(|d| d * DAY_MS);
@@ -577,13 +619,16 @@ pub async fn rotate(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent { action: "token_rotated".into(), ..base.clone() }
-            .account(owner)
-            .target(name.clone())
-            .token(old_prefix)
-            .detail("successor", secret.display_prefix())
-            .detail("grace", grace.as_str())
-            .detail("grace_until", Timestamp(grace_until).rfc3339());
+        let event = NewEvent {
+            action: "token_rotated".into(),
+            ..base.clone()
+        }
+        .account(owner)
+        .target(name.clone())
+        .token(old_prefix)
+        .detail("successor", secret.display_prefix())
+        .detail("grace", grace.as_str())
+        .detail("grace_until", Timestamp(grace_until).rfc3339());
         crate::audit::chain::append(&mut tx, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(()))
@@ -619,8 +664,15 @@ pub enum AuthFailure {
     Malformed,
     BadChecksum,
     Unknown,
-    Expired { prefix: String, account: String, at: Timestamp },
-    Revoked { prefix: String, account: String },
+    Expired {
+        prefix: String,
+        account: String,
+        at: Timestamp,
+    },
+    Revoked {
+        prefix: String,
+        account: String,
+    },
 }
 
 impl AuthFailure {
@@ -663,7 +715,9 @@ pub async fn authenticate(
     .bind(secret.hash())
     .fetch_optional(db)
     .await?;
-    let Some(row) = row else { return Ok(Err(AuthFailure::Unknown)) };
+    let Some(row) = row else {
+        return Ok(Err(AuthFailure::Unknown));
+    };
     let prefix: String = row.try_get("prefix")?;
     let account: String = row.try_get("account_id")?;
     let revoked_at: Option<i64> = row.try_get("revoked_at")?;
@@ -680,7 +734,11 @@ pub async fn authenticate(
     }
     let expires_at: Option<i64> = row.try_get("expires_at")?;
     if let Some(at) = expires_at.filter(|at| *at <= now.millis()) {
-        return Ok(Err(AuthFailure::Expired { prefix, account, at: Timestamp(at) }));
+        return Ok(Err(AuthFailure::Expired {
+            prefix,
+            account,
+            at: Timestamp(at),
+        }));
     }
     let token_id: String = row.try_get("id")?;
     let account_id = account;
@@ -689,11 +747,13 @@ pub async fn authenticate(
     let rotated_from: Option<String> = row.try_get("rotated_from")?;
     let first_used_at: Option<i64> = row.try_get("first_used_at")?;
     if rotated_from.is_some() && first_used_at.is_none() {
-        sqlx::query("UPDATE api_tokens SET first_used_at = $1 WHERE id = $2 AND first_used_at IS NULL")
-            .bind(now.millis())
-            .bind(&token_id)
-            .execute(db)
-            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET first_used_at = $1 WHERE id = $2 AND first_used_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(&token_id)
+        .execute(db)
+        .await?;
     }
     let last_used_at: Option<i64> = row.try_get("last_used_at")?;
     let last_ip: Option<String> = row.try_get("last_used_ip")?;
@@ -723,7 +783,8 @@ pub async fn authenticate(
     let scopes: String = row.try_get("scopes")?;
     Ok(Ok(Authenticated {
         token_id,
-        account_id: AccountId::parse(&account_id).ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
+        account_id: AccountId::parse(&account_id)
+            .ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
         account_email: row.try_get("email")?,
         name: row.try_get("name")?,
         prefix,
@@ -747,26 +808,60 @@ mod tests {
     #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(form("  local-dev ", "30", None).unwrap().name, "local-dev");
-        assert!(form("   ", "30", None).unwrap_err().for_field("name").is_some());
-        assert!(form(&"x".repeat(65), "30", None).unwrap_err().for_field("name").is_some());
-        assert!(form("a\u{0}b", "30", None).unwrap_err().for_field("name").is_some());
+        assert!(form("   ", "30", None)
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
+        assert!(form(&"x".repeat(65), "30", None)
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
+        assert!(form("a\u{0}b", "30", None)
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
         assert!(form(&"ü".repeat(64), "30", None).is_ok());
     }
 
     #[test]
     fn expiry_choices() {
         for d in EXPIRY_PRESETS {
-            assert_eq!(form("t", &d.to_string(), None).unwrap().expiry, Expiry::Days(d));
+            assert_eq!(
+                form("t", &d.to_string(), None).unwrap().expiry,
+                Expiry::Days(d)
+            );
         }
         assert_eq!(form("t", "never", None).unwrap().expiry, Expiry::Never);
         for bad in ["", "0", "14", "forever", "-7"] {
-            assert!(form("t", bad, None).unwrap_err().for_field("expiry").is_some(), "{bad}");
+            assert!(
+                form("t", bad, None)
+                    .unwrap_err()
+                    .for_field("expiry")
+                    .is_some(),
+                "{bad}"
+            );
         }
         // 1_800_000_000_000 ms is 2027-01-15; a custom date ends at midnight UTC after it.
         let until = form("t", "custom", Some("2027-02-01")).unwrap().expiry;
-        assert_eq!(until.expires_at(NOW).unwrap().rfc3339(), "2027-02-02T00:00:00Z");
-        for bad in [None, Some(""), Some("2027-13-01"), Some("yesterday"), Some("2020-01-01"), Some("2099-01-01")] {
-            assert!(form("t", "custom", bad).unwrap_err().for_field("custom_date").is_some(), "{bad:?}");
+        assert_eq!(
+            until.expires_at(NOW).unwrap().rfc3339(),
+            "2027-02-02T00:00:00Z"
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("2027-13-01"),
+            Some("yesterday"),
+            Some("2020-01-01"),
+            Some("2099-01-01"),
+        ] {
+            assert!(
+                form("t", "custom", bad)
+                    .unwrap_err()
+                    .for_field("custom_date")
+                    .is_some(),
+                "{bad:?}"
+            );
         }
     }
 

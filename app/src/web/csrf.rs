@@ -106,17 +106,41 @@ mod tests {
     #[test]
     fn decisions() {
         let c = cfg();
-        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), &c));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), &c));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")]), &c));
-        assert!(same_origin(&headers(&[("origin", "http://127.0.0.1:3000")]), &c));
-        assert!(!same_origin(&headers(&[("origin", "https://evil.example")]), &c));
+        assert!(same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            &c
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            &c
+        ));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            &c
+        ));
+        assert!(same_origin(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            &c
+        ));
+        assert!(!same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            &c
+        ));
         assert!(!same_origin(&headers(&[("origin", "null")]), &c));
-        assert!(same_origin(&headers(&[("referer", "http://127.0.0.1:3000/login?x=1")]), &c));
-        assert!(!same_origin(&headers(&[("referer", "http://127.0.0.1:3000.evil.example/")]), &c));
+        assert!(same_origin(
+            &headers(&[("referer", "http://127.0.0.1:3000/login?x=1")]),
+            &c
+        ));
+        assert!(!same_origin(
+            &headers(&[("referer", "http://127.0.0.1:3000.evil.example/")]),
+            &c
+        ));
         assert!(!same_origin(&headers(&[]), &c));
         assert!(same_origin(
-            &headers(&[("origin", "http://localhost:4000"), ("host", "localhost:4000")]),
+            &headers(&[
+                ("origin", "http://localhost:4000"),
+                ("host", "localhost:4000")
+            ]),
             &c
         ));
         assert!(!same_origin(

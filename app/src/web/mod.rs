@@ -50,13 +50,23 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/docs/api", get(crate::api::docs::page))
-        .route("/settings/audit-logs/export.csv", get(crate::audit::export::csv))
-        .route("/settings/audit-logs/export.jsonl", get(crate::audit::export::jsonl))
+        .route(
+            "/settings/audit-logs/export.csv",
+            get(crate::audit::export::csv),
+        )
+        .route(
+            "/settings/audit-logs/export.jsonl",
+            get(crate::audit::export::jsonl),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), app_fn)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), session::layer))
         .layer(middleware::from_fn(sfn::status_layer))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::layer))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES));
@@ -67,7 +77,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api", crate::api::router(state.clone()))
         .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), headers::layer))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::layer,
+        ))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -89,15 +89,18 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut().insert(MaybeSession(session.clone()));
     let mut res = next.run(req).await;
 
-    let handler_set_cookie = res
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .any(|v| v.to_str().map(|s| s.starts_with(COOKIE_NAME)).unwrap_or(false));
+    let handler_set_cookie = res.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+        v.to_str()
+            .map(|s| s.starts_with(COOKIE_NAME))
+            .unwrap_or(false)
+    });
     if !handler_set_cookie {
         match (&session, &cookie_value) {
             (Some(s), Some(value)) if renewed => {
-                append_cookie(&mut res, &sessions::session_cookie(value, s.cookie_max_age(now, policy)));
+                append_cookie(
+                    &mut res,
+                    &sessions::session_cookie(value, s.cookie_max_age(now, policy)),
+                );
             }
             _ if clear_cookie => append_cookie(&mut res, &sessions::removal_cookie()),
             _ => {}
@@ -239,7 +242,14 @@ mod tests {
     fn next_is_sanitised() {
         assert_eq!(safe_next("/settings/sessions"), "/settings/sessions");
         assert_eq!(safe_next("/projects?status=open"), "/projects?status=open");
-        for bad in ["", "https://evil.example", "//evil.example", "/\\evil.example", "/login", "javascript:x"] {
+        for bad in [
+            "",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/login",
+            "javascript:x",
+        ] {
             assert_eq!(safe_next(bad), "/", "{bad:?}");
         }
     }

@@ -25,13 +25,15 @@ impl ServerFnContext {
             .ok_or_else(|| AppError::internal("server function", "AppState not in context"))?;
         let parts = use_context::<http::request::Parts>()
             .ok_or_else(|| AppError::internal("server function", "request parts not in context"))?;
-        let response = use_context::<ResponseOptions>()
-            .ok_or_else(|| AppError::internal("server function", "ResponseOptions not in context"))?;
+        let response = use_context::<ResponseOptions>().ok_or_else(|| {
+            AppError::internal("server function", "ResponseOptions not in context")
+        })?;
         let session = parts
             .extensions
             .get::<MaybeSession>()
             .and_then(|m| m.0.clone());
-        let meta = RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
+        let meta =
+            RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
         Ok(Self {
             state,
             meta,
@@ -73,7 +75,9 @@ impl ServerFnContext {
 /// the error stands for (422 for a field error, 429 when throttled, ...).
 pub async fn status_layer(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key("serverfnerror")
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -82,9 +86,12 @@ pub async fn status_layer(req: Request, next: Next) -> Response {
         Err(_) => return Response::from_parts(parts, Body::empty()),
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.status =
+            StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let AppError::TooManyRequests { .. } = err {
-            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
     }
     Response::from_parts(parts, Body::from(bytes))

@@ -61,7 +61,10 @@ impl TestResponse {
 
 /// Which database the tests run on.
 pub fn backend() -> &'static str {
-    if std::env::var("TEST_DATABASE_URL").map(|u| u.starts_with("postgres")).unwrap_or(false) {
+    if std::env::var("TEST_DATABASE_URL")
+        .map(|u| u.starts_with("postgres"))
+        .unwrap_or(false)
+    {
         "postgres"
     } else {
         "sqlite"
@@ -101,7 +104,11 @@ impl TestApp {
     }
 
     /// The app over an existing database (e.g. one the CLI wrote to).
-    pub async fn open(database_url: String, dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+    pub async fn open(
+        database_url: String,
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::for_tests(database_url.clone(), dir.path().to_path_buf());
         adjust(&mut config);
         let pool = db::connect(&database_url).await.expect("connect");
@@ -126,7 +133,12 @@ impl TestApp {
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         }
-        let res = self.router.clone().oneshot(req).await.expect("router never errors");
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router never errors");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
@@ -147,8 +159,14 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated page does: a
     /// same-origin form POST.
-    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)], cookie: Option<&str>) -> TestResponse {
-        self.call_from(endpoint, form, cookie, Some(ORIGIN), [127, 0, 0, 1]).await
+    pub async fn call(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> TestResponse {
+        self.call_from(endpoint, form, cookie, Some(ORIGIN), [127, 0, 0, 1])
+            .await
     }
 
     pub async fn call_from(
@@ -170,21 +188,36 @@ impl TestApp {
             req = req.header(header::COOKIE, c);
         }
         let mut req = req.body(Body::from(body)).unwrap();
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
         self.send(req).await
     }
 
     /// Runs first-run setup and returns the admin's session cookie.
     pub async fn setup_admin(&self, email: &str) -> String {
         let res = self
-            .call("setup", &[("email", email), ("password", PASSWORD), ("confirm", PASSWORD)], None)
+            .call(
+                "setup",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+                None,
+            )
             .await;
-        assert!(res.status.is_success(), "setup failed: {} {}", res.status, res.body);
+        assert!(
+            res.status.is_success(),
+            "setup failed: {} {}",
+            res.status,
+            res.body
+        );
         res.session_cookie().expect("setup sets the session cookie")
     }
 
     pub async fn login(&self, email: &str, password: &str) -> TestResponse {
-        self.call("login", &[("email", email), ("password", password)], None).await
+        self.call("login", &[("email", email), ("password", password)], None)
+            .await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
