@@ -13,6 +13,8 @@ use std::{
 };
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// Default idle timeout of a session (seed 001: `Max-Age=86400`).
@@ -36,9 +38,13 @@ impl ConfigError {
     }
 }
 
-/// The HMAC-SHA256 key that signs session cookies. Never printed.
+/// The HMAC-SHA256 key that signs session cookies. Never printed. Keyed
+/// once here, so signing and verifying a cookie only clone the keyed state.
 #[derive(Clone)]
-pub struct SessionKey(Zeroizing<Vec<u8>>);
+pub struct SessionKey {
+    bytes: Zeroizing<Vec<u8>>,
+    mac: Hmac<Sha256>,
+}
 
 impl SessionKey {
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
@@ -48,18 +54,28 @@ impl SessionKey {
                 bytes.len()
             ));
         }
-        Ok(Self(Zeroizing::new(bytes)))
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&bytes)
+            .map_err(|e| format!("unusable HMAC key: {e}"))?;
+        Ok(Self {
+            bytes: Zeroizing::new(bytes),
+            mac,
+        })
     }
 
     /// 32 fresh bytes from the OS CSPRNG.
     pub fn generate() -> Result<Self, String> {
         let bytes = crate::crypto::random_bytes::<32>()
             .map_err(|e| format!("the OS random number generator failed: {e}"))?;
-        Ok(Self(Zeroizing::new(bytes.to_vec())))
+        Self::from_bytes(bytes.to_vec())
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
+    }
+
+    /// A fresh HMAC-SHA256 state keyed with this key.
+    pub fn mac(&self) -> Hmac<Sha256> {
+        self.mac.clone()
     }
 }
 
@@ -162,12 +178,12 @@ impl Config {
             ));
         }
 
-        let session_max_age_secs = parse_secs(
+        let session_max_age_secs = parse_positive(
             &get,
             "PREQSTATION_SESSION_MAX_AGE",
             DEFAULT_SESSION_MAX_AGE_SECS,
         )?;
-        let session_absolute_secs = parse_secs(
+        let session_absolute_secs = parse_positive(
             &get,
             "PREQSTATION_SESSION_ABSOLUTE_LIFETIME",
             DEFAULT_SESSION_ABSOLUTE_SECS,
@@ -214,34 +230,35 @@ impl Config {
             session_max_age_secs,
             session_absolute_secs,
             trust_proxy,
-            login_max_failures_per_account: parse_secs(
+            login_max_failures_per_account: parse_positive(
                 &get,
                 "PREQSTATION_LOGIN_MAX_FAILURES_PER_ACCOUNT",
                 10,
             )?,
-            login_max_failures_per_ip: parse_secs(
+            login_max_failures_per_ip: parse_positive(
                 &get,
                 "PREQSTATION_LOGIN_MAX_FAILURES_PER_IP",
                 50,
             )?,
-            login_window_secs: parse_secs(&get, "PREQSTATION_LOGIN_WINDOW", 15 * 60)?,
-            api_rate_per_ip: parse_secs(&get, "PREQSTATION_API_RATE_PER_IP", 600)?
+            login_window_secs: parse_positive(&get, "PREQSTATION_LOGIN_WINDOW", 15 * 60)?,
+            api_rate_per_ip: parse_positive(&get, "PREQSTATION_API_RATE_PER_IP", 600)?
                 .min(u32::MAX as i64) as u32,
-            api_rate_per_token: parse_secs(&get, "PREQSTATION_API_RATE_PER_TOKEN", 120)?
+            api_rate_per_token: parse_positive(&get, "PREQSTATION_API_RATE_PER_TOKEN", 120)?
                 .min(u32::MAX as i64) as u32,
-            api_rate_verify: parse_secs(&get, "PREQSTATION_API_RATE_VERIFY", 10)?
+            api_rate_verify: parse_positive(&get, "PREQSTATION_API_RATE_VERIFY", 10)?
                 .min(u32::MAX as i64) as u32,
-            audit_retention_days: parse_secs(&get, "PREQSTATION_AUDIT_RETENTION_DAYS", 365)?,
+            audit_retention_days: parse_positive(&get, "PREQSTATION_AUDIT_RETENTION_DAYS", 365)?,
             token_prefix,
             session_key,
             session_key_source,
         })
     }
 
-    /// A configuration for tests: given database URL, fresh random key.
-    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
-        Self {
-            listen: "127.0.0.1:3000".parse().expect("static address parses"),
+    /// A configuration for tests and benchmarks: given database URL, fresh
+    /// random key. Fails only if the OS random number generator does.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Result<Self, String> {
+        Ok(Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             data_dir,
             database_url,
             public_url: "http://127.0.0.1:3000".into(),
@@ -256,9 +273,9 @@ impl Config {
             api_rate_verify: 10,
             audit_retention_days: 365,
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
-            session_key: SessionKey::generate().expect("OS RNG available in tests"),
+            session_key: SessionKey::generate()?,
             session_key_source: KeySource::Provided,
-        }
+        })
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -307,7 +324,7 @@ fn default_sqlite_url(data_dir: &Path) -> String {
     )
 }
 
-fn parse_secs(
+fn parse_positive(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: i64,

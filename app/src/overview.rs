@@ -37,8 +37,12 @@ pub async fn get_overview() -> Result<Overview, AppError> {
     let policy = tokens::policy::load(&cx.state.db)
         .await
         .map_err(|e| AppError::db("overview policy", e))?;
-    let scope = query::Scope::for_user(&me.user, &AuditFilter::default())?;
-    let (recent, _) = query::page(&cx.state.db, &scope, &AuditFilter::default(), None, 200).await?;
+    let security = AuditFilter {
+        security_only: Some("on".into()),
+        ..Default::default()
+    };
+    let scope = query::Scope::for_user(&me.user, &security)?;
+    let (recent, _) = query::page(&cx.state.db, &scope, &security, None, 5).await?;
     let projects = crate::projects::service::list_all(&cx.state.db, me.user.id)
         .await
         .map_err(|e| AppError::db("overview projects", e))?;
@@ -50,7 +54,7 @@ pub async fn get_overview() -> Result<Overview, AppError> {
             .filter(|t| t.expires_soon())
             .cloned()
             .collect(),
-        recent_security_events: recent.into_iter().filter(|e| e.security).take(5).collect(),
+        recent_security_events: recent,
         projects: projects.len(),
     })
 }

@@ -46,7 +46,7 @@ async fn main() {
     );
     let pool = db::connect(&url).await.unwrap();
     db::migrate(&pool).await.unwrap();
-    let mut config = Config::for_tests(url, dir.path().to_path_buf());
+    let mut config = Config::for_tests(url, dir.path().to_path_buf()).unwrap();
     config.api_rate_per_ip = u32::MAX;
     config.api_rate_per_token = u32::MAX;
     let leptos = leptos::config::LeptosOptions::builder()

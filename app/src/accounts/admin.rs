@@ -124,17 +124,7 @@ pub async fn invalidate(
 ) -> Result<Ended, AppError> {
     let run = async {
         let mut tx = db.begin().await?;
-        // A write first: it locks the account (the order every account
-        // change uses: account, sessions, tokens, audit head) and tells
-        // whether it exists.
-        let exists = sqlx::query(
-            "UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1",
-        )
-        .bind(target.to_string())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if exists == 0 {
+        if !super::lock_row(&mut tx, target).await? {
             return Ok(None);
         }
         let sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;

@@ -32,10 +32,10 @@ impl fmt::Debug for Password {
     }
 }
 
-/// argon2id, m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet).
+/// argon2id, m=19456 KiB, t=2, p=1 (OWASP Password Storage Cheat Sheet):
+/// exactly the argon2 crate's `Params::DEFAULT` (a unit test pins it).
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("static argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +126,12 @@ mod tests {
         assert!(check_new_password("Password1", "").is_err() || is_common("password1"));
         assert!(check_new_password("correct horse battery staple 42", "").is_ok());
         assert!(check_new_password("alice@example.com", "alice@example.com").is_err());
+    }
+
+    #[test]
+    fn parameters_are_owasps() {
+        let p = Params::DEFAULT;
+        assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (19_456, 2, 1));
     }
 
     #[tokio::test]

@@ -90,6 +90,24 @@ pub async fn find_by_id(db: &Db, id: AccountId) -> Result<Option<Account>, sqlx:
         .transpose()
 }
 
+/// Locks `account`'s row for the rest of the transaction (a row lock on
+/// PostgreSQL, the write lock on SQLite) and says whether it exists. Every
+/// transaction that changes an account's sessions or tokens starts here, so
+/// they serialise per owner and take their locks in one order (account,
+/// sessions, tokens, audit head); on SQLite it also makes the transaction a
+/// writer from its first statement.
+pub async fn lock_row(
+    conn: &mut sqlx::AnyConnection,
+    account: AccountId,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1")
+            .bind(account.to_string())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Validated input for a new account.
 pub struct NewAccount {
     pub email: String,

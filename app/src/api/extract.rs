@@ -154,9 +154,8 @@ impl FromRequestParts<AppState> for ApiMeta {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(ApiMeta(crate::web::RequestMeta::from_parts(
-            &parts.headers,
-            &parts.extensions,
+        Ok(ApiMeta(crate::web::RequestMeta::of(
+            parts,
             state.config.trust_proxy,
         )))
     }

@@ -63,6 +63,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     let meta = ResponseMeta::default();
     req.extensions_mut().insert(meta.clone());
+    // Extractors read it from here instead of parsing the headers again.
+    req.extensions_mut().insert(request.clone());
     let mut res = next.run(req).await;
 
     let (expires, rate, token) = match meta.0.lock() {

@@ -146,33 +146,23 @@ pub struct AuditFilter {
     pub to: Option<String>,
     /// Admins only: every account's events.
     pub all_accounts: Option<String>,
+    /// Only security events (failed logins, misused tokens, new IPs, rate limiting).
+    pub security_only: Option<String>,
 }
 
 impl AuditFilter {
-    /// The query string for the export links.
+    /// The query string for the export links (empty fields left out).
     pub fn query_string(&self) -> String {
-        let mut parts = vec![];
-        let mut add = |k: &str, v: &Option<String>| {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                let enc: String = v
-                    .bytes()
-                    .map(|b| {
-                        if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        }
-                    })
-                    .collect();
-                parts.push(format!("{k}={enc}"));
-            }
+        let keep = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let trimmed = AuditFilter {
+            action: keep(&self.action),
+            token: keep(&self.token),
+            from: keep(&self.from),
+            to: keep(&self.to),
+            all_accounts: keep(&self.all_accounts),
+            security_only: keep(&self.security_only),
         };
-        add("action", &self.action);
-        add("token", &self.token);
-        add("from", &self.from);
-        add("to", &self.to);
-        add("all_accounts", &self.all_accounts);
-        parts.join("&")
+        serde_urlencoded::to_string(&trimmed).unwrap_or_default()
     }
 }
 

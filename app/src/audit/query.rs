@@ -83,7 +83,7 @@ pub async fn page(
          FROM audit_events e LEFT JOIN accounts a ON a.id = e.account_id \
          WHERE ($1 = '' OR e.account_id = $1) AND ($2 = '' OR e.action = $2) \
            AND ($3 = '' OR substr(e.token_prefix, 1, length($3)) = $3) \
-           AND e.at >= $4 AND e.at < $5 AND e.seq < $6 \
+           AND e.at >= $4 AND e.at < $5 AND e.seq < $6 AND ($8 = 0 OR e.security = 1) \
          ORDER BY e.seq DESC LIMIT $7",
     )
     .bind(scope.account.clone().unwrap_or_default())
@@ -93,6 +93,7 @@ pub async fn page(
     .bind(to)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit + 1)
+    .bind(i64::from(matches!(filter.security_only.as_deref(), Some("on" | "true" | "1"))))
     .fetch_all(db)
     .await
     .map_err(|e| AppError::db("audit query", e))?;

@@ -25,7 +25,6 @@ pub fn ApiKeysPage() -> impl IntoView {
     let status = RwSignal::new(String::from("all"));
     let hide_revoked = RwSignal::new(false);
     let confirming = RwSignal::new(None::<(String, String)>);
-    let dismissed = RwSignal::new(0usize);
 
     let policy = Resource::new(|| (), |_| get_token_policy());
     let tokens = Resource::new(
@@ -60,9 +59,6 @@ pub fn ApiKeysPage() -> impl IntoView {
         }
     });
 
-    let _ = dismissed;
-    let created = move || shown.get();
-
     view! {
         <Title text="API Keys · Preqstation"/>
         <div class="flex items-start justify-between gap-4">
@@ -82,7 +78,7 @@ pub fn ApiKeysPage() -> impl IntoView {
             </button>
         </div>
 
-        {move || created().map(|c| view! { <NewTokenPanel created=c on_done=move || shown.set(None)/> })}
+        {move || shown.get().map(|c| view! { <NewTokenPanel created=c on_done=move || shown.set(None)/> })}
 
         <Show when=move || show_form.get()>
             <Transition fallback=|| ()>

@@ -14,6 +14,7 @@ pub fn AuditPage() -> impl IntoView {
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let all = RwSignal::new(false);
+    let security_only = RwSignal::new(false);
     let filter = RwSignal::new(AuditFilter::default());
     let before = RwSignal::new(None::<i64>);
     let page = Resource::new(
@@ -28,6 +29,7 @@ pub fn AuditPage() -> impl IntoView {
             from: opt(from.get_untracked()),
             to: opt(to.get_untracked()),
             all_accounts: all.get_untracked().then(|| "on".to_string()),
+            security_only: security_only.get_untracked().then(|| "on".to_string()),
         });
         before.set(None);
     };
@@ -68,6 +70,10 @@ pub fn AuditPage() -> impl IntoView {
             </label>
             <label class="grid gap-1">"To"
                 <input type="date" name="to" class="rounded-md border border-slate-300 px-2 py-1" on:input=move |ev| to.set(event_target_value(&ev))/>
+            </label>
+            <label class="flex items-center gap-2 pb-1">
+                <input type="checkbox" on:change=move |ev| security_only.set(event_target_checked(&ev))/>
+                "Security events only"
             </label>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -3,13 +3,10 @@
 use std::fmt;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 use zeroize::Zeroizing;
 
 use crate::config::SessionKey;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// 256 random bits from the OS CSPRNG. `Debug` prints `<redacted>`; not
 /// `Serialize`; zeroed on drop.
@@ -27,8 +24,7 @@ impl SessionSecret {
 
     /// The signed cookie value.
     pub fn to_cookie_value(&self, key: &SessionKey) -> String {
-        let mut mac =
-            HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
+        let mut mac = key.mac();
         mac.update(self.0.as_ref());
         let tag = mac.finalize().into_bytes();
         format!(
@@ -48,7 +44,7 @@ impl SessionSecret {
         let secret = Zeroizing::new(URL_SAFE_NO_PAD.decode(secret_b64).ok()?);
         let tag = URL_SAFE_NO_PAD.decode(tag_b64).ok()?;
         let secret: [u8; 32] = secret.as_slice().try_into().ok()?;
-        let mut mac = HmacSha256::new_from_slice(key.as_bytes()).ok()?;
+        let mut mac = key.mac();
         mac.update(&secret);
         mac.verify_slice(&tag).ok()?;
         Some(Self(Zeroizing::new(secret)))

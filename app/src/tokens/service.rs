@@ -171,12 +171,8 @@ pub async fn create(
 
     let run = async {
         let mut tx = db.begin().await?;
-        // Serialises token creation per owner (row lock on PostgreSQL, the
-        // write lock on SQLite).
-        sqlx::query("UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1")
-            .bind(owner.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // Serialises token creation per owner.
+        crate::accounts::lock_row(&mut tx, owner).await?;
         let active = sqlx::query(&format!(
             "SELECT COUNT(*) AS n FROM api_tokens WHERE account_id = $1 AND {ACTIVE}"
         ))
@@ -547,10 +543,7 @@ pub async fn rotate(
     let new_id = uuid::Uuid::now_v7().to_string();
     let run = async {
         let mut tx = db.begin().await?;
-        sqlx::query("UPDATE accounts SET password_changed_at = password_changed_at WHERE id = $1")
-            .bind(owner.to_string())
-            .execute(&mut *tx)
-            .await?;
+        crate::accounts::lock_row(&mut tx, owner).await?;
         let Some(old) = sqlx::query(
             "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to \
              FROM api_tokens WHERE id = $1 AND account_id = $2",

@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     fn cfg() -> Config {
-        Config::for_tests("sqlite::memory:".into(), std::env::temp_dir())
+        Config::for_tests("sqlite::memory:".into(), std::env::temp_dir()).unwrap()
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

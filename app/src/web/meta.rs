@@ -15,6 +15,16 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
+    /// The metadata an earlier layer already worked out for this request, or
+    /// worked out now.
+    pub fn of(parts: &http::request::Parts, trust_proxy: bool) -> Self {
+        parts
+            .extensions
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or_else(|| Self::from_parts(&parts.headers, &parts.extensions, trust_proxy))
+    }
+
     /// With `trust_proxy`, the client IP is the last `X-Forwarded-For` hop
     /// (the one our reverse proxy appended); otherwise the TCP peer.
     pub fn from_parts(headers: &HeaderMap, extensions: &Extensions, trust_proxy: bool) -> Self {

@@ -109,7 +109,8 @@ impl TestApp {
         dir: tempfile::TempDir,
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
-        let mut config = Config::for_tests(database_url.clone(), dir.path().to_path_buf());
+        let mut config =
+            Config::for_tests(database_url.clone(), dir.path().to_path_buf()).expect("test config");
         adjust(&mut config);
         let pool = db::connect(&database_url).await.expect("connect");
         db::migrate(&pool).await.expect("migrate");
