@@ -124,6 +124,9 @@ pub struct Config {
     pub api_rate_verify: u32,
     /// Days audit entries are kept (`PREQSTATION_AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: i64,
+    /// The longest any request may take before it is answered 503
+    /// (`PREQSTATION_REQUEST_TIMEOUT`, seconds, default 30).
+    pub request_timeout: std::time::Duration,
     /// Prefix of every API token (`PREQSTATION_TOKEN_PREFIX`, default `preq_`).
     pub token_prefix: String,
     pub session_key: SessionKey,
@@ -248,6 +251,9 @@ impl Config {
             api_rate_verify: parse_positive(&get, "PREQSTATION_API_RATE_VERIFY", 10)?
                 .min(u32::MAX as i64) as u32,
             audit_retention_days: parse_positive(&get, "PREQSTATION_AUDIT_RETENTION_DAYS", 365)?,
+            request_timeout: std::time::Duration::from_secs(
+                parse_positive(&get, "PREQSTATION_REQUEST_TIMEOUT", 30)?.unsigned_abs(),
+            ),
             token_prefix,
             session_key,
             session_key_source,
@@ -272,6 +278,7 @@ impl Config {
             api_rate_per_token: 120,
             api_rate_verify: 10,
             audit_retention_days: 365,
+            request_timeout: std::time::Duration::from_secs(30),
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             session_key: SessionKey::generate()?,
             session_key_source: KeySource::Provided,

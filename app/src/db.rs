@@ -46,6 +46,16 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
         .acquire_timeout(Duration::from_secs(3))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
+                if !is_sqlite {
+                    // Bounded waits on the server side too: no statement or
+                    // lock wait outlives the request deadline, and a
+                    // transaction left open by a dead client is ended.
+                    conn.execute(
+                        "SET statement_timeout = '10s'; SET lock_timeout = '5s'; \
+                         SET idle_in_transaction_session_timeout = '30s'",
+                    )
+                    .await?;
+                }
                 if is_sqlite {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA busy_timeout = 5000").await?;
@@ -78,6 +88,29 @@ fn sqlite_path(url: &str) -> Option<String> {
         None
     } else {
         Some(path.to_string())
+    }
+}
+
+/// True when `err` will likely pass if tried again later: the pool had no
+/// connection in time, the server is unreachable, or the database gave up
+/// waiting (SQLite busy/locked after `busy_timeout`; PostgreSQL statement or
+/// lock timeout, deadlock, serialization failure). These are answered 503,
+/// not 500.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => matches!(
+            e.code().as_deref(),
+            // SQLite: BUSY, LOCKED, BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT.
+            Some("5" | "6" | "261" | "517" | "773")
+            // PostgreSQL: query_canceled (statement_timeout), lock_not_available,
+            // deadlock_detected, serialization_failure, admin/crash shutdown.
+            | Some("57014" | "55P03" | "40P01" | "40001" | "57P01" | "57P02" | "57P03")
+        ),
+        _ => false,
     }
 }
 

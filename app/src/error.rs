@@ -112,12 +112,10 @@ impl AppError {
     /// Maps a database error: pool exhaustion or an unreachable server is
     /// 503 (the app recovers when the database does), everything else 500.
     pub fn db(context: &str, err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                tracing::error!(context, error = %err, "database unavailable");
-                AppError::Unavailable
-            }
-            other => Self::internal(context, other),
+        if crate::db::is_transient(&err) {
+            tracing::error!(context, error = %err, "database unavailable");
+            return AppError::Unavailable;
         }
+        Self::internal(context, err)
     }
 }

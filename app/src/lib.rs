@@ -17,6 +17,7 @@
 //! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke, bearer authentication |
 //! | `api`         | (server) the bearer-token REST API under `/api/` |
+//! | `mcp`         | (server) the same operations as MCP tools: `/mcp` and the stdio server's tools |
 //! | [`error`]     | the error every server function returns |
 //! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
 //! | `config`      | (server) configuration from the environment |
@@ -55,6 +56,8 @@ pub mod crypto;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod maintenance;
+#[cfg(feature = "ssr")]
+pub mod mcp;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

@@ -127,6 +127,6 @@ async fn main() {
     report("POST /api/tasks (router, SQLite)", n, start.elapsed());
 
     let start = Instant::now();
-    state.audit.flush().await;
+    state.audit.flush(std::time::Duration::from_secs(30)).await;
     report("audit queue drain after the runs above", 1, start.elapsed());
 }

@@ -1,8 +1,10 @@
 //! The `preqstation` binary: read configuration, open the database, run the
 //! migrations, build the router, serve. Also `create-admin` for headless
-//! installs.
+//! installs, `audit verify`, and `mcp` (the stdio MCP server for agents).
 
-use std::{io::BufRead, net::SocketAddr, process::ExitCode};
+mod mcp_stdio;
+
+use std::{io::BufRead, net::SocketAddr, process::ExitCode, time::Duration};
 
 use app::{
     accounts::{self, NewAccount},
@@ -18,6 +20,7 @@ Usage:
   preqstation [serve]                  run the web server
   preqstation create-admin --email E   create an admin account; the password is read from stdin
   preqstation audit verify             check the audit log's hash chain; exit 1 at the first altered or removed entry
+  preqstation mcp                      MCP server on stdio for an agent; needs PREQSTATION_API_URL and PREQSTATION_TOKEN
 
 Configuration comes from environment variables; see docs/configuration.md.";
 
@@ -29,6 +32,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
         )
         .with_target(false)
+        // stdout carries `preqstation mcp`'s protocol messages: logs go to stderr.
+        .with_writer(std::io::stderr)
         .init();
 
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +41,7 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("create-admin") => create_admin(&args[1..]).await,
         Some("audit") if args.get(1).map(String::as_str) == Some("verify") => audit_verify().await,
+        Some("mcp") => mcp_stdio::run().await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -108,8 +114,17 @@ async fn serve() -> Result<(), String> {
     .await
     .map_err(|e| format!("server error: {e}"))?;
     // Every queued audit event is written before the process exits.
-    state.audit.flush().await;
-    pool.close().await;
+    // Bounded, so a database that is gone cannot hold the process forever;
+    // what could not be written is reported, not silently dropped.
+    if !state.audit.flush(Duration::from_secs(30)).await {
+        tracing::error!("audit queue not flushed within 30 s; queued events may be lost");
+    }
+    if tokio::time::timeout(Duration::from_secs(10), pool.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database pool did not close within 10 s");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,9 +4,8 @@
 
 mod common;
 
-use app::types::{Role, Timestamp};
 use axum::{body::Body, http::Request};
-use common::{TestApp, TestResponse, PASSWORD};
+use common::{owner, project, token_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 const ALL_SCOPES: [&str; 5] = [
@@ -16,50 +15,6 @@ const ALL_SCOPES: [&str; 5] = [
     "scope_worklogs_write",
     "scope_tokens_rotate_self",
 ];
-
-struct Owner {
-    cookie: String,
-}
-
-async fn owner(app: &TestApp, email: &str, first: bool) -> Owner {
-    let cookie = if first {
-        app.setup_admin(email).await
-    } else {
-        let new =
-            app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
-        app::accounts::create(&app.state.db, new, Timestamp::now())
-            .await
-            .unwrap();
-        app.login(email, PASSWORD).await.session_cookie().unwrap()
-    };
-    Owner { cookie }
-}
-
-async fn token_with(app: &TestApp, o: &Owner, name: &str, scopes: &[&str], expiry: &str) -> String {
-    let mut form = vec![("name", name), ("expiry", expiry)];
-    for s in scopes {
-        form.push((s, "on"));
-    }
-    let res = app.call("tokens/create", &form, Some(&o.cookie)).await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()["token"].as_str().unwrap().to_string()
-}
-
-async fn project(app: &TestApp, o: &Owner, name: &str) -> String {
-    let res = app
-        .call(
-            "projects/create",
-            &[
-                ("name", name),
-                ("description", "d"),
-                ("settings", "repo = git@x:y.git\nbranch = main"),
-            ],
-            Some(&o.cookie),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()["id"].as_str().unwrap().to_string()
-}
 
 async fn api(
     app: &TestApp,

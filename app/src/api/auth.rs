@@ -49,13 +49,16 @@ impl FromRequestParts<AppState> for TokenAuth {
     ) -> Result<Self, Self::Rejection> {
         let meta = RequestMeta::of(parts, state.config.trust_proxy);
         let Some(presented) = bearer(parts) else {
-            state.audit.push(
-                crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
-                    .from_request(&meta)
-                    .detail("reason", "missing")
-                    .detail("method", parts.method.as_str())
-                    .detail("path", full_path(parts)),
-            );
+            state
+                .audit
+                .push(
+                    crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
+                        .from_request(&meta)
+                        .detail("reason", "missing")
+                        .detail("method", parts.method.as_str())
+                        .detail("path", full_path(parts)),
+                )
+                .await;
             return Err(failure(&AuthFailure::Missing));
         };
         let now = Timestamp::now();
@@ -70,6 +73,16 @@ impl FromRequestParts<AppState> for TokenAuth {
         .await
         .map_err(|e| ApiError::db("token authentication", e))?;
         match outcome {
+            Ok(token)
+                if parts
+                    .extensions
+                    .get::<crate::mcp::http::InternalCall>()
+                    .is_some() =>
+            {
+                // Already counted and audited by the MCP door that sent it.
+                parts.extensions.insert(token.clone());
+                Ok(TokenAuth(token))
+            }
             Ok(token) => {
                 let rate = state.limits.per_token.check(&token.token_id);
                 if let Some(meta) = parts.extensions.get::<super::meta::ResponseMeta>() {
@@ -85,16 +98,19 @@ impl FromRequestParts<AppState> for TokenAuth {
                 }
                 if rate.retry_after_secs.is_some() {
                     tracing::warn!(token = %token.prefix, path = %full_path(parts), "API rate limit (per token) exceeded");
-                    state.audit.push(
-                        crate::audit::NewEvent::new("rate_limited", "token", "failure")
-                            .account(token.account_id)
-                            .actor(token.prefix.clone())
-                            .token(token.prefix.clone())
-                            .from_request(&meta)
-                            .detail("limit", "token")
-                            .detail("path", full_path(parts))
-                            .security(true),
-                    );
+                    state
+                        .audit
+                        .push(
+                            crate::audit::NewEvent::new("rate_limited", "token", "failure")
+                                .account(token.account_id)
+                                .actor(token.prefix.clone())
+                                .token(token.prefix.clone())
+                                .from_request(&meta)
+                                .detail("limit", "token")
+                                .detail("path", full_path(parts))
+                                .security(true),
+                        )
+                        .await;
                     return Err(ApiError::RateLimited(rate));
                 }
                 parts.extensions.insert(token.clone());
@@ -123,7 +139,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                         .account(account.clone())
                         .security(true);
                 }
-                state.audit.push(event);
+                state.audit.push(event).await;
                 Err(failure(&f))
             }
         }

@@ -22,6 +22,8 @@ pub struct MetaInner {
     /// The authenticated token (account id, prefix, first time from this IP),
     /// for the `token_used` audit event.
     pub token: Option<(String, String, bool)>,
+    /// Set by the MCP door: the JSON-RPC method and tool of this request.
+    pub mcp: Option<crate::mcp::http::McpCall>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -48,17 +50,29 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .get::<axum::extract::OriginalUri>()
         .map(|u| u.0.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
+    // A tool call the MCP door runs in process was limited and is audited
+    // there, as one request.
+    if req
+        .extensions()
+        .get::<crate::mcp::http::InternalCall>()
+        .is_some()
+    {
+        return next.run(req).await;
+    }
     let ip_state = state.limits.per_ip.check(&ip);
     if ip_state.retry_after_secs.is_some() {
         tracing::warn!(%ip, %path, "API rate limit (per IP) exceeded");
-        state.audit.push(
-            crate::audit::NewEvent::new("rate_limited", "anonymous", "failure")
-                .from_request(&request)
-                .detail("limit", "ip")
-                .detail("method", &method)
-                .detail("path", &path)
-                .security(true),
-        );
+        state
+            .audit
+            .push(
+                crate::audit::NewEvent::new("rate_limited", "anonymous", "failure")
+                    .from_request(&request)
+                    .detail("limit", "ip")
+                    .detail("method", &method)
+                    .detail("path", &path)
+                    .security(true),
+            )
+            .await;
         return ApiError::RateLimited(ip_state).into_response();
     }
     let meta = ResponseMeta::default();
@@ -67,32 +81,48 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut().insert(request.clone());
     let mut res = next.run(req).await;
 
-    let (expires, rate, token) = match meta.0.lock() {
+    let (expires, rate, token, mcp) = match meta.0.lock() {
         Ok(inner) => (
             inner.token_expires_at,
             inner.rate.clone(),
             inner.token.clone(),
+            inner.mcp.clone(),
         ),
-        Err(_) => (None, None, None),
+        Err(_) => (None, None, None, None),
     };
     if let Some((account, prefix, new_ip)) = token {
-        let status = res.status().as_u16();
-        state.audit.push(
-            crate::audit::NewEvent::new(
-                "token_used",
-                "token",
-                if status < 400 { "success" } else { "failure" },
-            )
-            .account(account)
-            .actor(prefix.clone())
-            .token(prefix)
-            .from_request(&request)
-            .detail("method", &method)
-            .detail("path", &path)
-            .detail("status", status)
-            .detail("new_ip", new_ip)
-            .security(new_ip),
+        let http_status = res.status().as_u16();
+        // A failed tool call is HTTP 200 at /mcp: its route's status counts.
+        let status = mcp
+            .as_ref()
+            .and_then(|m| m.tool_status)
+            .unwrap_or(http_status);
+        let mut event = crate::audit::NewEvent::new(
+            "token_used",
+            "token",
+            if status < 400 { "success" } else { "failure" },
         );
+        if let Some(m) = &mcp {
+            event = event.detail("mcp_method", &m.method);
+            if let Some(tool) = &m.tool {
+                event = event.detail("tool", tool);
+            }
+        }
+        state
+            .audit
+            .push(
+                event
+                    .account(account)
+                    .actor(prefix.clone())
+                    .token(prefix)
+                    .from_request(&request)
+                    .detail("method", &method)
+                    .detail("path", &path)
+                    .detail("status", status)
+                    .detail("new_ip", new_ip)
+                    .security(new_ip),
+            )
+            .await;
     }
     let rate = rate.unwrap_or(ip_state);
     let headers = res.headers_mut();

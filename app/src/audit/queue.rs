@@ -1,6 +1,6 @@
 //! The write-behind queue for the API hot path (`token_used`, `auth_failed`,
-//! `rate_limited`): requests hand events to a bounded channel and return; one
-//! task appends them in batches. `flush` waits until everything queued so far
+//! `rate_limited`): requests hand events to a bounded channel (waiting for
+//! room when it is full) and return; one task appends them in batches. `flush` waits until everything queued so far
 //! is written; the binary calls it after a graceful shutdown (SIGTERM,
 //! Ctrl-C), so nothing queued is lost then. On a crash (SIGKILL, power loss)
 //! the events still in the queue, at most the last fraction of a second's
@@ -34,26 +34,24 @@ impl AuditQueue {
         Self { tx }
     }
 
-    /// Queues an event without waiting (if the queue is full, a task waits
-    /// for room instead of the request).
-    pub fn push(&self, mut event: NewEvent) {
+    /// Queues an event. When the queue is full the caller waits for room
+    /// (backpressure): no event is dropped and nothing grows beyond
+    /// [`CAPACITY`]. The wait is bounded by the request deadline
+    /// (`web::deadline`), and the writer's own database waits are bounded by
+    /// the pool's and the database's timeouts, so the queue always drains.
+    pub async fn push(&self, mut event: NewEvent) {
         event.at.get_or_insert_with(Timestamp::now);
-        if let Err(mpsc::error::TrySendError::Full(msg)) =
-            self.tx.try_send(Msg::Event(Box::new(event)))
-        {
-            let tx = self.tx.clone();
-            tokio::spawn(async move {
-                let _ = tx.send(msg).await;
-            });
+        if self.tx.send(Msg::Event(Box::new(event))).await.is_err() {
+            tracing::error!("audit queue closed; event not recorded");
         }
     }
 
-    /// Returns once every event queued before the call is written.
-    pub async fn flush(&self) {
+    /// Returns once every event queued before the call is written, or
+    /// `false` if that did not happen within `limit`.
+    pub async fn flush(&self, limit: std::time::Duration) -> bool {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Msg::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        let run = async { self.tx.send(Msg::Flush(done)).await.is_ok() && wait.await.is_ok() };
+        tokio::time::timeout(limit, run).await.unwrap_or(false)
     }
 }
 

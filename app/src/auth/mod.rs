@@ -83,7 +83,7 @@ pub async fn login(
             if let Some(a) = account {
                 event = event.account(a.id);
             }
-            cx.state.audit.push(event);
+            cx.state.audit.push(event).await;
             return Err(e);
         }
     };

@@ -6,6 +6,7 @@
 //! drive, so tests exercise exactly the production stack.
 
 mod csrf;
+mod deadline;
 mod headers;
 mod health;
 mod meta;
@@ -72,11 +73,20 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES));
 
     // The bearer-token API has its own limits and error envelope; around
-    // everything, the security headers (so even refusals carry them) and the
-    // request id.
+    // everything, the request deadline (no request waits forever), the
+    // security headers (so even refusals carry them) and the request id.
+    // MCP tool calls run their REST route in process, through this router.
+    let api_in_process = Router::new()
+        .nest("/api", crate::api::router(state.clone()))
+        .with_state(state.clone());
     Router::new()
         .nest("/api", crate::api::router(state.clone()))
+        .merge(crate::mcp::http::routes(&state, api_in_process))
         .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            deadline::layer,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::layer,

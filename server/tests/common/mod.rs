@@ -6,7 +6,13 @@
 
 use std::net::SocketAddr;
 
-use app::{config::Config, db, state::AppState, web};
+use app::{
+    config::Config,
+    db,
+    state::AppState,
+    types::{Role, Timestamp},
+    web,
+};
 use axum::{
     body::Body,
     extract::ConnectInfo,
@@ -112,7 +118,9 @@ impl TestApp {
         let mut config =
             Config::for_tests(database_url.clone(), dir.path().to_path_buf()).expect("test config");
         adjust(&mut config);
+        diagnostics::init_logging();
         let pool = db::connect(&database_url).await.expect("connect");
+        diagnostics::watchdog(pool.clone());
         db::migrate(&pool).await.expect("migrate");
         let leptos = leptos::config::LeptosOptions::builder()
             .output_name("preqstation")
@@ -230,6 +238,105 @@ impl TestApp {
             .try_get::<i64, _>(0)
             .expect("count column")
     }
+}
+
+/// Hang diagnostics, off unless `PREQ_TEST_DIAG` is set: statement-level
+/// logs to stderr and, after `PREQ_TEST_DIAG` seconds, a report of the
+/// pool and of the process's threads (the reproduction loop in
+/// docs/development.md reads them).
+mod diagnostics {
+    use std::time::Duration;
+
+    fn after() -> Option<u64> {
+        std::env::var("PREQ_TEST_DIAG").ok()?.parse().ok()
+    }
+
+    pub fn init_logging() {
+        if after().is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "debug".into()),
+                ))
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_thread_names(true)
+                .try_init();
+        }
+    }
+
+    pub fn watchdog(pool: app::db::Db) {
+        let Some(secs) = after() else { return };
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .map(|s| s.trim().to_string())
+                .collect();
+            eprintln!(
+                "WATCHDOG after {secs}s: pool size={} idle={} closed={}; threads: {threads:?}",
+                pool.size(),
+                pool.num_idle(),
+                pool.is_closed()
+            );
+        });
+    }
+}
+
+/// A signed-in account owner (its session cookie).
+pub struct Owner {
+    pub cookie: String,
+}
+
+/// The first account (admin, through setup) or a further member.
+pub async fn owner(app: &TestApp, email: &str, first: bool) -> Owner {
+    let cookie = if first {
+        app.setup_admin(email).await
+    } else {
+        let new =
+            app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
+        app::accounts::create(&app.state.db, new, Timestamp::now())
+            .await
+            .unwrap();
+        app.login(email, PASSWORD).await.session_cookie().unwrap()
+    };
+    Owner { cookie }
+}
+
+/// A new API token with these scope form fields and expiry.
+pub async fn token_with(
+    app: &TestApp,
+    o: &Owner,
+    name: &str,
+    scopes: &[&str],
+    expiry: &str,
+) -> String {
+    let mut form = vec![("name", name), ("expiry", expiry)];
+    for s in scopes {
+        form.push((s, "on"));
+    }
+    let res = app.call("tokens/create", &form, Some(&o.cookie)).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()["token"].as_str().unwrap().to_string()
+}
+
+/// A new project of `o` (with two settings); returns its id.
+pub async fn project(app: &TestApp, o: &Owner, name: &str) -> String {
+    let res = app
+        .call(
+            "projects/create",
+            &[
+                ("name", name),
+                ("description", "d"),
+                ("settings", "repo = git@x:y.git\nbranch = main"),
+            ],
+            Some(&o.cookie),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()["id"].as_str().unwrap().to_string()
 }
 
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {

@@ -1,0 +1,240 @@
+//! `/mcp`: MCP streamable HTTP (rmcp), stateless, serving both protocol
+//! generations (2025-11-25 with its `initialize` handshake, 2026-07-28
+//! without sessions). In front of rmcp, the same middleware as `/api`
+//! (per-IP limit, `token_used`, expiry and rate-limit headers) and a guard:
+//! `Origin` must be ours when present (DNS rebinding), the bearer token is
+//! authenticated exactly as on the REST API (401 with the RFC 6750
+//! challenge), and a `tools/call` outside the token's scopes is 403 with
+//! `error="insufficient_scope"`. A tool call then runs its REST route in
+//! process ([`InProcess`]), so both doors share one handler per rule.
+//!
+//! rmcp defaults changed here: `legacy_session_mode` off (no per-client
+//! sessions in memory, so any instance answers any request and memory stays
+//! bounded), `allowed_hosts` and `allowed_origins` from the public URL
+//! instead of localhost-only / unchecked, JSON responses instead of SSE
+//! streams (no server-initiated messages here), no SSE keep-alive, and the
+//! API's 64 KiB body limit.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, FromRequestParts, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    Router,
+};
+use http::{header, StatusCode};
+use rmcp::{
+    service::RequestContext,
+    transport::streamable_http_server::{
+        session::never::NeverSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+    },
+    RoleServer,
+};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::{
+    handler::{Backend, McpServer, RestReply},
+    tools::{self, RestCall},
+};
+use crate::{
+    api::{meta::ResponseMeta, ApiError, TokenAuth, BODY_LIMIT_BYTES},
+    state::AppState,
+    tokens::{service::Authenticated, Scope},
+};
+
+/// Marks a request the MCP door sends to the REST router in process: it was
+/// already counted against the rate limits and is audited as the MCP call.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalCall;
+
+/// The MCP call being served, for its `token_used` audit entry (method and
+/// tool name; never the arguments).
+#[derive(Debug, Clone, Default)]
+pub struct McpCall {
+    pub method: String,
+    pub tool: Option<String>,
+    /// The tool's route status (a failed tool is still HTTP 200).
+    pub tool_status: Option<u16>,
+}
+
+/// The `/mcp` route, with its guard and the API's middleware.
+pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
+    let cfg = &state.config;
+    let origin = cfg.public_origin();
+    let mut hosts = vec![authority(&origin)];
+    hosts.push(cfg.listen.to_string());
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins([origin])
+        .with_max_request_body_bytes(BODY_LIMIT_BYTES);
+    let service = StreamableHttpService::new(
+        move || Ok(McpServer::new(InProcess { api: api.clone() })),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    Router::new()
+        .route_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::api::meta::layer,
+        ))
+}
+
+/// `host[:port]` of an origin.
+fn authority(origin: &str) -> String {
+    origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin)
+        .to_string()
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// Origin, authentication and scope, before rmcp sees the request.
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let ours = state.config.public_origin();
+        if origin.to_str().map(|o| o != ours).unwrap_or(true) {
+            tracing::warn!(origin = ?origin, "MCP request from a foreign Origin refused");
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "Requests from this Origin are not allowed.",
+            );
+        }
+    }
+    let (mut parts, body) = req.into_parts();
+    let token = match TokenAuth::from_request_parts(&mut parts, &state).await {
+        Ok(TokenAuth(t)) => t,
+        Err(e) => return e.into_response(),
+    };
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::PayloadTooLarge.into_response(),
+    };
+    let message: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let call = McpCall {
+        method: message["method"]
+            .as_str()
+            .unwrap_or("-")
+            .chars()
+            .take(64)
+            .collect(),
+        tool: (message["method"] == "tools/call")
+            .then(|| message["params"]["name"].as_str())
+            .flatten()
+            .map(|n| n.chars().take(64).collect()),
+        tool_status: None,
+    };
+    if let Some(tool) = call.tool.as_deref().and_then(tools::find) {
+        if let Some(scope) = tool.scope.filter(|s| !token.scopes.contains(s)) {
+            tracing::warn!(token = %token.prefix, tool = tool.spec.name, "MCP tool call outside the token's scopes");
+            return ApiError::InsufficientScope(scope).into_response();
+        }
+    }
+    if let Some(meta) = parts.extensions.get::<ResponseMeta>() {
+        meta.set(|m| m.mcp = Some(call.clone()));
+    }
+    parts.extensions.insert(token);
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Runs a tool's REST route in this process, as the calling token.
+pub struct InProcess {
+    api: Router,
+}
+
+fn parts(ctx: &RequestContext<RoleServer>) -> Option<&http::request::Parts> {
+    ctx.extensions.get::<http::request::Parts>()
+}
+
+impl Backend for InProcess {
+    fn scopes(&self, ctx: &RequestContext<RoleServer>) -> Option<Vec<Scope>> {
+        parts(ctx)?
+            .extensions
+            .get::<Authenticated>()
+            .map(|t| t.scopes.clone())
+    }
+
+    async fn send(&self, call: RestCall, ctx: &RequestContext<RoleServer>) -> RestReply {
+        let mut req = Request::builder().method(call.method).uri(&call.uri);
+        if let Some(p) = parts(ctx) {
+            for name in [
+                header::AUTHORIZATION,
+                header::USER_AGENT,
+                header::HeaderName::from_static("x-forwarded-for"),
+                header::FORWARDED,
+            ] {
+                for v in p.headers.get_all(&name) {
+                    req = req.header(&name, v);
+                }
+            }
+        }
+        if let Some(key) = call.idempotency_key.as_deref() {
+            req = req.header("idempotency-key", key);
+        }
+        let body = match &call.body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let Ok(mut req) = req.body(body) else {
+            return internal_error();
+        };
+        if let Some(p) = parts(ctx) {
+            let ext = req.extensions_mut();
+            if let Some(c) = p.extensions.get::<ConnectInfo<SocketAddr>>() {
+                ext.insert(c.clone());
+            }
+            if let Some(m) = p.extensions.get::<crate::web::RequestMeta>() {
+                ext.insert(m.clone());
+            }
+            if let Some(r) = p.extensions.get::<crate::web::request_id::RequestId>() {
+                ext.insert(r.clone());
+            }
+        }
+        req.extensions_mut().insert(InternalCall);
+        let Ok(res) = self.api.clone().oneshot(req).await;
+        let status = res.status().as_u16();
+        let body = match axum::body::to_bytes(res.into_body(), 4 * 1024 * 1024).await {
+            Ok(b) if b.is_empty() => Value::Null,
+            Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+            Err(_) => return internal_error(),
+        };
+        RestReply { status, body }
+    }
+
+    fn record(&self, ctx: &RequestContext<RoleServer>, _tool: &str, status: u16) {
+        if let Some(meta) = parts(ctx).and_then(|p| p.extensions.get::<ResponseMeta>()) {
+            meta.set(|m| {
+                if let Some(call) = m.mcp.as_mut() {
+                    call.tool_status = Some(status);
+                }
+            });
+        }
+    }
+}
+
+fn internal_error() -> RestReply {
+    RestReply {
+        status: 500,
+        body: serde_json::json!({"error": {"code": "INTERNAL_ERROR", "message": "Something went wrong on our side."}}),
+    }
+}
