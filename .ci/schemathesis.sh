@@ -20,23 +20,12 @@ echo "$PASSWORD" | "$BIN" create-admin --email st@example.com >/dev/null
 "$BIN" serve >"$DIR/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-    curl -fs "$BASE/healthz" >/dev/null && break
-    sleep 0.1
-done
-
-rpc() { # endpoint, then curl --data-urlencode arguments
-    local endpoint="$1"
-    shift
-    curl -fsS -X POST "$BASE/rpc/$endpoint" -H "Origin: $BASE" -H 'Accept: application/json' ${COOKIE:+-H "Cookie: $COOKIE"} "$@"
-}
-COOKIE="$(rpc login -D - -o /dev/null --data-urlencode email=st@example.com --data-urlencode "password=$PASSWORD" \
-    | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-session=[^;]*\).*/\1/p' | head -1)"
+source "$(dirname "${BASH_SOURCE[0]}")/live.sh"
+wait_healthy "$BASE"
+COOKIE="$(sign_in st@example.com "$PASSWORD")"
 [ -n "$COOKIE" ] || { echo "schemathesis: could not sign in"; exit 1; }
 rpc projects/create --data-urlencode name=schemathesis --data-urlencode 'settings=branch = main' >/dev/null
-TOKEN="$(rpc tokens/create --data-urlencode name=schemathesis --data-urlencode expiry=30 \
-    -d scope_projects_read=on -d scope_tasks_read=on -d scope_tasks_write=on -d scope_worklogs_write=on \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+TOKEN="$(new_token schemathesis scope_projects_read scope_tasks_read scope_tasks_write scope_worklogs_write)"
 
 # DELETE /api/tokens/self would revoke the token mid-run; its behaviour is
 # covered by the Rust integration tests.

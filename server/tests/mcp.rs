@@ -43,9 +43,6 @@ async fn mcp(
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
-    for (k, v) in extra {
-        req = req.header(*k, *v);
-    }
     let mut params = params;
     if version == MODERN {
         // 2026-07-28: every request names its version and capabilities.
@@ -55,8 +52,15 @@ async fn mcp(
         });
     }
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    app.send(req.body(Body::from(body.to_string())).unwrap())
-        .await
+    let mut req = req.body(Body::from(body.to_string())).unwrap();
+    // Extra headers replace the defaults above.
+    for (k, v) in extra {
+        req.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    app.send(req).await
 }
 
 async fn tool_names(app: &TestApp, token: &str, version: &str) -> Vec<String> {
@@ -442,16 +446,57 @@ async fn modern_protocol_headers_must_match_the_body() {
     )
     .await;
     assert_eq!(res.status, 400, "{}", res.body);
-    let res = mcp(
-        &app,
-        Some(&token),
-        "1999-01-01",
-        "tools/list",
-        json!({}),
-        &[],
-    )
-    .await;
+    let res = mcp(&app, Some(&token), MODERN, "tools/call",
+        json!({"name": "whoami", "arguments": {}}), &[("mcp-name", "list_tasks")]).await;
+    assert_eq!(res.status, 400, "Mcp-Name must name the called tool: {}", res.body);
+    let res = mcp(&app, Some(&token), "1999-01-01", "tools/list", json!({}), &[]).await;
     assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains(MODERN) && res.body.contains(LEGACY), "names the supported versions: {}", res.body);
+    let res = mcp(&app, Some(&token), MODERN, "tools/list", json!({}), &[]).await;
+    assert!(res.json()["result"]["resultType"].is_string(), "{}", res.body);
+    assert!(res.header("content-type").unwrap().starts_with("application/json"));
+    // Only POST: no server-initiated stream here.
+    let res = app
+        .send(
+            Request::get("/mcp")
+                .header("host", HOST)
+                .header("accept", "text/event-stream")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, 405, "{}", res.body);
+    // A notification is accepted with 202 and no body.
+    let res = app
+        .send(
+            Request::post("/mcp")
+                .header("host", HOST)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", LEGACY)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, 202, "{}", res.body);
+    assert!(res.body.is_empty());
+    // A token in the query string is never accepted.
+    let res = app
+        .send(
+            Request::post(format!("/mcp?access_token={token}"))
+                .header("host", HOST)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(Body::from(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, 401);
+    // A Host that is not ours (DNS rebinding) is refused by rmcp itself.
+    let res = mcp(&app, Some(&token), LEGACY, "tools/list", json!({}), &[("host", "evil.example")]).await;
+    assert_eq!(res.status, 403, "{}", res.body);
     let res = mcp(
         &app,
         Some(&token),

@@ -26,11 +26,12 @@ use axum::{
 };
 use http::{header, StatusCode};
 use rmcp::{
+    model::ProtocolVersion,
     service::RequestContext,
     transport::streamable_http_server::{
         session::never::NeverSessionManager, StreamableHttpServerConfig, StreamableHttpService,
     },
-    RoleServer,
+    ErrorData, RoleServer,
 };
 use serde_json::Value;
 use tower::ServiceExt;
@@ -127,6 +128,9 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         Err(_) => return ApiError::PayloadTooLarge.into_response(),
     };
     let message: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if let Some(refusal) = unsupported_version(&parts.headers, &message) {
+        return refusal;
+    }
     let call = McpCall {
         method: message["method"]
             .as_str()
@@ -152,6 +156,22 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     parts.extensions.insert(token);
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// 2026-07-28: an unsupported `MCP-Protocol-Version` is 400 with the
+/// versions we serve (rmcp answers a bare 400 without them).
+fn unsupported_version(headers: &http::HeaderMap, message: &Value) -> Option<Response> {
+    let requested = headers.get("mcp-protocol-version")?.to_str().unwrap_or("");
+    let known = ProtocolVersion::KNOWN_VERSIONS;
+    if known.iter().any(|v| v.as_str() == requested) {
+        return None;
+    }
+    let error = ErrorData::unsupported_protocol_version(
+        serde_json::from_value(Value::from(requested)).unwrap_or_default(),
+        known,
+    );
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": message.get("id").cloned().unwrap_or(Value::Null), "error": error});
+    Some((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
 }
 
 /// Runs a tool's REST route in this process, as the calling token.
