@@ -32,8 +32,15 @@ test('create a token, use it, revoke it, hit the cap', async ({ page, context, r
   await page.screenshot({ path: 'target/screenshots/new-token.png', fullPage: true });
   const token = (await page.getByTestId('new-token').textContent())!.trim();
   expect(token).toMatch(/^preq_[0-9A-Za-z]{38}$/);
-  await expect(panel.locator('pre')).toContainText(`export PREQSTATION_TOKEN=${token}`);
-  await expect(panel.locator('pre')).toContainText('export PREQSTATION_API_URL=http://127.0.0.1:');
+  await expect(panel.getByTestId('snippet-env')).toContainText(`export PREQSTATION_TOKEN=${token}`);
+  await expect(panel.getByTestId('snippet-env')).toContainText('export PREQSTATION_API_URL=http://127.0.0.1:');
+  // Seed 000's MCP config shape, running this project's binary, and the remote variant.
+  const stdio = JSON.parse((await panel.getByTestId('snippet-mcp-stdio').textContent())!);
+  expect(stdio.mcpServers.preqstation).toMatchObject({ command: 'preqstation', args: ['mcp'] });
+  expect(stdio.mcpServers.preqstation.env.PREQSTATION_TOKEN).toBe(token);
+  const remote = JSON.parse((await panel.getByTestId('snippet-mcp-remote').textContent())!);
+  expect(remote.mcpServers.preqstation.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  expect(remote.mcpServers.preqstation.headers.Authorization).toBe(`Bearer ${token}`);
   await panel.getByRole('button', { name: 'Copy', exact: true }).click();
   await expect(panel.getByRole('button', { name: 'Copied', exact: true })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);

@@ -80,3 +80,31 @@ pub fn SubmitButton(
         </button>
     }
 }
+
+/// A block of text to paste elsewhere, with its own Copy button.
+#[component]
+pub fn CopyBlock(label: &'static str, testid: &'static str, text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let to_copy = text.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().navigator().clipboard().write_text(&to_copy);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &to_copy;
+        copied.set(true);
+    };
+    view! {
+        <div class="mt-3">
+            <div class="flex items-center justify-between">
+                <p class="text-sm text-green-900">{label}</p>
+                <button type="button" on:click=copy data-testid=format!("copy-{testid}")
+                    class="rounded-md border border-green-400 bg-white px-2 py-1 text-xs font-medium text-green-900 hover:bg-green-100">
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+            <pre data-testid=testid class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{text}</pre>
+        </div>
+    }
+}

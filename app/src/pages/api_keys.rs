@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    components::FormAlert,
+    components::{CopyBlock, FormAlert},
     tokens::{
         get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, RotateToken, Scope,
         TokenPolicy, TokenStatus, TokenView, EXPIRY_PRESETS,
@@ -247,10 +247,10 @@ fn NewTokenPanel(
 ) -> impl IntoView {
     let copied = RwSignal::new(false);
     let token = created.token.clone();
-    let snippet = format!(
-        "export PREQSTATION_API_URL={}\nexport PREQSTATION_TOKEN={}",
-        created.api_url, created.token
-    );
+    let (url, secret) = (created.api_url.as_str(), created.token.as_str());
+    let exports = crate::tokens::snippets::exports(url, secret);
+    let mcp_stdio = crate::tokens::snippets::mcp_stdio(url, secret);
+    let mcp_remote = crate::tokens::snippets::mcp_remote(url, secret);
     let copy = move |_| {
         let clipboard = window().navigator().clipboard();
         let _ = clipboard.write_text(&token);
@@ -273,8 +273,10 @@ fn NewTokenPanel(
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </div>
-            <p class="mt-4 text-sm text-green-900">"Configure your agent:"</p>
-            <pre class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{snippet}</pre>
+            <p class="mt-4 text-sm font-medium text-green-900">"Configure your agent (docs: MCP setup in docs/mcp.md):"</p>
+            <CopyBlock label="Environment variables" testid="snippet-env" text=exports/>
+            <CopyBlock label="MCP server, stdio (runs preqstation mcp)" testid="snippet-mcp-stdio" text=mcp_stdio/>
+            <CopyBlock label="MCP server, remote (streamable HTTP at /mcp)" testid="snippet-mcp-remote" text=mcp_remote/>
             <button type="button" on:click=move |_| on_done()
                 class="mt-4 text-sm text-green-900 underline">"I have copied it"</button>
         </section>

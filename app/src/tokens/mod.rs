@@ -17,6 +17,7 @@ pub mod format;
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod snippets;
 
 /// What a token may do on the REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
