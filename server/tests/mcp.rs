@@ -446,15 +446,45 @@ async fn modern_protocol_headers_must_match_the_body() {
     )
     .await;
     assert_eq!(res.status, 400, "{}", res.body);
-    let res = mcp(&app, Some(&token), MODERN, "tools/call",
-        json!({"name": "whoami", "arguments": {}}), &[("mcp-name", "list_tasks")]).await;
-    assert_eq!(res.status, 400, "Mcp-Name must name the called tool: {}", res.body);
-    let res = mcp(&app, Some(&token), "1999-01-01", "tools/list", json!({}), &[]).await;
+    let res = mcp(
+        &app,
+        Some(&token),
+        MODERN,
+        "tools/call",
+        json!({"name": "whoami", "arguments": {}}),
+        &[("mcp-name", "list_tasks")],
+    )
+    .await;
+    assert_eq!(
+        res.status, 400,
+        "Mcp-Name must name the called tool: {}",
+        res.body
+    );
+    let res = mcp(
+        &app,
+        Some(&token),
+        "1999-01-01",
+        "tools/list",
+        json!({}),
+        &[],
+    )
+    .await;
     assert_eq!(res.status, 400, "{}", res.body);
-    assert!(res.body.contains(MODERN) && res.body.contains(LEGACY), "names the supported versions: {}", res.body);
+    assert!(
+        res.body.contains(MODERN) && res.body.contains(LEGACY),
+        "names the supported versions: {}",
+        res.body
+    );
     let res = mcp(&app, Some(&token), MODERN, "tools/list", json!({}), &[]).await;
-    assert!(res.json()["result"]["resultType"].is_string(), "{}", res.body);
-    assert!(res.header("content-type").unwrap().starts_with("application/json"));
+    assert!(
+        res.json()["result"]["resultType"].is_string(),
+        "{}",
+        res.body
+    );
+    assert!(res
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
     // Only POST: no server-initiated stream here.
     let res = app
         .send(
@@ -476,7 +506,9 @@ async fn modern_protocol_headers_must_match_the_body() {
                 .header("accept", "application/json, text/event-stream")
                 .header("mcp-protocol-version", LEGACY)
                 .header("authorization", format!("Bearer {token}"))
-                .body(Body::from(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#))
+                .body(Body::from(
+                    r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                ))
                 .unwrap(),
         )
         .await;
@@ -489,13 +521,23 @@ async fn modern_protocol_headers_must_match_the_body() {
                 .header("host", HOST)
                 .header("content-type", "application/json")
                 .header("accept", "application/json, text/event-stream")
-                .body(Body::from(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))
+                .body(Body::from(
+                    r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+                ))
                 .unwrap(),
         )
         .await;
     assert_eq!(res.status, 401);
     // A Host that is not ours (DNS rebinding) is refused by rmcp itself.
-    let res = mcp(&app, Some(&token), LEGACY, "tools/list", json!({}), &[("host", "evil.example")]).await;
+    let res = mcp(
+        &app,
+        Some(&token),
+        LEGACY,
+        "tools/list",
+        json!({}),
+        &[("host", "evil.example")],
+    )
+    .await;
     assert_eq!(res.status, 403, "{}", res.body);
     let res = mcp(
         &app,

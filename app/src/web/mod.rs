@@ -34,7 +34,7 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Builds the application router over `state`.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let state = state.clone();
         move || leptos_context(&state)
@@ -87,12 +87,28 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             deadline::layer,
         ))
+        // A streamed page whose next chunk never comes is cut off, too.
+        .layer(tower_http::timeout::ResponseBodyTimeoutLayer::new(
+            state.config.request_timeout,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::layer,
         ))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
+}
+
+/// The Leptos routes, generated once per process. Generating them renders
+/// the app with a process-wide flag set (leptos_server's
+/// `SuppressResourceLoad`, leptos issue #4773): a resource created by any
+/// other render while it is set never loads, and that page never finishes.
+/// Building a second router while serving (tests build one per test, on
+/// parallel threads) hit that window; now only the first call renders.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Context for every Leptos render and server function: the app state and

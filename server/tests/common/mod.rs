@@ -142,20 +142,24 @@ impl TestApp {
             req.extensions_mut()
                 .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         }
-        let res = self
-            .router
-            .clone()
-            .oneshot(req)
+        // A request that never finishes fails its test at once, naming the
+        // request, instead of holding the run (issue 9).
+        let what = format!("{} {}", req.method(), req.uri());
+        let router = self.router.clone();
+        let exchange = async move {
+            let res = router.oneshot(req).await.expect("router never errors");
+            let status = res.status();
+            let headers = res.headers().clone();
+            let bytes = res.into_body().collect().await.expect("body").to_bytes();
+            TestResponse {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), exchange)
             .await
-            .expect("router never errors");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+            .unwrap_or_else(|_| panic!("{what} did not finish within 60 s"))
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> TestResponse {
