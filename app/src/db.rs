@@ -70,12 +70,24 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
         .map_err(DbSetupError::Connect)
 }
 
-/// Applies the embedded migrations (idempotent; safe with several instances).
+/// Applies the embedded migrations (idempotent; safe with several instances:
+/// the others wait on the migration lock). On PostgreSQL this runs on a
+/// connection without the request path's statement and lock timeouts, so a
+/// long migration or a wait for another instance's migration is not
+/// cancelled; that connection is closed afterwards.
 pub async fn migrate(db: &Db) -> Result<(), DbSetupError> {
-    sqlx::migrate!("../migrations")
-        .run(db)
+    let mut conn = db.acquire().await.map_err(DbSetupError::Connect)?;
+    if conn.backend_name() == "PostgreSQL" {
+        conn.execute("SET statement_timeout = 0; SET lock_timeout = 0")
+            .await
+            .map_err(DbSetupError::Connect)?;
+    }
+    let done = sqlx::migrate!("../migrations")
+        .run(&mut *conn)
         .await
-        .map_err(DbSetupError::Migrate)
+        .map_err(DbSetupError::Migrate);
+    conn.close_on_drop();
+    done
 }
 
 /// The file path inside a `sqlite://path?params` URL.

@@ -132,7 +132,8 @@ def stdio_refusals():
         ("missing variables", {}),
         ("missing token", {"PREQSTATION_API_URL": BASE}),
         ("malformed URL", {"PREQSTATION_API_URL": "ftp://x", "PREQSTATION_TOKEN": TOKEN}),
-        ("malformed token", {"PREQSTATION_API_URL": BASE, "PREQSTATION_TOKEN": TOKEN[:-1] + "x"}),
+        ("malformed token", {"PREQSTATION_API_URL": BASE,
+                             "PREQSTATION_TOKEN": TOKEN[:-1] + ("y" if TOKEN.endswith("x") else "x")}),
         ("unreachable URL", {"PREQSTATION_API_URL": "http://127.0.0.1:9", "PREQSTATION_TOKEN": TOKEN}),
         ("revoked token", {"PREQSTATION_API_URL": BASE, "PREQSTATION_TOKEN": REVOKED}),
     ]

@@ -29,7 +29,10 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into())
+                // rmcp logs requests with their arguments at debug level; a
+                // tool's arguments may hold a secret (verify_token).
+                .add_directive("rmcp=info".parse().expect("static directive")),
         )
         .with_target(false)
         // stdout carries `preqstation mcp`'s protocol messages: logs go to stderr.

@@ -40,18 +40,42 @@ fn required(name: &str) -> Result<String, String> {
     }
 }
 
-/// The API's base URL: http(s), no path beyond `/`, no credentials.
+/// The API's base URL: https (plain http only to this machine, so the token
+/// never crosses a network in clear text), no path, query or credentials.
 fn api_url(raw: &str) -> Result<String, String> {
     let url =
         reqwest::Url::parse(raw).map_err(|e| format!("PREQSTATION_API_URL is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("PREQSTATION_API_URL must be an http:// or https:// URL".into());
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(
+                "PREQSTATION_API_URL must be https:// (plain http only for localhost): \
+                 the token would cross the network in clear text"
+                    .into(),
+            )
+        }
+        _ => return Err("PREQSTATION_API_URL must be an https:// URL".into()),
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("PREQSTATION_API_URL must not carry credentials".into());
     }
-    Ok(raw.trim_end_matches('/').to_string())
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "PREQSTATION_API_URL must be the server's base URL (no path, query or fragment)".into(),
+        );
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
+
+/// Largest answer read from the API.
+const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Checks the token's shape and checksum offline, whatever its prefix.
 fn token(raw: &str) -> Result<Token, String> {
@@ -80,9 +104,19 @@ impl Remote {
         if let Some(body) = &call.body {
             req = req.json(body);
         }
-        let res = req.send().await?;
+        let mut res = req.send().await?;
         let status = res.status().as_u16();
-        let bytes = res.bytes().await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = res.chunk().await? {
+            if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Ok(RestReply {
+                    status: 502,
+                    body: serde_json::json!({"error": {"code": "BAD_GATEWAY",
+                        "message": "The answer was too large; ask for a smaller page (limit)."}}),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(RestReply {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -117,6 +151,8 @@ pub async fn run() -> Result<(), String> {
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("preqstation-mcp/", env!("CARGO_PKG_VERSION")))
+        // The API never redirects; following one could carry the token off.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
     let mut remote = Remote {
@@ -155,10 +191,14 @@ pub async fn run() -> Result<(), String> {
             ))
         }
     }
-    remote.scopes = reply.body["scopes"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let Some(scopes) = reply.body["scopes"].as_array() else {
+        return Err(format!(
+            "{} answered /api/tokens/self without a token description; is PREQSTATION_API_URL a Preqstation server?",
+            remote.base
+        ));
+    };
+    remote.scopes = scopes
+        .iter()
         .filter_map(|s| serde_json::from_value(s.clone()).ok())
         .collect();
     tracing::info!(scopes = remote.scopes.len(), "serving MCP over stdio");
@@ -183,6 +223,18 @@ mod tests {
         assert!(api_url("ftp://x").is_err());
         assert!(api_url("not a url").is_err());
         assert!(api_url("https://u:p@x.example").is_err());
+        assert!(
+            api_url("http://tokens.example.com").is_err(),
+            "no cleartext token off this machine"
+        );
+        assert!(api_url("https://x.example/api").is_err());
+        assert!(api_url("https://x.example/#").is_err());
+        assert!(api_url("https://x.example/?a=b").is_err());
+        assert_eq!(api_url("https://x.example/").unwrap(), "https://x.example");
+        assert_eq!(
+            api_url("http://localhost:3000").unwrap(),
+            "http://localhost:3000"
+        );
         assert_eq!(
             api_url("http://127.0.0.1:3000/").unwrap(),
             "http://127.0.0.1:3000"

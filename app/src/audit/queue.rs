@@ -7,6 +7,14 @@
 //! worth, are lost; owner actions are not affected, as they are written in the
 //! same transaction as the change.
 
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::{chain, NewEvent};
@@ -15,6 +23,8 @@ use crate::{db::Db, types::Timestamp};
 /// Events held in memory before senders wait.
 pub const CAPACITY: usize = 10_000;
 const BATCH: usize = 500;
+/// The longest a request waits for room in a full queue.
+pub const PUSH_WAIT: Duration = Duration::from_secs(2);
 
 enum Msg {
     Event(Box<NewEvent>),
@@ -24,6 +34,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct AuditQueue {
     tx: mpsc::Sender<Msg>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl AuditQueue {
@@ -31,19 +42,41 @@ impl AuditQueue {
     pub fn start(db: Db) -> Self {
         let (tx, rx) = mpsc::channel(CAPACITY);
         tokio::spawn(writer(db, rx));
-        Self { tx }
+        Self {
+            tx,
+            dropped: Arc::default(),
+        }
     }
 
     /// Queues an event. When the queue is full the caller waits for room
-    /// (backpressure): no event is dropped and nothing grows beyond
-    /// [`CAPACITY`]. The wait is bounded by the request deadline
-    /// (`web::deadline`), and the writer's own database waits are bounded by
-    /// the pool's and the database's timeouts, so the queue always drains.
+    /// (backpressure), at most [`PUSH_WAIT`]: nothing grows beyond
+    /// [`CAPACITY`], and a request whose change already committed is not
+    /// turned into a 503 by a queue that cannot drain (the writer's own
+    /// database waits are bounded by the pool's and the database's
+    /// timeouts). An event that still finds no room is reported at error
+    /// level and counted in [`AuditQueue::dropped`], never dropped silently.
     pub async fn push(&self, mut event: NewEvent) {
         event.at.get_or_insert_with(Timestamp::now);
-        if self.tx.send(Msg::Event(Box::new(event))).await.is_err() {
-            tracing::error!("audit queue closed; event not recorded");
+        let action = event.action.clone();
+        match self
+            .tx
+            .send_timeout(Msg::Event(Box::new(event)), PUSH_WAIT)
+            .await
+        {
+            Ok(()) => {}
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(%action, dropped_total = n, "audit queue full for {PUSH_WAIT:?}; event NOT recorded");
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => {
+                tracing::error!(%action, "audit queue closed; event NOT recorded");
+            }
         }
+    }
+
+    /// Events that found the queue full for longer than [`PUSH_WAIT`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Returns once every event queued before the call is written, or

@@ -122,6 +122,7 @@ impl<B: Backend> ServerHandler for McpServer<B> {
         };
         let scopes = self.backend.scopes(&ctx).unwrap_or_default();
         if let Some(scope) = tool.scope.filter(|s| !scopes.contains(s)) {
+            self.backend.record(&ctx, tool.spec.name, 403);
             return Ok(error_result(
                 "FORBIDDEN",
                 &format!(
@@ -134,7 +135,10 @@ impl<B: Backend> ServerHandler for McpServer<B> {
         }
         let call = match tool.request(request.arguments.as_ref()) {
             Ok(call) => call,
-            Err(e) => return Ok(error_result(e.code, &e.message).into()),
+            Err(e) => {
+                self.backend.record(&ctx, tool.spec.name, 422);
+                return Ok(error_result(e.code, &e.message).into());
+            }
         };
         let reply = self.backend.send(call, &ctx).await;
         self.backend.record(&ctx, tool.spec.name, reply.status);

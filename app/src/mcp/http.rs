@@ -144,14 +144,14 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
             .map(|n| n.chars().take(64).collect()),
         tool_status: None,
     };
+    if let Some(meta) = parts.extensions.get::<ResponseMeta>() {
+        meta.set(|m| m.mcp = Some(call.clone()));
+    }
     if let Some(tool) = call.tool.as_deref().and_then(tools::find) {
         if let Some(scope) = tool.scope.filter(|s| !token.scopes.contains(s)) {
             tracing::warn!(token = %token.prefix, tool = tool.spec.name, "MCP tool call outside the token's scopes");
             return ApiError::InsufficientScope(scope).into_response();
         }
-    }
-    if let Some(meta) = parts.extensions.get::<ResponseMeta>() {
-        meta.set(|m| m.mcp = Some(call.clone()));
     }
     parts.extensions.insert(token);
     next.run(Request::from_parts(parts, Body::from(bytes)))

@@ -282,8 +282,16 @@ impl Tool {
         });
         let idempotency_key = match args.get("idempotency_key") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(ToolError::invalid("`idempotency_key` must be a string.")),
+            Some(Value::String(s))
+                if (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(s.clone())
+            }
+            Some(_) => {
+                return Err(ToolError::invalid(
+                    "`idempotency_key` must be 1-255 visible ASCII characters.",
+                ))
+            }
         };
         let method = http::Method::from_bytes(self.spec.method.to_ascii_uppercase().as_bytes())
             .unwrap_or(http::Method::GET);

@@ -25,7 +25,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
 
-    let csp = if path.starts_with("/api/") || nonce.is_empty() {
+    let csp = if path.starts_with("/api/") || path == "/mcp" || nonce.is_empty() {
         "default-src 'none'; frame-ancestors 'none'".to_string()
     } else {
         format!(
