@@ -41,8 +41,8 @@ test('create a token, use it, revoke it, hit the cap', async ({ page, context, r
   const remote = JSON.parse((await panel.getByTestId('snippet-mcp-remote').textContent())!);
   expect(remote.mcpServers.preqstation.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
   expect(remote.mcpServers.preqstation.headers.Authorization).toBe(`Bearer ${token}`);
-  await panel.getByRole('button', { name: 'Copy', exact: true }).click();
-  await expect(panel.getByRole('button', { name: 'Copied', exact: true })).toBeVisible();
+  await panel.getByTestId('copy-token').click();
+  await expect(panel.getByTestId('copy-token')).toHaveText('Copied');
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
 
   // The list row: prefix, scopes, status.

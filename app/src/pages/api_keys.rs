@@ -268,7 +268,7 @@ fn NewTokenPanel(
                 <code data-testid="new-token" class="block flex-1 select-all overflow-x-auto rounded-md border border-green-200 bg-white px-3 py-2 font-mono text-sm">
                     {created.token.clone()}
                 </code>
-                <button type="button" on:click=copy
+                <button type="button" on:click=copy data-testid="copy-token"
                     class="rounded-md border border-green-400 bg-white px-3 py-2 text-sm font-medium text-green-900 hover:bg-green-100">
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
