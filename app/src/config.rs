@@ -108,8 +108,9 @@ pub struct Config {
     pub session_max_age_secs: i64,
     /// Absolute session lifetime, seconds (`PREQSTATION_SESSION_ABSOLUTE_LIFETIME`).
     pub session_absolute_secs: i64,
-    /// Take the client IP from the last `X-Forwarded-For` hop (`PREQSTATION_TRUST_PROXY`).
-    pub trust_proxy: bool,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed
+    /// (`PREQSTATION_TRUST_PROXY`: addresses or CIDRs; `true` = loopback).
+    pub trust_proxy: crate::web::client_ip::TrustedProxies,
     /// Failed sign-ins allowed per account in the throttle window.
     pub login_max_failures_per_account: i64,
     /// Failed sign-ins allowed per client IP in the throttle window.
@@ -198,16 +199,10 @@ impl Config {
             ));
         }
 
-        let trust_proxy = match get("PREQSTATION_TRUST_PROXY").as_deref().map(str::trim) {
-            None | Some("0") | Some("false") | Some("no") => false,
-            Some("1") | Some("true") | Some("yes") => true,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "PREQSTATION_TRUST_PROXY",
-                    "expected true or false",
-                ))
-            }
-        };
+        let trust_proxy = crate::web::client_ip::TrustedProxies::parse(
+            get("PREQSTATION_TRUST_PROXY").as_deref().unwrap_or(""),
+        )
+        .map_err(|m| ConfigError::new("PREQSTATION_TRUST_PROXY", m))?;
 
         let token_prefix = get("PREQSTATION_TOKEN_PREFIX")
             .map(|p| p.trim().to_string())
@@ -270,7 +265,7 @@ impl Config {
             public_url: "http://127.0.0.1:3000".into(),
             session_max_age_secs: DEFAULT_SESSION_MAX_AGE_SECS,
             session_absolute_secs: DEFAULT_SESSION_ABSOLUTE_SECS,
-            trust_proxy: false,
+            trust_proxy: Default::default(),
             login_max_failures_per_account: 10,
             login_max_failures_per_ip: 50,
             login_window_secs: 15 * 60,

@@ -47,7 +47,7 @@ impl FromRequestParts<AppState> for TokenAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let meta = RequestMeta::of(parts, state.config.trust_proxy);
+        let meta = RequestMeta::of(parts, &state.config.trust_proxy);
         let Some(presented) = bearer(parts) else {
             state
                 .audit

@@ -156,7 +156,7 @@ impl FromRequestParts<AppState> for ApiMeta {
     ) -> Result<Self, Self::Rejection> {
         Ok(ApiMeta(crate::web::RequestMeta::of(
             parts,
-            state.config.trust_proxy,
+            &state.config.trust_proxy,
         )))
     }
 }

@@ -41,7 +41,7 @@ impl ResponseMeta {
 /// the response headers from [`ResponseMeta`].
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let request =
-        RequestMeta::from_parts(req.headers(), req.extensions(), state.config.trust_proxy);
+        RequestMeta::from_parts(req.headers(), req.extensions(), &state.config.trust_proxy);
     let ip = request.ip.clone().unwrap_or_else(|| "unknown".into());
     let method = req.method().to_string();
     // Inside the nested /api router the URI is relative; log the full path.
@@ -59,7 +59,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     {
         return next.run(req).await;
     }
-    let ip_state = state.limits.per_ip.check(&ip);
+    let ip_state = state
+        .limits
+        .per_ip
+        .check(&crate::web::client_ip::rate_key(&ip));
     if ip_state.retry_after_secs.is_some() {
         tracing::warn!(%ip, %path, "API rate limit (per IP) exceeded");
         state

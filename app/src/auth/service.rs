@@ -83,7 +83,9 @@ pub async fn login(
         return Err(AppError::field("password", BAD_CREDENTIALS));
     }
     let key = throttle::account_key(&email);
-    let ip = meta.ip.as_deref();
+    // IPv6 clients are throttled by their /64, like the API's per-IP limit.
+    let ip_key = meta.ip.as_deref().map(crate::web::client_ip::rate_key);
+    let ip = ip_key.as_deref();
     match throttle::check(&state.db, &state.config, &key, ip, now)
         .await
         .map_err(|e| AppError::db("login throttle", e))?

@@ -5,6 +5,7 @@
 //! `router(state)` is what the binary serves and what the integration tests
 //! drive, so tests exercise exactly the production stack.
 
+pub mod client_ip;
 mod csrf;
 mod deadline;
 mod headers;

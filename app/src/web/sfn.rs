@@ -33,7 +33,7 @@ impl ServerFnContext {
             .get::<MaybeSession>()
             .and_then(|m| m.0.clone());
         let meta =
-            RequestMeta::from_parts(&parts.headers, &parts.extensions, state.config.trust_proxy);
+            RequestMeta::from_parts(&parts.headers, &parts.extensions, &state.config.trust_proxy);
         Ok(Self {
             state,
             meta,
