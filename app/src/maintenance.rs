@@ -2,8 +2,10 @@
 //! at once, since every write is conditional and commits with its audit
 //! entry): writes `token_expired` once per token whose expiry passed,
 //! finishes rotations whose grace ended (`token_revoked`, reason
-//! `rotation_grace_ended`), purges audit entries past retention, and trims
-//! the rate limiters' memory.
+//! `rotation_grace_ended`), purges audit entries past retention, deletes
+//! what can never be used again (ended sessions, idempotency keys past their
+//! 24 hours, the seen-IP rows of tokens that no longer work), and trims the
+//! rate limiters' memory: no table or map grows without bound.
 
 use sqlx::Row;
 
@@ -15,6 +17,12 @@ pub struct Swept {
     pub expired: u64,
     pub grace_ended: u64,
     pub purged: u64,
+    /// Revoked, idle-expired or past their absolute lifetime.
+    pub sessions: u64,
+    /// Idempotency keys older than their 24 hours (of any token, deleted or not).
+    pub idempotency_keys: u64,
+    /// Seen-IP rows of tokens revoked or expired more than a day ago.
+    pub token_ips: u64,
 }
 
 pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Error> {
@@ -81,6 +89,29 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
 
     let cutoff = now.plus_secs(-state.config.audit_retention_days * 86_400);
     done.purged = crate::audit::chain::purge_before(&state.db, cutoff).await?;
+    done.sessions = sqlx::query(
+        "DELETE FROM sessions WHERE revoked_at IS NOT NULL OR absolute_expires_at <= $1 \
+         OR last_seen_at <= $2",
+    )
+    .bind(now.millis())
+    .bind(now.millis() - state.config.session_max_age_secs * 1000)
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    done.idempotency_keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(now.millis() - crate::api::idempotency::TTL_MS)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+    let day_ago = now.millis() - 86_400_000;
+    done.token_ips = sqlx::query(
+        "DELETE FROM token_ips WHERE token_id IN (SELECT id FROM api_tokens \
+         WHERE revoked_at < $1 OR expires_at < $1)",
+    )
+    .bind(day_ago)
+    .execute(&state.db)
+    .await?
+    .rows_affected();
     state.limits.retain_recent();
     Ok(done)
 }

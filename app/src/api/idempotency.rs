@@ -18,7 +18,8 @@ use crate::{
     db::is_unique_violation, state::AppState, tokens::service::Authenticated, types::Timestamp,
 };
 
-const TTL_MS: i64 = 24 * 3_600_000;
+/// How long a key's first answer is replayed.
+pub const TTL_MS: i64 = 24 * 3_600_000;
 
 pub async fn run<F, Fut>(
     state: &AppState,
