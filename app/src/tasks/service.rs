@@ -167,34 +167,31 @@ pub async fn update(
     if let Some(Some(r)) = &change.result {
         check_text("result", Some(r))?;
     }
-    let current = match get(db, owner, id)
+    // One conditional statement: each field changes only if it was sent, so
+    // two agents updating different fields of one task at once both land
+    // (a read-then-write here lost one of them).
+    let set_result = change.result.is_some();
+    sqlx::query(
+        "UPDATE tasks SET \
+           status = CASE WHEN $1 = 1 THEN $2 ELSE status END, \
+           result = CASE WHEN $3 = 1 THEN $4 ELSE result END, \
+           updated_at = $5 \
+         WHERE id = $6 AND account_id = $7",
+    )
+    .bind(i64::from(change.status.is_some()))
+    .bind(change.status.map(TaskStatus::as_str).unwrap_or(""))
+    .bind(i64::from(set_result))
+    .bind(change.result.flatten())
+    .bind(now.millis())
+    .bind(id)
+    .bind(owner.to_string())
+    .execute(db)
+    .await
+    .map_err(|e| AppError::db("update task", e))?;
+    // The task as stored now (or why there is none for this owner).
+    get(db, owner, id)
         .await
-        .map_err(|e| AppError::db("update task", e))?
-    {
-        Lookup::Found(t) => t,
-        Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
-        Lookup::Missing => return Ok(Lookup::Missing),
-    };
-    let status = change.status.unwrap_or(current.status);
-    let result = match change.result {
-        Some(r) => r,
-        None => current.result.clone(),
-    };
-    sqlx::query("UPDATE tasks SET status = $1, result = $2, updated_at = $3 WHERE id = $4 AND account_id = $5")
-        .bind(status.as_str())
-        .bind(result.as_deref())
-        .bind(now.millis())
-        .bind(id)
-        .bind(owner.to_string())
-        .execute(db)
-        .await
-        .map_err(|e| AppError::db("update task", e))?;
-    Ok(Lookup::Found(Task {
-        status,
-        result,
-        updated_at: now,
-        ..current
-    }))
+        .map_err(|e| AppError::db("update task", e))
 }
 
 /// A page of the owner's tasks, optionally of one project and one status.
