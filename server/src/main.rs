@@ -26,14 +26,15 @@ Configuration comes from environment variables; see docs/configuration.md.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    // rmcp logs requests with their arguments at debug level; a tool's
+    // arguments may hold a secret (verify_token).
+    if let Ok(cap) = "rmcp=info".parse() {
+        filter = filter.add_directive(cap);
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into())
-                // rmcp logs requests with their arguments at debug level; a
-                // tool's arguments may hold a secret (verify_token).
-                .add_directive("rmcp=info".parse().expect("static directive")),
-        )
+        .with_env_filter(filter)
         .with_target(false)
         // stdout carries `preqstation mcp`'s protocol messages: logs go to stderr.
         .with_writer(std::io::stderr)

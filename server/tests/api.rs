@@ -5,7 +5,7 @@
 mod common;
 
 use axum::{body::Body, http::Request};
-use common::{owner, project, token_with, TestApp, TestResponse};
+use common::{api, api_with, owner, project, token_with, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 const ALL_SCOPES: [&str; 5] = [
@@ -15,40 +15,6 @@ const ALL_SCOPES: [&str; 5] = [
     "scope_worklogs_write",
     "scope_tokens_rotate_self",
 ];
-
-async fn api(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> TestResponse {
-    api_with(app, method, path, token, body, &[]).await
-}
-
-async fn api_with(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> TestResponse {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    };
-    app.send(req.unwrap()).await
-}
 
 fn code(res: &TestResponse) -> String {
     res.json()["error"]["code"]

@@ -53,13 +53,7 @@ async fn api(
 }
 
 async fn actions(app: &TestApp) -> Vec<String> {
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await,
-        "audit queue flushed"
-    );
+    app.flush_audit().await;
     sqlx::query("SELECT action FROM audit_events ORDER BY seq")
         .fetch_all(&app.state.db)
         .await
@@ -70,13 +64,7 @@ async fn actions(app: &TestApp) -> Vec<String> {
 }
 
 async fn event(app: &TestApp, action: &str) -> sqlx::any::AnyRow {
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await,
-        "audit queue flushed"
-    );
+    app.flush_audit().await;
     sqlx::query("SELECT * FROM audit_events WHERE action = $1 ORDER BY seq DESC LIMIT 1")
         .bind(action)
         .fetch_one(&app.state.db)
@@ -654,13 +642,7 @@ async fn exports_parse_and_visibility_follows_the_role() {
         .session_cookie()
         .unwrap();
     token(&app, &member, "member-token", &[]).await;
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await,
-        "audit queue flushed"
-    );
+    app.flush_audit().await;
 
     let csv_res = app
         .get(
@@ -763,13 +745,7 @@ async fn use_from_a_new_ip_is_flagged() {
     app.send(from([10, 0, 0, 1])).await;
     app.send(from([192, 0, 2, 7])).await;
     app.send(from([10, 0, 0, 1])).await;
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await,
-        "audit queue flushed"
-    );
+    app.flush_audit().await;
     let rows = sqlx::query(
         "SELECT ip, security FROM audit_events WHERE action = 'token_used' ORDER BY seq",
     )

@@ -7,18 +7,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::{body::Body, http::Request};
-use common::{owner, token_with, TestApp};
+use common::{api, owner, token_with, TestApp};
 use sqlx::Connection;
 
 async fn whoami(app: &TestApp, token: &str) -> common::TestResponse {
-    app.send(
-        Request::get("/api/auth/whoami")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    api(app, "GET", "/api/auth/whoami", Some(token), None).await
 }
 
 #[tokio::test]

@@ -57,12 +57,7 @@ async fn a_client_behind_a_trusted_proxy_cannot_choose_its_ip() {
         429
     );
 
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await
-    );
+    app.flush_audit().await;
     let ips = app
         .count(
             "SELECT COUNT(*) FROM audit_events WHERE action = 'auth_failed' AND ip = '203.0.113.7'",

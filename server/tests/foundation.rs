@@ -736,13 +736,7 @@ async fn the_overview_shows_counts_and_security_events() {
         )
         .await;
     assert_eq!(res.status, 200);
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await,
-        "audit queue flushed"
-    );
+    app.flush_audit().await;
     let o = app.call("overview", &[], Some(&cookie)).await;
     assert_eq!(o.status, 200, "{}", o.body);
     let o = o.json();

@@ -3,29 +3,8 @@
 
 mod common;
 
-use axum::{body::Body, http::Request};
-use common::{owner, project, token_with, TestApp};
+use common::{api, owner, project, token_with, TestApp};
 use serde_json::{json, Value};
-
-async fn api(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> common::TestResponse {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"));
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    let body = body
-        .map(|b| Body::from(b.to_string()))
-        .unwrap_or_else(Body::empty);
-    app.send(req.body(body).unwrap()).await
-}
 
 #[tokio::test]
 async fn concurrent_patches_of_different_fields_both_land() {
@@ -38,7 +17,7 @@ async fn concurrent_patches_of_different_fields_both_land() {
         &app,
         "POST",
         "/api/tasks",
-        &token,
+        Some(&token),
         Some(json!({"project_id": p, "title": "t"})),
     )
     .await;
@@ -52,14 +31,14 @@ async fn concurrent_patches_of_different_fields_both_land() {
                 &app,
                 "PATCH",
                 &path,
-                &token,
+                Some(&token),
                 Some(json!({"status": status}))
             ),
             api(
                 &app,
                 "PATCH",
                 &path,
-                &token,
+                Some(&token),
                 Some(json!({"result": result}))
             ),
         );
@@ -70,7 +49,7 @@ async fn concurrent_patches_of_different_fields_both_land() {
             a.body,
             b.body
         );
-        let now = api(&app, "GET", &path, &token, None).await.json();
+        let now = api(&app, "GET", &path, Some(&token), None).await.json();
         assert_eq!(
             now["status"], status,
             "round {i}: the status update was lost"
@@ -82,7 +61,14 @@ async fn concurrent_patches_of_different_fields_both_land() {
         );
     }
     // A PATCH still answers with the task as stored, and null clears.
-    let res = api(&app, "PATCH", &path, &token, Some(json!({"result": null}))).await;
+    let res = api(
+        &app,
+        "PATCH",
+        &path,
+        Some(&token),
+        Some(json!({"result": null})),
+    )
+    .await;
     assert_eq!(res.json()["result"], Value::Null);
     assert_eq!(res.json()["status"], "review");
 }

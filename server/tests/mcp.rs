@@ -6,7 +6,7 @@
 mod common;
 
 use axum::{body::Body, http::Request};
-use common::{owner, project, token_with, Owner, TestApp, TestResponse};
+use common::{api, owner, project, token_with, Owner, TestApp, TestResponse};
 use serde_json::{json, Value};
 
 const HOST: &str = "127.0.0.1:3000";
@@ -348,14 +348,7 @@ async fn every_tool_does_what_its_route_does() {
         assert_eq!(logs["data"][0]["message"], "wrote it", "{logs}");
 
         // The same task through REST.
-        let res = app
-            .send(
-                Request::get(format!("/api/tasks/{id}"))
-                    .header("authorization", format!("Bearer {token}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
+        let res = api(&app, "GET", &format!("/api/tasks/{id}"), Some(&token), None).await;
         assert_eq!(res.json()["status"], "done");
     }
 
@@ -572,12 +565,7 @@ async fn tool_calls_are_audited_without_their_arguments() {
     assert!(!err);
     let (err, _) = call(&app, &token, LEGACY, "get_task", json!({"id": p})).await;
     assert!(err, "a project id is no task");
-    assert!(
-        app.state
-            .audit
-            .flush(std::time::Duration::from_secs(30))
-            .await
-    );
+    app.flush_audit().await;
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT outcome, details FROM audit_events WHERE action = 'token_used' ORDER BY seq",

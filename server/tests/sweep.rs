@@ -5,19 +5,13 @@
 mod common;
 
 use app::types::Timestamp;
-use axum::{body::Body, http::Request};
-use common::{owner, token_with, TestApp, PASSWORD};
+use common::{api, owner, token_with, TestApp, PASSWORD};
 
 async fn whoami(app: &TestApp, token: &str) -> u16 {
-    app.send(
-        Request::get("/api/auth/whoami")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
-    .status
-    .as_u16()
+    api(app, "GET", "/api/auth/whoami", Some(token), None)
+        .await
+        .status
+        .as_u16()
 }
 
 #[tokio::test]

@@ -40,6 +40,15 @@ impl ResponseMeta {
 /// The API's own middleware: the per-IP limit before anything else, then
 /// the response headers from [`ResponseMeta`].
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    // A tool call the MCP door runs in process was limited and is audited
+    // there, as one request.
+    if req
+        .extensions()
+        .get::<crate::mcp::http::InternalCall>()
+        .is_some()
+    {
+        return next.run(req).await;
+    }
     let request =
         RequestMeta::from_parts(req.headers(), req.extensions(), &state.config.trust_proxy);
     let ip = request.ip.clone().unwrap_or_else(|| "unknown".into());
@@ -50,15 +59,6 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .get::<axum::extract::OriginalUri>()
         .map(|u| u.0.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    // A tool call the MCP door runs in process was limited and is audited
-    // there, as one request.
-    if req
-        .extensions()
-        .get::<crate::mcp::http::InternalCall>()
-        .is_some()
-    {
-        return next.run(req).await;
-    }
     let ip_state = state
         .limits
         .per_ip

@@ -54,7 +54,7 @@ impl AuditQueue {
     /// turned into a 503 by a queue that cannot drain (the writer's own
     /// database waits are bounded by the pool's and the database's
     /// timeouts). An event that still finds no room is reported at error
-    /// level and counted in [`AuditQueue::dropped`], never dropped silently.
+    /// level with the running count of such events, never dropped silently.
     pub async fn push(&self, mut event: NewEvent) {
         event.at.get_or_insert_with(Timestamp::now);
         let action = event.action.clone();
@@ -72,11 +72,6 @@ impl AuditQueue {
                 tracing::error!(%action, "audit queue closed; event NOT recorded");
             }
         }
-    }
-
-    /// Events that found the queue full for longer than [`PUSH_WAIT`].
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Returns once every event queued before the call is written, or

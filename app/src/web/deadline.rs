@@ -17,10 +17,9 @@ use crate::state::AppState;
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.request_timeout;
-    let path = req.uri().path();
-    let is_api = path.starts_with("/api/") || path == "/api" || path == "/mcp";
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let is_api = path.starts_with("/api/") || path == "/api" || path == "/mcp";
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {

@@ -20,6 +20,7 @@ use axum::{
     Router,
 };
 use http_body_util::BodyExt;
+use serde_json::Value;
 use sqlx::Connection;
 use tower::ServiceExt;
 
@@ -233,6 +234,18 @@ impl TestApp {
             .await
     }
 
+    /// Waits until every queued audit event is written (fails the test
+    /// after 30 s).
+    pub async fn flush_audit(&self) {
+        assert!(
+            self.state
+                .audit
+                .flush(std::time::Duration::from_secs(30))
+                .await,
+            "audit queue flushed"
+        );
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         use sqlx::Row;
         sqlx::query(sql)
@@ -341,6 +354,42 @@ pub async fn project(app: &TestApp, o: &Owner, name: &str) -> String {
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()["id"].as_str().unwrap().to_string()
+}
+
+/// A REST call with an optional bearer token and JSON body.
+pub async fn api(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> TestResponse {
+    api_with(app, method, path, token, body, &[]).await
+}
+
+/// [`api`] with extra request headers.
+pub async fn api_with(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    };
+    app.send(req.unwrap()).await
 }
 
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
