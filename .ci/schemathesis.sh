@@ -25,14 +25,15 @@ wait_healthy "$BASE"
 COOKIE="$(sign_in st@example.com "$PASSWORD")"
 [ -n "$COOKIE" ] || { echo "schemathesis: could not sign in"; exit 1; }
 rpc projects/create --data-urlencode name=schemathesis --data-urlencode 'settings=branch = main' >/dev/null
-TOKEN="$(new_token schemathesis scope_projects_read scope_tasks_read scope_tasks_write scope_worklogs_write)"
+TOKEN="$(new_token schemathesis scope_projects_read scope_tasks_read scope_tasks_write scope_worklogs_write scope_tokens_rotate_self)"
 
 # DELETE /api/tokens/self would revoke the token mid-run; its behaviour is
 # covered by the Rust integration tests.
-st run "$BASE/api/openapi.json" \
+st --config-file "$(dirname "${BASH_SOURCE[0]}")/schemathesis.toml" run "$BASE/api/openapi.json" \
     --header "Authorization: Bearer $TOKEN" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --checks all \
+    --phases examples,coverage,fuzzing,stateful \
     --exclude-method DELETE \
-    --max-examples 25 \
-    --seed 20261122 \
+    --max-examples "${ST_EXAMPLES:-25}" \
+    --seed "${ST_SEED:-20261122}" \
     --no-color

@@ -1,5 +1,6 @@
 //! Data integrity under concurrency: two agents updating different fields of
-//! one task at the same moment both land (no lost update).
+//! one task at the same moment both land (no lost update), and the database
+//! keeps a task with its project's owner.
 
 mod common;
 
@@ -71,4 +72,51 @@ async fn concurrent_patches_of_different_fields_both_land() {
     .await;
     assert_eq!(res.json()["result"], Value::Null);
     assert_eq!(res.json()["status"], "review");
+}
+
+/// The database itself refuses a task filed under another owner's project,
+/// and a work log on another owner's task, whatever the services do.
+#[tokio::test]
+async fn the_database_keeps_tasks_and_logs_with_their_owner() {
+    let app = TestApp::new().await;
+    let a = owner(&app, "a@example.com", true).await;
+    let b = owner(&app, "b@example.com", false).await;
+    let theirs = project(&app, &b, "theirs").await;
+    let mine = project(&app, &a, "mine").await;
+    let account = |email: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(&format!(
+                "SELECT id FROM accounts WHERE email = '{email}'"
+            ))
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let (a_id, b_id) = (
+        account("a@example.com").await,
+        account("b@example.com").await,
+    );
+    let insert_task = |id: &str, account: &str, project: &str| {
+        format!(
+            "INSERT INTO tasks (id, account_id, project_id, title, status, created_at, updated_at) \
+             VALUES ('{id}', '{account}', '{project}', 't', 'todo', 0, 0)"
+        )
+    };
+    let foreign = sqlx::query(&insert_task("t-foreign", &a_id, &theirs))
+        .execute(&app.state.db)
+        .await;
+    assert!(foreign.is_err(), "a task under another owner's project");
+    sqlx::query(&insert_task("t-mine", &a_id, &mine))
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let log = sqlx::query(&format!(
+        "INSERT INTO work_logs (id, account_id, task_id, message, created_at) \
+         VALUES ('l-foreign', '{b_id}', 't-mine', 'm', 0)"
+    ))
+    .execute(&app.state.db)
+    .await;
+    assert!(log.is_err(), "a work log on another owner's task");
 }

@@ -169,6 +169,7 @@ impl From<Page<Task>> for TaskList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
+    #[schema(value_type = uuid::Uuid)]
     pub project_id: String,
     /// 1-200 characters.
     #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
@@ -183,15 +184,46 @@ pub struct CreateTask {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
+    /// Omit it to keep the status; it cannot be `null`.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = TaskStatus)]
     pub status: Option<TaskStatus>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub result: Option<Option<String>>,
 }
 
+/// An optional field that may be omitted but not sent as `null`.
+fn not_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "cannot be null; omit the field instead",
+        )),
+    }
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
+}
+
+/// An optional integer that also accepts a JSON number with a zero fraction
+/// (`68.0`), which JSON Schema's `integer` includes; `68.5` is refused.
+fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
+        _ => Err(D::Error::custom(format!(
+            "expected a whole number in range, got {n}"
+        ))),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -238,8 +270,9 @@ pub struct CreateWorkLog {
     /// 1-10,000 characters.
     #[schema(min_length = 1, max_length = 10000, pattern = "\\S")]
     pub message: String,
-    /// Time spent, 0-100000.
+    /// Time spent, 0-100000. `68.0` is the integer 68, as JSON Schema counts it.
     #[schema(minimum = 0, maximum = 100000)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub minutes: Option<i64>,
 }
 
@@ -248,7 +281,31 @@ pub struct CreateWorkLog {
 pub struct RotateRequest {
     /// How long the calling token keeps working: `none`, `1h` (default), `24h`, `7d`; it stops earlier at
     /// the successor's first use.
-    pub grace: Option<String>,
+    pub grace: Option<RotateGrace>,
+}
+
+/// A rotation's grace period, as the API spells it.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum RotateGrace {
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "1h")]
+    OneHour,
+    #[serde(rename = "24h")]
+    OneDay,
+    #[serde(rename = "7d")]
+    SevenDays,
+}
+
+impl From<RotateGrace> for crate::tokens::service::Grace {
+    fn from(g: RotateGrace) -> Self {
+        match g {
+            RotateGrace::None => Self::None,
+            RotateGrace::OneHour => Self::OneHour,
+            RotateGrace::OneDay => Self::OneDay,
+            RotateGrace::SevenDays => Self::SevenDays,
+        }
+    }
 }
 
 /// The successor, shown exactly once.

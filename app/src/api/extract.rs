@@ -51,6 +51,13 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // Every body is an object; serde would also build a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::Validation {
+            field: "body".into(),
+            message: "The body must be a JSON object.".into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let field = e.path().to_string();
@@ -118,8 +125,8 @@ pub const MAX_LIMIT: i64 = 100;
 impl PageParams {
     /// The validated limit and the id to continue after.
     pub fn resolve(&self) -> Result<(i64, Option<String>), ApiError> {
-        let limit = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => DEFAULT_LIMIT,
+        let limit = match self.limit.as_deref() {
+            None => DEFAULT_LIMIT,
             Some(v) => v
                 .parse::<i64>()
                 .ok()
@@ -129,7 +136,8 @@ impl PageParams {
                     message: format!("limit must be a whole number from 1 to {MAX_LIMIT}."),
                 })?,
         };
-        let after = match self.cursor.as_deref().map(str::trim) {
+        // The document's cursor pattern allows "" (the first page).
+        let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(c) => {
                 Some(

@@ -2,7 +2,14 @@
 //! the DTOs (utoipa), served at `/api/openapi.json`.
 
 use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        content::ContentBuilder,
+        header::{Header, HeaderBuilder},
+        path::Operation,
+        schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        Ref, RefOr, ResponseBuilder,
+    },
     Modify, OpenApi,
 };
 
@@ -33,10 +40,10 @@ use super::{dto::*, routes};
     ),
     components(schemas(
         ErrorBody, ErrorDetail, WhoAmI, AccountRef, TokenInfo, VerifyRequest, VerifyResponse, ProjectDto,
-        ProjectList, RotateRequest, RotatedToken, TaskDto, TaskList, CreateTask, UpdateTask, WorkLogDto, WorkLogList, CreateWorkLog,
+        ProjectList, RotateRequest, RotateGrace, RotatedToken, TaskDto, TaskList, CreateTask, UpdateTask, WorkLogDto, WorkLogList, CreateWorkLog,
         crate::tasks::TaskStatus
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     tags(
         (name = "auth", description = "Who is calling"),
         (name = "tokens", description = "The calling token and its siblings"),
@@ -62,6 +69,119 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// What the derive cannot say: the rules every operation shares (its
+/// response headers, the 503 any request can meet) and `minProperties` on
+/// the PATCH body (utoipa-gen 5.5 emits `min_properties` as `maxProperties`).
+struct Contract;
+
+fn header(schema: impl Into<RefOr<Schema>>, description: &str) -> Header {
+    HeaderBuilder::new()
+        .schema(schema)
+        .description(Some(description))
+        .build()
+}
+
+fn string() -> Object {
+    Object::with_type(Type::String)
+}
+
+impl Contract {
+    fn operation(op: &mut Operation) {
+        let bearer = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        let unavailable = ResponseBuilder::new()
+            .description("Overloaded or a dependency timed out; retry after `Retry-After` seconds")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        op.responses
+            .responses
+            .entry("503".into())
+            .or_insert(unavailable.into());
+        for (status, response) in op.responses.responses.iter_mut() {
+            let RefOr::T(response) = response else {
+                continue;
+            };
+            let h = &mut response.headers;
+            h.insert("X-Request-Id".into(), header(string(), "This request's id (yours if you sent a valid one); quote it in support requests"));
+            h.insert(
+                "RateLimit-Policy".into(),
+                header(
+                    string(),
+                    "The limit that applies, e.g. `600;w=60` (IETF RateLimit fields draft)",
+                ),
+            );
+            h.insert(
+                "RateLimit".into(),
+                header(
+                    string(),
+                    "What is left of it, e.g. `limit=600, remaining=599, reset=60`",
+                ),
+            );
+            match status.as_str() {
+                "401" | "403" => {
+                    h.insert("WWW-Authenticate".into(), header(string(), "RFC 6750 challenge: `invalid_token`, or `insufficient_scope` with the scope needed"));
+                }
+                "429" | "503" => {
+                    h.insert(
+                        "Retry-After".into(),
+                        header(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .minimum(Some(0))
+                                .build(),
+                            "Seconds to wait before retrying",
+                        ),
+                    );
+                }
+                s if bearer && s.starts_with('2') => {
+                    let when = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                        .build();
+                    h.insert(
+                        "Preqstation-Token-Expiration".into(),
+                        header(
+                            when,
+                            "When the calling token expires; absent if it never does",
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Self::operation(op);
+            }
+        }
+        if let Some(RefOr::T(Schema::Object(update))) = openapi
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("UpdateTask"))
+        {
+            update.min_properties = Some(1);
+        }
     }
 }
 

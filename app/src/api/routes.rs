@@ -187,8 +187,8 @@ pub async fn verify(
 
 /// The account's projects, in creation order.
 #[utoipa::path(get, path = "/api/projects", tag = "projects",
-    params(("limit" = Option<i64>, Query, description = "1-100, default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page")),
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 50"),
+        ("cursor" = Option<String>, Query, pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$", description = "`next_cursor` of the previous page; empty or absent: the first page")),
     responses((status = 200, body = ProjectList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["projects:read"])))]
@@ -206,7 +206,7 @@ pub async fn list_projects(
 }
 
 /// One project with its settings.
-#[utoipa::path(get, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/projects/{id}", tag = "projects", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = ProjectDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["projects:read"])))]
@@ -233,8 +233,8 @@ pub struct TaskFilter {
 
 /// The account's tasks in creation order, optionally of one project and status.
 #[utoipa::path(get, path = "/api/tasks", tag = "tasks",
-    params(("project_id" = Option<String>, Query), ("status" = Option<TaskStatus>, Query),
-        ("limit" = Option<i64>, Query, description = "1-100, default 50"), ("cursor" = Option<String>, Query)),
+    params(("project_id" = Option<uuid::Uuid>, Query), ("status" = Option<TaskStatus>, Query),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 50"), ("cursor" = Option<String>, Query, pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$", description = "`next_cursor` of the previous page; empty or absent: the first page")),
     responses((status = 200, body = TaskList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "No such project (project_id)"),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
@@ -250,20 +250,21 @@ pub async fn list_tasks(
         cursor: filter.cursor.clone(),
     }
     .resolve()?;
-    let status = match filter.status.as_deref().map(str::trim) {
-        None | Some("") => None,
+    let status = match filter.status.as_deref() {
+        None => None,
         Some(s) => Some(TaskStatus::parse(s).ok_or_else(|| ApiError::Validation {
             field: "status".into(),
             message: "status must be one of todo, in_progress, review, done, blocked.".into(),
         })?),
     };
-    let project = filter
-        .project_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty());
+    let project = filter.project_id.as_deref();
     if let Some(p) = project {
-        valid_id(p, "project")?;
+        if uuid::Uuid::parse_str(p).is_err() {
+            return Err(ApiError::Validation {
+                field: "project_id".into(),
+                message: "project_id must be a project's id (a UUID).".into(),
+            });
+        }
         resolve(
             projects::service::get(&state.db, token.account_id, p)
                 .await
@@ -286,7 +287,8 @@ pub async fn list_tasks(
 
 /// Creates a task in one of the account's projects. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks", request_body = CreateTask,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7E]+$",
+            description = "1-255 visible ASCII characters. Retries with the same key and body within 24 h return the first answer; the same key with another body is 422")),
     responses((status = 201, body = TaskDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
@@ -334,7 +336,7 @@ pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Re
 }
 
 /// One task.
-#[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks", params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = TaskDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["tasks:read"])))]
@@ -352,7 +354,7 @@ pub async fn get_task(
 }
 
 /// Updates a task's status and/or result.
-#[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks", params(("id" = String, Path)), request_body = UpdateTask,
+#[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks", params(("id" = uuid::Uuid, Path)), request_body = UpdateTask,
     responses((status = 200, body = TaskDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
@@ -384,7 +386,7 @@ pub async fn update_task(
 
 /// A task's work logs, oldest first.
 #[utoipa::path(get, path = "/api/tasks/{id}/worklogs", tag = "worklogs",
-    params(("id" = String, Path), ("limit" = Option<i64>, Query, description = "1-100, default 50"), ("cursor" = Option<String>, Query)),
+    params(("id" = uuid::Uuid, Path), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 50"), ("cursor" = Option<String>, Query, pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$", description = "`next_cursor` of the previous page; empty or absent: the first page")),
     responses((status = 200, body = WorkLogList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)),
@@ -405,8 +407,9 @@ pub async fn list_worklogs(
 }
 
 /// Adds a work log to a task. Honours `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/tasks/{id}/worklogs", tag = "worklogs", params(("id" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body within 24 h return the first answer")),
+#[utoipa::path(post, path = "/api/tasks/{id}/worklogs", tag = "worklogs", params(("id" = uuid::Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[\\x21-\\x7E]+$",
+            description = "1-255 visible ASCII characters. Retries with the same key and body within 24 h return the first answer; the same key with another body is 422")),
     request_body = CreateWorkLog,
     responses((status = 201, body = WorkLogDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -462,13 +465,9 @@ pub async fn rotate_self(
     let token = auth.require(Scope::TokensRotateSelf)?.clone();
     let headers = req.headers().clone();
     let input: RotateRequest = parse_json(&headers, &read_body(req, &state).await?)?;
-    let grace = match input.grace.as_deref() {
-        None => tokens::service::Grace::OneHour,
-        Some(g) => tokens::service::Grace::parse(g).ok_or_else(|| ApiError::Validation {
-            field: "grace".into(),
-            message: "grace must be one of none, 1h, 24h, 7d.".into(),
-        })?,
-    };
+    let grace = input
+        .grace
+        .map_or(tokens::service::Grace::OneHour, Into::into);
     let base = token_event(&token, &meta);
     let now = Timestamp::now();
     let (secret, view) = tokens::service::rotate(

@@ -65,7 +65,7 @@ pub struct McpCall {
 pub fn routes(state: &AppState, api: Router) -> Router<AppState> {
     let cfg = &state.config;
     let origin = cfg.public_origin();
-    let mut hosts = vec![authority(&origin)];
+    let mut hosts = vec![authority(origin)];
     hosts.push(cfg.listen.to_string());
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
@@ -221,7 +221,7 @@ impl Backend for InProcess {
         if let Some(p) = parts(ctx) {
             let ext = req.extensions_mut();
             if let Some(c) = p.extensions.get::<ConnectInfo<SocketAddr>>() {
-                ext.insert(c.clone());
+                ext.insert(*c);
             }
             if let Some(m) = p.extensions.get::<crate::web::RequestMeta>() {
                 ext.insert(m.clone());
