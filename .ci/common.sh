@@ -13,6 +13,20 @@ BIN="$CARGO_TARGET_DIR/debug/preqstation"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The cached target directory keeps every test binary cargo ever built (about
+# 600 MB each); when the disk runs low, drop the large artifacts and
+# incremental state not touched in the last hour (cargo rebuilds what it needs).
+prune_target_if_disk_low() {
+    local avail_kb
+    avail_kb="$(df --output=avail -k "$(dirname "$CARGO_TARGET_DIR")" 2>/dev/null | tail -1 | tr -d ' ')"
+    if [ -n "$avail_kb" ] && [ "$avail_kb" -lt $((15 * 1024 * 1024)) ] && [ -d "$CARGO_TARGET_DIR" ]; then
+        step "Less than 15 GB free: pruning stale artifacts in $CARGO_TARGET_DIR"
+        find "$CARGO_TARGET_DIR" -path '*/deps/*' -type f -size +50M -mmin +60 -delete 2>/dev/null || true
+        find "$CARGO_TARGET_DIR" -path '*/incremental/*' -mindepth 1 -maxdepth 3 -type d -mmin +60 \
+            -prune -exec rm -rf {} + 2>/dev/null || true
+    fi
+}
+
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
