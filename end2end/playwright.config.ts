@@ -1,10 +1,14 @@
 import { defineConfig, devices } from '@playwright/test';
+import * as os from 'os';
 
 // Runs against the real server binary (PREQ_BIN, built by `make test`) on a
 // fresh data directory and its own port, in Debian's Chromium.
 const PORT = Number(process.env.PREQ_E2E_PORT ?? 3939);
 const BASE = `http://127.0.0.1:${PORT}`;
 const BIN = process.env.PREQ_BIN ?? `${process.env.HOME}/.cache/preqstation-target/debug/preqstation`;
+// A fixed path (the config is evaluated again in each worker), emptied when
+// the server starts; tests read the one-time setup code from it.
+export const DATA_DIR = `${os.tmpdir()}/preqstation-e2e-${PORT}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -30,7 +34,7 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
   webServer: {
-    command: `bash -c 'DIR=$(mktemp -d) && exec env PREQSTATION_DATA_DIR="$DIR" PREQSTATION_LISTEN=127.0.0.1:${PORT} PREQSTATION_PUBLIC_URL=${BASE} "${BIN}" serve'`,
+    command: `bash -c 'rm -rf "${DATA_DIR}" && mkdir -p "${DATA_DIR}" && exec env PREQSTATION_DATA_DIR="${DATA_DIR}" PREQSTATION_LISTEN=127.0.0.1:${PORT} PREQSTATION_PUBLIC_URL=${BASE} "${BIN}" serve'`,
     url: `${BASE}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

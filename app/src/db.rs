@@ -90,6 +90,15 @@ pub async fn migrate(db: &Db) -> Result<(), DbSetupError> {
     done
 }
 
+/// True when the pool talks to PostgreSQL (for the few statements, such as
+/// advisory locks, that SQLite does not have).
+pub fn is_postgres(db: &Db) -> bool {
+    db.connect_options()
+        .database_url
+        .scheme()
+        .starts_with("postgres")
+}
+
 /// The file path inside a `sqlite://path?params` URL.
 fn sqlite_path(url: &str) -> Option<String> {
     let rest = url

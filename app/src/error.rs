@@ -26,9 +26,15 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    /// Throttled; `field` lets the form show it where the user is looking.
+    /// Throttled; `field` lets the form show it where the user is looking,
+    /// `retry_after` is the real wait in seconds (the `Retry-After` header).
     #[error("{message}")]
-    TooManyRequests { field: String, message: String },
+    TooManyRequests {
+        field: String,
+        message: String,
+        #[serde(default)]
+        retry_after: u64,
+    },
     /// The database is unreachable.
     #[error("The service is temporarily unavailable. Try again in a moment.")]
     Unavailable,
@@ -41,6 +47,15 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Throttled for `retry_after` seconds, shown next to `field`.
+    pub fn throttled(field: &str, message: impl Into<String>, retry_after: i64) -> Self {
+        AppError::TooManyRequests {
+            field: field.to_string(),
+            message: message.into(),
+            retry_after: retry_after.max(1) as u64,
+        }
+    }
+
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         AppError::Field {
             field: field.to_string(),
@@ -51,7 +66,8 @@ impl AppError {
     /// The message for `name` if this error is about that field.
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Field { field, message } | AppError::TooManyRequests { field, message }
+            AppError::Field { field, message }
+            | AppError::TooManyRequests { field, message, .. }
                 if field == name =>
             {
                 Some(message.clone())

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { EMAIL, PASSWORD, hydrated } from './helpers';
+import { EMAIL, PASSWORD, hydrated, setupCode } from './helpers';
 
 // One browser walk through the foundation: first-run setup, dashboard,
 // sign out, a wrong password, sign in, cookie attributes, sign out.
@@ -13,8 +13,17 @@ test('setup, sign out, wrong password, sign in, cookie, sign out', async ({ page
   await expect(page.getByRole('heading', { name: 'Set up Preqstation' })).toBeVisible();
   await hydrated(page);
 
+  // A wrong setup code is refused next to its field.
+  await page.getByLabel('Setup code').fill('AAAAA-AAAAA-AAAAA-AAAAA');
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.locator('[data-error-for="setup_code"]')).toContainText('not valid');
+
   // A common password is refused, with the message next to the field and
   // nothing typed lost.
+  await page.getByLabel('Setup code').fill(setupCode());
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password', { exact: true }).fill('password123');
   await page.getByLabel('Confirm password').fill('password123');

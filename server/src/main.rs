@@ -69,6 +69,37 @@ async fn open_database(config: &Config) -> Result<db::Db, String> {
     Ok(pool)
 }
 
+/// While no account exists, issues a one-time setup code: printed once to
+/// stdout and written to the data directory (0600), never to the log.
+async fn announce_setup_code(
+    pool: &app::db::Db,
+    data_dir: &std::path::Path,
+    public_url: &str,
+) -> Result<(), String> {
+    use app::auth::setup_code;
+    let Some(code) = setup_code::issue(pool, app::types::Timestamp::now())
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let file = match std::fs::create_dir_all(data_dir)
+        .and_then(|_| setup_code::write_file(data_dir, &code))
+    {
+        Ok(path) => format!(
+            "It is also in {} (readable by this user only).",
+            path.display()
+        ),
+        Err(e) => format!("It could not be written to the data directory: {e}."),
+    };
+    tracing::info!("first run: a one-time setup code was printed to standard output");
+    println!(
+        "\n  Preqstation is not set up yet. Open {public_url}/setup and enter this one-time setup code:\n\n      {code}\n\n  \
+         {file}\n  It works until the first account is created, for 24 hours at most (a restart prints a new one).\n"
+    );
+    Ok(())
+}
+
 async fn serve() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     match config.session_key_source {
@@ -101,7 +132,9 @@ async fn serve() -> Result<(), String> {
     } else {
         "SQLite"
     };
+    let data_dir = config.data_dir.clone();
     let state = AppState::new(web::leptos_options(&config), pool.clone(), config);
+    announce_setup_code(&pool, &data_dir, &public_url).await?;
     app::maintenance::spawn(state.clone());
     let router = web::router(state.clone());
 

@@ -55,6 +55,7 @@ async fn first_run_leads_to_setup_and_setup_happens_once() {
         .call(
             "setup",
             &[
+                ("setup_code", "AAAAA-AAAAA-AAAAA-AAAAA"),
                 ("email", "evil@example.com"),
                 ("password", PASSWORD),
                 ("confirm", PASSWORD),
@@ -112,7 +113,9 @@ async fn setup_validates_each_field() {
         ),
     ];
     for (form, field) in cases {
-        let res = app.call("setup", form, None).await;
+        let mut form = form.to_vec();
+        form.push(("setup_code", &app.setup_code));
+        let res = app.call("setup", &form, None).await;
         assert_eq!(res.status, 422, "{form:?}: {}", res.body);
         let err = res.json();
         assert_eq!(err["Field"]["field"], field, "{form:?}");

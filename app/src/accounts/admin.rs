@@ -164,14 +164,18 @@ pub struct PasswordChange {
     pub keep_tokens: bool,
 }
 
+/// Checks the current password under the sign-in throttle (`keys`: the
+/// account or known device, and the IP), then sets the new one.
 pub async fn change_password(
-    db: &Db,
+    state: &crate::state::AppState,
+    keys: &[crate::auth::throttle::Key],
     account: AccountId,
     current_session: &str,
     change: PasswordChange,
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<Ended, AppError> {
+    let db = &state.db;
     let PasswordChange {
         current,
         new,
@@ -188,9 +192,15 @@ pub async fn change_password(
             "Enter your current password.",
         ));
     }
-    let ok = password::verify(Password::new(current.clone()), stored.password_hash.clone())
-        .await
-        .map_err(|e| AppError::internal("password verify", e))?;
+    let ok = crate::auth::service::check_password(
+        state,
+        keys,
+        "current_password",
+        current.clone(),
+        Some(stored.password_hash.clone()),
+        now,
+    )
+    .await?;
     if !ok {
         return Err(AppError::field(
             "current_password",

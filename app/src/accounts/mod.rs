@@ -47,8 +47,10 @@ pub async fn change_password(
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     let keep = keep_tokens.is_some_and(|v| !v.is_empty() && v != "false");
+    let keys = crate::auth::service::throttle_keys(&cx, &me.user.email, me.user.id);
     let ended = admin::change_password(
-        &cx.state.db,
+        &cx.state,
+        &keys,
         me.user.id,
         &me.id_hash,
         admin::PasswordChange {
@@ -60,7 +62,24 @@ pub async fn change_password(
         &cx.event("password_changed", "success"),
         Timestamp::now(),
     )
-    .await?;
+    .await;
+    if let Err(e) = &ended {
+        let reason = match e {
+            AppError::TooManyRequests { .. } => Some("throttled"),
+            AppError::Field { field, .. } if field == "current_password" => {
+                Some("wrong_current_password")
+            }
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            let event = cx
+                .event("password_change_failed", "failure")
+                .detail("reason", reason)
+                .security(true);
+            cx.state.audit.push(event).await;
+        }
+    }
+    let ended = ended?;
     tracing::info!(account = %me.user.id, sessions = ended.sessions, tokens = ended.tokens, "password changed");
     Ok(format!(
         "Password changed. {} other session{} signed out{}.",
@@ -145,7 +164,16 @@ pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), Ap
     let cx = crate::web::ServerFnContext::get()?;
     let admin_id = require_admin(&cx)?;
     let target = parse_account_id(&id)?;
-    let disabled = disabled == "true";
+    let disabled = match disabled.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(AppError::field(
+                "disabled",
+                "Send disabled=true or disabled=false.",
+            ))
+        }
+    };
     let ended = admin::set_disabled(
         &cx.state.db,
         admin_id,

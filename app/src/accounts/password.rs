@@ -44,11 +44,37 @@ pub enum HashError {
     Hash(String),
     #[error("password hashing task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// Every hashing slot stayed taken for [`HASH_WAIT`]: answer "busy, retry".
+    #[error("all password hashing slots are busy")]
+    Busy,
+}
+
+/// How long a request waits for a hashing slot before it is told to retry.
+pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// At most one argon2 computation per core at a time: each takes 19 MiB and
+/// a core for tens of milliseconds, so a burst of sign-ins queues here
+/// instead of growing memory and starving every other request.
+fn slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>, HashError> {
+    match tokio::time::timeout(HASH_WAIT, slots().acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(HashError::Busy),
+    }
 }
 
 /// Hashes `password` off the async threads.
 pub async fn hash(password: Password) -> Result<String, HashError> {
+    let permit = slot().await?;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let salt_bytes =
             crate::crypto::random_bytes::<16>().map_err(|e| HashError::Hash(e.to_string()))?;
         let salt =
@@ -64,7 +90,9 @@ pub async fn hash(password: Password) -> Result<String, HashError> {
 /// Checks `password` against a stored PHC string off the async threads. A
 /// malformed stored hash verifies as false.
 pub async fn verify(password: Password, stored: String) -> Result<bool, HashError> {
+    let permit = slot().await?;
     Ok(tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         PasswordHash::new(&stored)
             .map(|parsed| {
                 hasher()
@@ -74,6 +102,16 @@ pub async fn verify(password: Password, stored: String) -> Result<bool, HashErro
             .unwrap_or(false)
     })
     .await?)
+}
+
+impl From<HashError> for crate::error::AppError {
+    fn from(e: HashError) -> Self {
+        match e {
+            // 503 with Retry-After: the request was not evaluated.
+            HashError::Busy => crate::error::AppError::Unavailable,
+            other => crate::error::AppError::internal("password hashing", other),
+        }
+    }
 }
 
 /// A hash of a random password, verified against when an email is unknown so

@@ -166,12 +166,12 @@ impl From<crate::error::AppError> for ApiError {
             A::Forbidden(m) => ApiError::Forbidden(m),
             A::NotFound(m) => ApiError::NotFound(m),
             A::Conflict(m) => ApiError::Conflict(m),
-            A::TooManyRequests { .. } => ApiError::RateLimited(RateState {
+            A::TooManyRequests { retry_after, .. } => ApiError::RateLimited(RateState {
                 policy: "default",
                 quota: 1,
                 remaining: 0,
-                reset_secs: 60,
-                retry_after_secs: Some(60),
+                reset_secs: retry_after.max(1),
+                retry_after_secs: Some(retry_after.max(1)),
             }),
             A::Unavailable => ApiError::Unavailable,
             A::Internal => ApiError::Internal,

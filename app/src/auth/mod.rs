@@ -11,7 +11,11 @@ use crate::{
 };
 
 #[cfg(feature = "ssr")]
+pub mod device;
+#[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod setup_code;
 #[cfg(feature = "ssr")]
 pub mod throttle;
 
@@ -19,6 +23,7 @@ pub mod throttle;
 /// account exists.
 #[server(prefix = "/rpc", endpoint = "setup")]
 pub async fn setup(
+    setup_code: FormSecret,
     email: String,
     password: FormSecret,
     confirm: FormSecret,
@@ -28,6 +33,7 @@ pub async fn setup(
     let signed_in = service::setup(
         &cx.state,
         &cx.meta,
+        setup_code.expose(),
         &email,
         password.take(),
         confirm.expose(),
@@ -55,11 +61,15 @@ pub async fn login(
 ) -> Result<(), AppError> {
     use crate::{sessions, types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
+    let device = cx
+        .cookie(device::COOKIE_NAME)
+        .and_then(|v| device::verify(&cx.state.config.session_key, &v));
     let signed_in = match service::login(
         &cx.state,
         &cx.meta,
         &email,
         password.take(),
+        device,
         Timestamp::now(),
     )
     .await
@@ -73,6 +83,7 @@ pub async fn login(
                 .flatten();
             let (action, reason) = match &e {
                 AppError::TooManyRequests { .. } => ("rate_limited", "login_throttled"),
+                AppError::Unavailable => ("rate_limited", "hashing_busy"),
                 _ => ("login_failed", "bad_credentials"),
             };
             let mut event = cx
@@ -102,6 +113,9 @@ pub async fn login(
             .to_cookie_value(&cx.state.config.session_key),
         signed_in.session.cookie_max_age(Timestamp::now(), policy),
     ));
+    if let Some(value) = &signed_in.device {
+        cx.set_cookie(&device::cookie(value));
+    }
     leptos_axum::redirect(&crate::web::safe_next(next.as_deref().unwrap_or("/")));
     Ok(())
 }

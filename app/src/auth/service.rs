@@ -10,15 +10,20 @@ use crate::{
     web::RequestMeta,
 };
 
-use super::throttle::{self, Throttled};
+use super::{
+    device::KnownDevice,
+    throttle::{self, Throttled},
+};
 
 /// The one message for a failed sign-in, whether the email exists or not.
 pub const BAD_CREDENTIALS: &str = "Incorrect email or password.";
 
-/// A new session and the secret for its cookie.
+/// A new session and the secret for its cookie, and the known-device
+/// cookie value to set (sign-in only).
 pub struct SignedIn {
     pub secret: SessionSecret,
     pub session: AuthSession,
+    pub device: Option<String>,
 }
 
 impl From<AccountError> for AppError {
@@ -32,31 +37,76 @@ impl From<AccountError> for AppError {
             }
             AccountError::InvalidEmail(m) => AppError::field("email", m),
             AccountError::WeakPassword(m) => AppError::field("password", m),
-            AccountError::Hash(e) => AppError::internal("password hashing", e),
+            AccountError::Hash(e) => e.into(),
             AccountError::Db(e) => AppError::db("account query", e),
         }
     }
 }
 
-/// Creates the first (admin) account and signs it in.
+/// Creates the first (admin) account and signs it in. Needs a live setup
+/// code (see [`super::setup_code`]); wrong codes are throttled per IP.
+#[allow(clippy::too_many_arguments)]
 pub async fn setup(
     state: &AppState,
     meta: &RequestMeta,
+    code: &str,
     email: &str,
     password: String,
     confirm: &str,
     now: Timestamp,
 ) -> Result<SignedIn, AppError> {
+    if state
+        .is_set_up()
+        .await
+        .map_err(|e| AppError::db("setup check", e))?
+    {
+        return Err(AccountError::AlreadySetUp.into());
+    }
+    if code.trim().is_empty() {
+        return Err(AppError::field(
+            "setup_code",
+            "Enter the setup code the server printed when it started.",
+        ));
+    }
+    let ip_key = meta.ip.as_deref().map(crate::web::client_ip::rate_key);
+    let keys = [throttle::Key::setup(
+        &state.config,
+        ip_key.as_deref().unwrap_or("-"),
+    )];
+    let reservation = reserve(state, &keys, "setup_code", "setup attempts", now).await?;
+    let valid = super::setup_code::is_valid(&state.db, code, now)
+        .await
+        .map_err(|e| AppError::db("setup code", e))?;
+    if !valid {
+        reservation.keep();
+        return Err(AppError::field(
+            "setup_code",
+            "This setup code is not valid. Use the one the server printed at its last start \
+             (also in the setup-code file of its data directory).",
+        ));
+    }
     if password != confirm {
+        release(state, reservation).await?;
         return Err(AppError::field(
             "confirm",
             "The two passwords do not match.",
         ));
     }
-    let new = NewAccount::validate(email, password, Role::Admin)?;
+    let new = match NewAccount::validate(email, password, Role::Admin) {
+        Ok(n) => n,
+        Err(e) => {
+            release(state, reservation).await?;
+            return Err(e.into());
+        }
+    };
+    release(state, reservation).await?;
     let base = crate::audit::NewEvent::new("", "account", "success").from_request(meta);
     let account = accounts::complete_setup(&state.db, new, &base, now).await?;
     state.mark_set_up();
+    if let Err(e) = super::setup_code::retire_all(&state.db).await {
+        tracing::warn!(error = %e, "could not delete the used setup codes (they stop working anyway)");
+    }
+    let _ = std::fs::remove_file(state.config.data_dir.join(super::setup_code::FILE_NAME));
     tracing::info!(account = %account.id, "first-run setup completed");
     let user = CurrentUser {
         id: account.id,
@@ -66,12 +116,106 @@ pub async fn setup(
     start_session(state, meta, &user, now).await
 }
 
-/// Checks credentials (throttled per account and per IP) and starts a session.
+/// Reserves one attempt against `keys`, or answers 429 with the real wait.
+async fn reserve(
+    state: &AppState,
+    keys: &[throttle::Key],
+    field: &str,
+    what: &str,
+    now: Timestamp,
+) -> Result<throttle::Reservation, AppError> {
+    match throttle::reserve(&state.db, &state.config, keys, now)
+        .await
+        .map_err(|e| AppError::db("sign-in throttle", e))?
+    {
+        Ok(r) => Ok(r),
+        Err(Throttled { retry_after }) => {
+            tracing::warn!(what, retry_after, "throttled");
+            Err(AppError::throttled(
+                field,
+                throttle::wait_message(what, retry_after),
+                retry_after,
+            ))
+        }
+    }
+}
+
+async fn release(state: &AppState, r: throttle::Reservation) -> Result<(), AppError> {
+    r.release(&state.db)
+        .await
+        .map_err(|e| AppError::db("sign-in throttle release", e))
+}
+
+/// Checks `password` against the account's (or a dummy) hash under the
+/// throttle: the attempt is reserved first, a failure keeps it, a success or
+/// a busy hasher releases it.
+pub async fn check_password(
+    state: &AppState,
+    keys: &[throttle::Key],
+    field: &str,
+    password: String,
+    stored: Option<String>,
+    now: Timestamp,
+) -> Result<bool, AppError> {
+    let reservation = reserve(state, keys, field, "sign-in attempts", now).await?;
+    let stored = match stored {
+        Some(h) => h,
+        None => match accounts::password::dummy_hash().await {
+            Ok(h) => h,
+            Err(e) => {
+                release(state, reservation).await?;
+                return Err(e.into());
+            }
+        },
+    };
+    match accounts::password::verify(Password::new(password), stored).await {
+        Ok(true) => {
+            release(state, reservation).await?;
+            Ok(true)
+        }
+        Ok(false) => {
+            reservation.keep();
+            Ok(false)
+        }
+        Err(e) => {
+            release(state, reservation).await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// The throttle keys for a password check by a signed-in account: its known
+/// device (when the request carries one of this account) or the account,
+/// and the client IP.
+pub fn throttle_keys(
+    cx: &crate::web::ServerFnContext,
+    email: &str,
+    account: crate::types::AccountId,
+) -> Vec<throttle::Key> {
+    let cfg = &cx.state.config;
+    let device = cx
+        .cookie(super::device::COOKIE_NAME)
+        .and_then(|v| super::device::verify(&cfg.session_key, &v))
+        .filter(|d| d.account == account);
+    let mut keys = vec![match device {
+        Some(d) => throttle::Key::device(cfg, &d.id),
+        None => throttle::Key::account(cfg, email),
+    }];
+    if let Some(ip) = cx.meta.ip.as_deref().map(crate::web::client_ip::rate_key) {
+        keys.push(throttle::Key::ip(cfg, &ip));
+    }
+    keys
+}
+
+/// Checks credentials (throttled per account, or per known device, and per
+/// IP) and starts a session. `device` is the request's verified device
+/// cookie; the answer carries the device cookie to set.
 pub async fn login(
     state: &AppState,
     meta: &RequestMeta,
     email: &str,
     password: String,
+    device: Option<KnownDevice>,
     now: Timestamp,
 ) -> Result<SignedIn, AppError> {
     if password.is_empty() {
@@ -82,58 +226,34 @@ pub async fn login(
     if password.chars().count() > accounts::PASSWORD_MAX_CHARS {
         return Err(AppError::field("password", BAD_CREDENTIALS));
     }
-    let key = throttle::account_key(&email);
-    // IPv6 clients are throttled by their /64, like the API's per-IP limit.
-    let ip_key = meta.ip.as_deref().map(crate::web::client_ip::rate_key);
-    let ip = ip_key.as_deref();
-    match throttle::check(&state.db, &state.config, &key, ip, now)
-        .await
-        .map_err(|e| AppError::db("login throttle", e))?
-    {
-        Throttled::No => {}
-        Throttled::RetryAfter(secs) => {
-            tracing::warn!(ip = ip.unwrap_or("-"), "sign-in throttled");
-            let minutes = (secs + 59) / 60;
-            return Err(AppError::TooManyRequests {
-                field: "password".into(),
-                message: format!(
-                    "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
-                ),
-            });
-        }
-    }
-
     let account = accounts::find_by_email(&state.db, &email)
         .await
         .map_err(|e| AppError::db("login lookup", e))?;
-    // Verify against a dummy hash when there is no such account, so the
-    // answer takes as long either way.
-    let stored = match &account {
-        Some(a) => a.password_hash.clone(),
-        None => accounts::password::dummy_hash()
-            .await
-            .map_err(|e| AppError::internal("dummy hash", e))?,
-    };
-    let matches = accounts::password::verify(Password::new(password), stored)
-        .await
-        .map_err(|e| AppError::internal("password verify", e))?;
-
+    // A known device of this very account has its own bucket instead of the
+    // account's; IPv6 clients are throttled by their /64.
+    let device = device.filter(|d| account.as_ref().is_some_and(|a| a.id == d.account));
+    let account_key = throttle::Key::account(&state.config, &email);
+    let mut keys = vec![match &device {
+        Some(d) => throttle::Key::device(&state.config, &d.id),
+        None => account_key.clone(),
+    }];
+    if let Some(ip) = meta.ip.as_deref().map(crate::web::client_ip::rate_key) {
+        keys.push(throttle::Key::ip(&state.config, &ip));
+    }
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let matches = check_password(state, &keys, "password", password, stored, now).await?;
     let account = match account {
         Some(a) if matches && a.disabled_at.is_none() => a,
         _ => {
-            throttle::record_failure(&state.db, &state.config, &key, ip, now)
-                .await
-                .map_err(|e| AppError::db("login failure record", e))?;
             tracing::warn!(
-                ip = ip.unwrap_or("-"),
-                account_key = &key[..12],
+                ip = meta.ip.as_deref().unwrap_or("-"),
+                known_device = device.is_some(),
                 "sign-in failed"
             );
             return Err(AppError::field("password", BAD_CREDENTIALS));
         }
     };
-    throttle::clear_account(&state.db, &key)
+    throttle::clear(&state.db, &keys[0])
         .await
         .map_err(|e| AppError::db("login throttle clear", e))?;
     let user = CurrentUser {
@@ -141,7 +261,11 @@ pub async fn login(
         email: account.email,
         role: account.role,
     };
-    start_session(state, meta, &user, now).await
+    let mut signed_in = start_session(state, meta, &user, now).await?;
+    // A fresh device cookie at every sign-in (a known device's failures were
+    // just cleared, so nothing is lost by a new id).
+    signed_in.device = super::device::issue(&state.config.session_key, user.id);
+    Ok(signed_in)
 }
 
 async fn start_session(
@@ -183,7 +307,11 @@ async fn start_session(
         ip = meta.ip.as_deref().unwrap_or("-"),
         "signed in"
     );
-    Ok(SignedIn { secret, session })
+    Ok(SignedIn {
+        secret,
+        session,
+        device: None,
+    })
 }
 
 /// Ends the current session on the server; the revocation and its logout

@@ -9,6 +9,10 @@ use crate::{
     components::{AuthCard, Field, FormAlert, SubmitButton},
 };
 
+pub const SETUP_CODE_HINT: &str =
+    "The one-time code the server printed when it started; it is also in the \
+     setup-code file of its data directory. It proves you run this server.";
+
 /// Kept in step with the limits by a test below.
 pub const PASSWORD_HINT: &str =
     "8 to 128 characters. A long passphrase is best; common passwords are refused.";
@@ -23,6 +27,8 @@ pub fn SetupPage() -> impl IntoView {
             <FormAlert message=Signal::derive(move || err().and_then(|e| e.general()))/>
             <ActionForm action=action>
                 <div class="space-y-3">
+                    <Field label="Setup code" name="setup_code" kind="text" autocomplete="one-time-code" hint=SETUP_CODE_HINT
+                        error=Signal::derive(move || err().and_then(|e| e.for_field("setup_code")))/>
                     <Field label="Email" name="email" kind="email" autocomplete="username"
                         error=Signal::derive(move || err().and_then(|e| e.for_field("email")))/>
                     <Field label="Password" name="password" kind="password" autocomplete="new-password" hint=PASSWORD_HINT

@@ -17,6 +17,7 @@ pub struct ServerFnContext {
     pub meta: RequestMeta,
     pub session: Option<AuthSession>,
     pub response: ResponseOptions,
+    cookies: Option<String>,
 }
 
 impl ServerFnContext {
@@ -34,12 +35,30 @@ impl ServerFnContext {
             .and_then(|m| m.0.clone());
         let meta =
             RequestMeta::from_parts(&parts.headers, &parts.extensions, &state.config.trust_proxy);
+        let cookies = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
         Ok(Self {
             state,
             meta,
             session,
             response,
+            cookies: Some(cookies).filter(|c| !c.is_empty()),
         })
+    }
+
+    /// The value of the request's cookie `name`, if sent.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .as_deref()?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.trim_matches('"').to_string())
     }
 
     /// The signed-in session, or `Unauthorized`.
@@ -88,10 +107,18 @@ pub async fn status_layer(req: Request, next: Next) -> Response {
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::TooManyRequests { .. } = err {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        match err {
+            AppError::TooManyRequests { retry_after, .. } => {
+                parts
+                    .headers
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            AppError::Unavailable => {
+                parts
+                    .headers
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
         }
     }
     Response::from_parts(parts, Body::from(bytes))

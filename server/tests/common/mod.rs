@@ -32,6 +32,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// The one-time setup code issued at start (empty once an account exists).
+    pub setup_code: String,
 }
 
 pub struct TestResponse {
@@ -128,6 +130,9 @@ impl TestApp {
             .site_root(dir.path().display().to_string())
             .site_pkg_dir("pkg")
             .build();
+        let setup_code = app::auth::setup_code::issue(&pool, Timestamp::now())
+            .await
+            .expect("setup code");
         let state = AppState::new(leptos, pool, config);
         let router = web::router(state.clone());
         Self {
@@ -135,6 +140,7 @@ impl TestApp {
             state,
             database_url,
             dir,
+            setup_code: setup_code.unwrap_or_default(),
         }
     }
 
@@ -213,6 +219,7 @@ impl TestApp {
             .call(
                 "setup",
                 &[
+                    ("setup_code", &self.setup_code),
                     ("email", email),
                     ("password", PASSWORD),
                     ("confirm", PASSWORD),
@@ -410,4 +417,18 @@ fn enc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Sends one raw HTTP/1.1 request (with `Connection: close`) to the real
+/// binary on `127.0.0.1:port` and returns the response's status code.
+pub fn raw_status(port: u16, request: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
 }
