@@ -1,0 +1,334 @@
+//! Creating a token: the form rules (name, description, expiry, scopes) and
+//! the insert under the account policy and active-token cap.
+
+use sqlx::Row;
+
+use super::read::ACTIVE;
+use crate::tokens::{
+    format::{self, TokenSecret},
+    policy, Scope, TokenStatus, TokenView, EXPIRY_PRESETS,
+};
+use crate::{
+    audit::NewEvent,
+    config::Config,
+    db::Db,
+    error::AppError,
+    types::{AccountId, Timestamp},
+};
+
+pub const NAME_MAX_CHARS: usize = 64;
+pub const DESCRIPTION_MAX_CHARS: usize = 500;
+pub(super) const DAY_MS: i64 = 86_400_000;
+/// Custom dates further out than this are refused (10 years).
+const CUSTOM_MAX_DAYS: i64 = 3_653;
+/// `last_used_*` is written at most once a minute per token (and at once
+/// when the IP changes), so authentication does not write on every request.
+pub const LAST_USED_INTERVAL_MS: i64 = 60_000;
+
+/// When a new token expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    /// A preset lifetime from now.
+    Days(i64),
+    /// A custom date: the token expires at the end of that day, UTC.
+    Until(Timestamp),
+}
+
+impl Expiry {
+    pub fn expires_at(self, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            Expiry::Never => None,
+            Expiry::Days(d) => Some(Timestamp(now.millis() + d * DAY_MS)),
+            Expiry::Until(t) => Some(t),
+        }
+    }
+}
+
+/// A validated create request (before the policy check).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub description: Option<String>,
+    pub expiry: Expiry,
+    pub scopes: Vec<Scope>,
+}
+
+impl NewToken {
+    /// Validates the create form. `expiry` is a preset (`7`..`365`), `never`
+    /// or `custom` (then `custom_date` is `YYYY-MM-DD`).
+    pub fn from_form(
+        name: &str,
+        description: Option<&str>,
+        expiry: &str,
+        custom_date: Option<&str>,
+        mut scopes: Vec<Scope>,
+        now: Timestamp,
+    ) -> Result<Self, AppError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AppError::field(
+                "name",
+                "Give the token a name, e.g. claude-code-prod.",
+            ));
+        }
+        if name.chars().count() > NAME_MAX_CHARS {
+            return Err(AppError::field(
+                "name",
+                format!("Use at most {NAME_MAX_CHARS} characters."),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(AppError::field(
+                "name",
+                "The name cannot contain control characters.",
+            ));
+        }
+        let description = description.map(str::trim).filter(|d| !d.is_empty());
+        if let Some(d) = description {
+            if d.chars().count() > DESCRIPTION_MAX_CHARS {
+                return Err(AppError::field(
+                    "description",
+                    format!("Use at most {DESCRIPTION_MAX_CHARS} characters."),
+                ));
+            }
+        }
+        let expiry = match expiry.trim() {
+            "never" => Expiry::Never,
+            "custom" => Expiry::Until(parse_custom_date(custom_date.unwrap_or_default(), now)?),
+            other => match other.parse::<i64>() {
+                Ok(d) if EXPIRY_PRESETS.contains(&d) => Expiry::Days(d),
+                _ => return Err(AppError::field("expiry", "Choose an expiration.")),
+            },
+        };
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(AppError::field("scopes", "Choose at least one scope."));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            description: description.map(str::to_string),
+            expiry,
+            scopes,
+        })
+    }
+}
+
+/// `YYYY-MM-DD` → the end of that day (UTC), which must be in the future.
+fn parse_custom_date(raw: &str, now: Timestamp) -> Result<Timestamp, AppError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(raw.trim(), &format)
+        .map_err(|_| AppError::field("custom_date", "Pick a date (YYYY-MM-DD)."))?;
+    let end_of_day = date
+        .next_day()
+        .map(|d| d.midnight().assume_utc())
+        .ok_or_else(|| AppError::field("custom_date", "Pick an earlier date."))?;
+    let millis = (end_of_day.unix_timestamp_nanos() / 1_000_000) as i64;
+    if millis <= now.millis() + DAY_MS / 24 {
+        return Err(AppError::field("custom_date", "Pick a date in the future."));
+    }
+    if millis > now.millis() + CUSTOM_MAX_DAYS * DAY_MS {
+        return Err(AppError::field(
+            "custom_date",
+            "Pick a date within 10 years.",
+        ));
+    }
+    Ok(Timestamp(millis))
+}
+
+/// Issues a token under the current policy. The owner's row is locked for
+/// the transaction, so two concurrent creates cannot both take the last slot
+/// or the same name.
+pub async fn create(
+    db: &Db,
+    config: &Config,
+    owner: AccountId,
+    new: NewToken,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<(TokenSecret, TokenView), AppError> {
+    let policy = policy::load(db)
+        .await
+        .map_err(|e| AppError::db("load policy", e))?;
+    let expires_at = new.expiry.expires_at(now);
+    match (expires_at, policy.max_lifetime_days) {
+        (None, Some(max)) => {
+            return Err(AppError::field(
+                "expiry",
+                format!("Your administrator requires tokens to expire within {max} days."),
+            ))
+        }
+        (Some(at), Some(max)) if at.millis() - now.millis() > max * DAY_MS => {
+            return Err(AppError::field(
+                "expiry",
+                format!("Your administrator allows tokens to live at most {max} days."),
+            ))
+        }
+        _ => {}
+    }
+    let secret = format::generate(&config.token_prefix)
+        .map_err(|e| AppError::internal("token generation", e))?;
+
+    let run = async {
+        let mut tx = db.begin().await?;
+        // Serialises token creation per owner.
+        crate::accounts::lock_row(&mut tx, owner).await?;
+        let active = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM api_tokens WHERE account_id = $1 AND {ACTIVE}"
+        ))
+        .bind(owner.to_string())
+        .bind(now.millis())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<i64, _>("n")?;
+        if active >= policy.max_active_tokens {
+            return Ok(Err(AppError::Conflict(format!(
+                "You already have {active} active tokens, the most allowed. Revoke a token you no longer \
+                 use (or wait for one to expire) to free a slot."
+            ))));
+        }
+        let taken = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM api_tokens WHERE account_id = $1 AND {ACTIVE} AND name = $3"
+        ))
+        .bind(owner.to_string())
+        .bind(now.millis())
+        .bind(&new.name)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get::<i64, _>("n")?;
+        if taken > 0 {
+            return Ok(Err(AppError::field(
+                "name",
+                "You already have an active token with this name. Choose another name.",
+            )));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(owner.to_string())
+        .bind(&new.name)
+        .bind(new.description.as_deref())
+        .bind(secret.display_prefix())
+        .bind(secret.hash())
+        .bind(Scope::join(&new.scopes))
+        .bind(now.millis())
+        .bind(expires_at.map(Timestamp::millis))
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent {
+            action: "token_created".into(),
+            ..base.clone()
+        }
+        .account(owner)
+        .target(new.name.clone())
+        .token(secret.display_prefix())
+        .detail("scopes", Scope::join(&new.scopes))
+        .detail("expires_at", expires_at.map(|e| e.rfc3339()));
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(id))
+    };
+    // `check_limit`'s Err(AppError) is a refusal, not a database failure.
+    let id = run.await.map_err(|e| AppError::db("create token", e))??;
+    let view = TokenView {
+        id,
+        name: new.name,
+        description: new.description,
+        prefix: secret.display_prefix(),
+        scopes: new.scopes,
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        last_used_ip: None,
+        last_used_client: None,
+        status: TokenStatus::Active,
+        revoked_at: None,
+        revoked_by: None,
+        revoked_reason: None,
+        rotated_to: None,
+        grace_until: None,
+        now,
+    };
+    Ok((secret, view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = Timestamp(1_800_000_000_000);
+
+    fn form(name: &str, expiry: &str, date: Option<&str>) -> Result<NewToken, AppError> {
+        NewToken::from_form(name, None, expiry, date, Scope::DEFAULT.to_vec(), NOW)
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(form("  local-dev ", "30", None).unwrap().name, "local-dev");
+        assert!(form("   ", "30", None)
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
+        assert!(form(&"x".repeat(65), "30", None)
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
+        assert!(form("a\u{0}b", "30", None)
+            .unwrap_err()
+            .for_field("name")
+            .is_some());
+        assert!(form(&"ü".repeat(64), "30", None).is_ok());
+    }
+
+    #[test]
+    fn expiry_choices() {
+        for d in EXPIRY_PRESETS {
+            assert_eq!(
+                form("t", &d.to_string(), None).unwrap().expiry,
+                Expiry::Days(d)
+            );
+        }
+        assert_eq!(form("t", "never", None).unwrap().expiry, Expiry::Never);
+        for bad in ["", "0", "14", "forever", "-7"] {
+            assert!(
+                form("t", bad, None)
+                    .unwrap_err()
+                    .for_field("expiry")
+                    .is_some(),
+                "{bad}"
+            );
+        }
+        // 1_800_000_000_000 ms is 2027-01-15; a custom date ends at midnight UTC after it.
+        let until = form("t", "custom", Some("2027-02-01")).unwrap().expiry;
+        assert_eq!(
+            until.expires_at(NOW).unwrap().rfc3339(),
+            "2027-02-02T00:00:00Z"
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("2027-13-01"),
+            Some("yesterday"),
+            Some("2020-01-01"),
+            Some("2099-01-01"),
+        ] {
+            assert!(
+                form("t", "custom", bad)
+                    .unwrap_err()
+                    .for_field("custom_date")
+                    .is_some(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn at_least_one_scope() {
+        let err = NewToken::from_form("t", None, "30", None, vec![], NOW).unwrap_err();
+        assert!(err.for_field("scopes").is_some());
+    }
+}

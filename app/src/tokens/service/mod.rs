@@ -1,0 +1,15 @@
+//! Token queries, one file per verb. Every query that reads or changes a
+//! token filters on its owner's account id; functions take the pool and an
+//! explicit `now`.
+
+mod authenticate;
+mod create;
+mod read;
+mod revoke;
+mod rotate;
+
+pub use authenticate::*;
+pub use create::*;
+pub use read::*;
+pub use revoke::*;
+pub use rotate::*;

@@ -1,0 +1,148 @@
+//! Reading tokens: the list (filtered, paginated, counted by status), one
+//! token, and a presented token inspected without using it.
+
+use sqlx::Row;
+
+use crate::tokens::{
+    format::{self},
+    Scope, TokenStatus, TokenView,
+};
+use crate::{
+    config::Config,
+    db::Db,
+    types::{AccountId, Timestamp},
+};
+
+/// SQL for "active at $2": not revoked, not expired.
+/// A predecessor in its rotation grace period is not counted: the pair
+/// takes one slot and the successor may reuse the name.
+pub(super) const ACTIVE: &str =
+    "revoked_at IS NULL AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+pub(super) const VIEW_COLUMNS: &str = "t.id, t.name, t.description, t.prefix, t.scopes, t.created_at, t.expires_at, \
+     t.last_used_at, t.last_used_ip, t.last_used_ua, t.revoked_at, r.email AS revoked_by_email, t.revoked_reason, \
+     t.grace_until, (SELECT s.prefix FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_prefix, \
+     (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at";
+
+pub(super) fn view_from_row(
+    row: &sqlx::any::AnyRow,
+    now: Timestamp,
+) -> Result<TokenView, sqlx::Error> {
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let successor_prefix: Option<String> = row.try_get("successor_prefix")?;
+    let grace_until: Option<i64> = row.try_get("grace_until")?;
+    let successor_used: Option<i64> = row.try_get("successor_used_at")?;
+    let grace_over = successor_prefix.is_some()
+        && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
+    let status = if revoked_at.is_some() || grace_over {
+        TokenStatus::Revoked
+    } else if expires_at.is_some_and(|e| e <= now.millis()) {
+        TokenStatus::Expired
+    } else {
+        TokenStatus::Active
+    };
+    let scopes: String = row.try_get("scopes")?;
+    Ok(TokenView {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        prefix: row.try_get("prefix")?,
+        scopes: Scope::split(&scopes),
+        created_at: Timestamp(row.try_get("created_at")?),
+        expires_at: expires_at.map(Timestamp),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(Timestamp),
+        last_used_ip: row.try_get("last_used_ip")?,
+        last_used_client: row.try_get("last_used_ua")?,
+        status,
+        revoked_at: revoked_at.map(Timestamp),
+        revoked_by: row.try_get("revoked_by_email")?,
+        revoked_reason: row.try_get("revoked_reason")?,
+        rotated_to: successor_prefix,
+        grace_until: if grace_over {
+            None
+        } else {
+            grace_until.map(Timestamp)
+        },
+        now,
+    })
+}
+
+/// The owner's tokens, newest first.
+pub async fn list(
+    db: &Db,
+    owner: AccountId,
+    status: Option<TokenStatus>,
+    hide_revoked: bool,
+    now: Timestamp,
+) -> Result<Vec<TokenView>, sqlx::Error> {
+    let filter = match status {
+        None if hide_revoked => "AND t.revoked_at IS NULL",
+        None => "",
+        Some(TokenStatus::Active) => {
+            "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
+        }
+        Some(TokenStatus::Expired) => "AND t.revoked_at IS NULL AND t.expires_at <= $2",
+        Some(TokenStatus::Revoked) if hide_revoked => "AND 1 = 0",
+        Some(TokenStatus::Revoked) => "AND t.revoked_at IS NOT NULL",
+    };
+    // $2 is bound in every variant so the placeholder count is fixed.
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
+         WHERE t.account_id = $1 AND $2 = $2 {filter} ORDER BY t.created_at DESC, t.id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(owner.to_string())
+        .bind(now.millis())
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(|r| view_from_row(r, now)).collect()
+}
+
+/// One of the owner's tokens.
+pub async fn get(
+    db: &Db,
+    owner: AccountId,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<TokenView>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
+         WHERE t.account_id = $1 AND t.id = $2"
+    );
+    sqlx::query(&sql)
+        .bind(owner.to_string())
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .map(|r| view_from_row(&r, now))
+        .transpose()
+}
+
+/// Looks at a presented token without using it (no last-used update): its
+/// view if it is a well-formed token of `owner`, else `None`, whether it is
+/// malformed, unknown or someone else's.
+pub async fn inspect(
+    db: &Db,
+    config: &Config,
+    owner: AccountId,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Option<TokenView>, sqlx::Error> {
+    let Ok(secret) = format::parse(&config.token_prefix, presented) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
+         WHERE t.account_id = $1 AND t.token_hash = $2"
+    );
+    sqlx::query(&sql)
+        .bind(owner.to_string())
+        .bind(secret.hash())
+        .fetch_optional(db)
+        .await?
+        .map(|r| view_from_row(&r, now))
+        .transpose()
+}

@@ -1,0 +1,174 @@
+//! Rotating a token: its successor, and how long the predecessor keeps
+//! working (the grace period).
+
+use sqlx::Row;
+
+use super::*;
+use crate::tokens::{
+    format::{self, TokenSecret},
+    policy, TokenView,
+};
+use crate::{
+    audit::NewEvent,
+    config::Config,
+    db::Db,
+    error::AppError,
+    types::{AccountId, Timestamp},
+};
+
+/// How long a rotated token keeps working (or until the successor's first
+/// use, whichever comes first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grace {
+    None,
+    OneHour,
+    OneDay,
+    SevenDays,
+}
+
+impl Grace {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "none" | "0" => Some(Grace::None),
+            "1h" => Some(Grace::OneHour),
+            "24h" => Some(Grace::OneDay),
+            "7d" => Some(Grace::SevenDays),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grace::None => "none",
+            Grace::OneHour => "1h",
+            Grace::OneDay => "24h",
+            Grace::SevenDays => "7d",
+        }
+    }
+
+    pub fn secs(self) -> i64 {
+        match self {
+            Grace::None => 0,
+            Grace::OneHour => 3_600,
+            Grace::OneDay => 86_400,
+            Grace::SevenDays => 7 * 86_400,
+        }
+    }
+}
+
+/// Issues a successor with the same name, description and scopes and the
+/// same lifetime from now (capped by the current policy; "never" stays never
+/// only if the policy still allows it). The old token keeps working for
+/// `grace` or until the successor's first use. A token that was already
+/// rotated is refused (409) and its successor is left alone.
+pub async fn rotate(
+    db: &Db,
+    config: &Config,
+    owner: AccountId,
+    id: &str,
+    grace: Grace,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<(TokenSecret, TokenView), AppError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::NotFound("No such token.".into()));
+    }
+    let policy = policy::load(db)
+        .await
+        .map_err(|e| AppError::db("load policy", e))?;
+    let secret = format::generate(&config.token_prefix)
+        .map_err(|e| AppError::internal("token generation", e))?;
+    let new_id = uuid::Uuid::now_v7().to_string();
+    let run = async {
+        let mut tx = db.begin().await?;
+        crate::accounts::lock_row(&mut tx, owner).await?;
+        let Some(old) = sqlx::query(
+            "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to \
+             FROM api_tokens WHERE id = $1 AND account_id = $2",
+        )
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(Err(AppError::NotFound("No such token.".into())));
+        };
+        let rotated_to: Option<String> = old.try_get("rotated_to")?;
+        if rotated_to.is_some() {
+            return Ok(Err(AppError::Conflict(
+                "This token has already been rotated. Rotate its successor instead.".into(),
+            )));
+        }
+        let revoked_at: Option<i64> = old.try_get("revoked_at")?;
+        let expires_at: Option<i64> = old.try_get("expires_at")?;
+        if revoked_at.is_some() || expires_at.is_some_and(|e| e <= now.millis()) {
+            return Ok(Err(AppError::Conflict(
+                "Only an active token can be rotated.".into(),
+            )));
+        }
+        let created_at: i64 = old.try_get("created_at")?;
+        let max_ms = policy.max_lifetime_days.map(|d| d * super::create::DAY_MS);
+        let new_expiry = match (expires_at.map(|e| e - created_at), max_ms) {
+            (Some(lifetime), Some(max)) => Some(now.millis() + lifetime.min(max)),
+            (Some(lifetime), None) => Some(now.millis() + lifetime),
+            (None, Some(max)) => Some(now.millis() + max),
+            (None, None) => None,
+        };
+        let name: String = old.try_get("name")?;
+        let old_prefix: String = old.try_get("prefix")?;
+        let scopes: String = old.try_get("scopes")?;
+        let description: Option<String> = old.try_get("description")?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
+             created_at, expires_at, rotated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&new_id)
+        .bind(owner.to_string())
+        .bind(&name)
+        .bind(description.as_deref())
+        .bind(secret.display_prefix())
+        .bind(secret.hash())
+        .bind(&scopes)
+        .bind(now.millis())
+        .bind(new_expiry)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let grace_until = now.millis() + grace.secs() * 1000;
+        sqlx::query(
+            "UPDATE api_tokens SET rotated_to = $1, grace_until = $2, \
+               revoked_at = CASE WHEN $3 = 0 THEN $4 ELSE revoked_at END, \
+               revoked_by = CASE WHEN $3 = 0 THEN $5 ELSE revoked_by END, \
+               revoked_reason = CASE WHEN $3 = 0 THEN 'rotated' ELSE revoked_reason END \
+             WHERE id = $6 AND account_id = $5",
+        )
+        .bind(&new_id)
+        .bind(grace_until)
+        .bind(grace.secs())
+        .bind(now.millis())
+        .bind(owner.to_string())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let event = NewEvent {
+            action: "token_rotated".into(),
+            ..base.clone()
+        }
+        .account(owner)
+        .target(name.clone())
+        .token(old_prefix)
+        .detail("successor", secret.display_prefix())
+        .detail("grace", grace.as_str())
+        .detail("grace_until", Timestamp(grace_until).rfc3339());
+        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(()))
+    };
+    run.await.map_err(|e| AppError::db("rotate token", e))??;
+    let view = get(db, owner, &new_id, now)
+        .await
+        .map_err(|e| AppError::db("rotate token", e))?
+        .ok_or(AppError::Internal)?;
+    tracing::info!(account = %owner, token = %view.prefix, grace = grace.as_str(), "token rotated");
+    Ok((secret, view))
+}
