@@ -7,11 +7,11 @@ use leptos_meta::Title;
 
 use crate::{
     components::{CopyBlock, FormAlert},
+    pages::token_list::{StatusFilter, TokenTable},
     tokens::{
-        get_token_policy, list_tokens, CreateToken, CreatedToken, RevokeToken, RotateToken, Scope,
-        TokenPolicy, TokenStatus, TokenView, EXPIRY_PRESETS,
+        get_token_policy, list_token_page, CreateToken, CreatedToken, RevokeToken, RotateToken,
+        Scope, TokenPolicy, EXPIRY_PRESETS,
     },
-    types::relative,
 };
 
 #[component]
@@ -22,8 +22,8 @@ pub fn ApiKeysPage() -> impl IntoView {
     let rotating = RwSignal::new(None::<(String, String)>);
     let shown = RwSignal::new(None::<CreatedToken>);
     let show_form = RwSignal::new(false);
-    let status = RwSignal::new(String::from("all"));
-    let hide_revoked = RwSignal::new(false);
+    let status = RwSignal::new(String::from("active"));
+    let page = RwSignal::new(1u32);
     let confirming = RwSignal::new(None::<(String, String)>);
 
     let policy = Resource::new(|| (), |_| get_token_policy());
@@ -31,13 +31,13 @@ pub fn ApiKeysPage() -> impl IntoView {
         move || {
             (
                 status.get(),
-                hide_revoked.get(),
+                page.get(),
                 create.version().get(),
                 revoke.version().get(),
                 rotate.version().get(),
             )
         },
-        |(status, hide, _, _, _)| list_tokens(Some(status), Some(hide.to_string())),
+        |(status, page, _, _, _)| list_token_page(Some(status), Some(page)),
     );
 
     // A successful create closes the form; a revoke closes the dialog.
@@ -91,32 +91,20 @@ pub fn ApiKeysPage() -> impl IntoView {
             </Transition>
         </Show>
 
-        <div class="mt-8 flex flex-wrap items-center gap-4 text-sm">
-            <label class="flex items-center gap-2">
-                "Status"
-                <select
-                    name="status"
-                    class="rounded-md border border-slate-300 bg-white px-2 py-1"
-                    on:change=move |ev| status.set(event_target_value(&ev))
-                >
-                    <option value="all">"All"</option>
-                    <option value="active">"Active"</option>
-                    <option value="expired">"Expired"</option>
-                    <option value="revoked">"Revoked"</option>
-                </select>
-            </label>
-            <label class="flex items-center gap-2">
-                <input type="checkbox" on:change=move |ev| hide_revoked.set(event_target_checked(&ev))/>
-                "Hide revoked tokens"
-            </label>
-        </div>
-
-        <Transition fallback=|| view! { <p class="mt-4 text-sm text-slate-500">"Loading tokens…"</p> }>
+        <Transition fallback=|| view! { <p class="mt-8 text-sm text-slate-500">"Loading tokens…"</p> }>
             {move || Suspend::new(async move {
                 match tokens.await {
-                    Ok(list) if list.is_empty() => view! { <EmptyState filtered=status.get_untracked() != "all" || hide_revoked.get_untracked()/> }.into_any(),
-                    Ok(list) => view! { <TokenTable list=list confirming=confirming rotating=rotating/> }.into_any(),
-                    Err(e) => view! { <p class="mt-4 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    Ok(list) => {
+                        let counts = list.counts;
+                        let body = if list.tokens.is_empty() {
+                            let filtered = counts.active + counts.expired + counts.revoked > 0;
+                            view! { <EmptyState filtered=filtered/> }.into_any()
+                        } else {
+                            view! { <TokenTable list=list page=page confirming=confirming rotating=rotating/> }.into_any()
+                        };
+                        view! { <StatusFilter status=status counts=counts page=page/> {body} }.into_any()
+                    }
+                    Err(e) => view! { <p class="mt-8 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
@@ -299,136 +287,6 @@ fn EmptyState(filtered: bool) -> impl IntoView {
                 }.into_any()
             }}
         </div>
-    }
-}
-
-#[component]
-fn TokenTable(
-    list: Vec<TokenView>,
-    confirming: RwSignal<Option<(String, String)>>,
-    rotating: RwSignal<Option<(String, String)>>,
-) -> impl IntoView {
-    view! {
-        <div class="mt-4 overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="w-full text-left text-sm">
-                <thead class="bg-slate-50 text-xs uppercase text-slate-500">
-                    <tr>
-                        <th class="px-4 py-2">"Name"</th>
-                        <th class="px-4 py-2">"Prefix"</th>
-                        <th class="px-4 py-2">"Scopes"</th>
-                        <th class="px-4 py-2">"Created"</th>
-                        <th class="px-4 py-2">"Expires"</th>
-                        <th class="px-4 py-2">"Last used"</th>
-                        <th class="px-4 py-2">"Status"</th>
-                        <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {list.into_iter().map(|t| view! { <TokenRow token=t confirming=confirming rotating=rotating/> }).collect::<Vec<_>>()}
-                </tbody>
-            </table>
-        </div>
-    }
-}
-
-#[component]
-fn TokenRow(
-    token: TokenView,
-    confirming: RwSignal<Option<(String, String)>>,
-    rotating: RwSignal<Option<(String, String)>>,
-) -> impl IntoView {
-    let now = token.now;
-    let expires = match token.expires_at {
-        None => view! { <span class="text-slate-500">"Never"</span> }.into_any(),
-        Some(at) => {
-            let soon = token.expires_soon();
-            view! {
-                <span>{at.display_utc()}</span>
-                <span class="block text-xs text-slate-500">{relative(at, now)}</span>
-                {soon.then(|| view! { <span class="mt-1 inline-block rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900">{format!("Expires {}", relative(at, now))}</span> })}
-            }
-            .into_any()
-        }
-    };
-    let last_used = match token.last_used_at {
-        None => view! { <span class="text-slate-500">"Never"</span> }.into_any(),
-        Some(at) => view! {
-            <span title=at.display_utc()>{relative(at, now)}</span>
-            <span class="block font-mono text-xs text-slate-500">{token.last_used_ip.clone().unwrap_or_default()}</span>
-            <span class="block max-w-40 truncate text-xs text-slate-500" title=token.last_used_client.clone().unwrap_or_default()>
-                {token.last_used_client.clone().unwrap_or_default()}
-            </span>
-        }
-        .into_any(),
-    };
-    let (badge_class, label) = match token.status {
-        TokenStatus::Active => ("bg-green-100 text-green-800", "Active"),
-        TokenStatus::Expired => ("bg-slate-200 text-slate-700", "Expired"),
-        TokenStatus::Revoked => ("bg-red-100 text-red-800", "Revoked"),
-    };
-    let revoked_note = token.revoked_at.map(|at| {
-        format!(
-            "by {} on {}",
-            token
-                .revoked_by
-                .clone()
-                .unwrap_or_else(|| "an administrator".into()),
-            at.display_utc()
-        )
-    });
-    let is_active = token.status == TokenStatus::Active;
-    let can_rotate = is_active && token.rotated_to.is_none();
-    let rotation_note = token
-        .rotated_to
-        .clone()
-        .map(|succ| match token.grace_until {
-            Some(until) if token.status == TokenStatus::Active => {
-                format!(
-                    "Rotated to {succ}; works until {} or the new token's first use",
-                    until.display_utc()
-                )
-            }
-            _ => format!("Rotated to {succ}"),
-        });
-    let id = token.id.clone();
-    let name = token.name.clone();
-    let rotate_id = token.id.clone();
-    let rotate_name = token.name.clone();
-    view! {
-        <tr class="border-t border-slate-100 align-top" data-token-id=token.id.clone() data-token-name=token.name.clone()>
-            <td class="px-4 py-3">
-                <span class="font-medium">{token.name.clone()}</span>
-                {token.description.clone().map(|d| view! { <span class="block max-w-56 text-xs text-slate-500">{d}</span> })}
-            </td>
-            <td class="px-4 py-3 font-mono text-xs">{token.prefix.clone()}</td>
-            <td class="px-4 py-3">
-                <div class="flex max-w-56 flex-wrap gap-1">
-                    {token.scopes.iter().map(|s| view! { <code class="rounded bg-slate-100 px-1 text-xs">{s.as_str()}</code> }).collect::<Vec<_>>()}
-                </div>
-            </td>
-            <td class="px-4 py-3 whitespace-nowrap">{token.created_at.display_utc()}</td>
-            <td class="px-4 py-3 whitespace-nowrap">{expires}</td>
-            <td class="px-4 py-3 whitespace-nowrap">{last_used}</td>
-            <td class="px-4 py-3">
-                <span class=format!("rounded px-1.5 py-0.5 text-xs font-medium {badge_class}") data-status=label>{label}</span>
-                {revoked_note.map(|n| view! { <span class="mt-1 block text-xs text-slate-500">{n}</span> })}
-                {rotation_note.map(|n| view! { <span class="mt-1 block max-w-48 text-xs text-amber-800" data-testid="rotation-note">{n}</span> })}
-            </td>
-            <td class="px-4 py-3 text-right">
-                {can_rotate.then(|| view! {
-                    <button type="button" class="mr-3 text-sm text-indigo-700 hover:underline"
-                        on:click=move |_| rotating.set(Some((rotate_id.clone(), rotate_name.clone())))>
-                        "Rotate"
-                    </button>
-                })}
-                {is_active.then(|| view! {
-                    <button type="button" class="text-sm text-red-700 hover:underline"
-                        on:click=move |_| confirming.set(Some((id.clone(), name.clone())))>
-                        "Revoke"
-                    </button>
-                })}
-            </td>
-        </tr>
     }
 }
 

@@ -21,7 +21,7 @@ pub fn DashboardLayout() -> impl IntoView {
     view! {
         <div class="min-h-screen">
             <header class="border-b border-slate-200 bg-white">
-                <div class="mx-auto flex max-w-7xl items-center justify-between px-6 py-3">
+                <div class="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-2 px-4 py-3 md:px-6">
                     <a href="/" class="text-sm font-bold tracking-wide text-indigo-700">"PREQSTATION"</a>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
@@ -34,7 +34,7 @@ pub fn DashboardLayout() -> impl IntoView {
                     </Transition>
                 </div>
             </header>
-            <div class="mx-auto flex max-w-7xl gap-8 px-6 py-8">
+            <div class="mx-auto flex max-w-7xl flex-col gap-6 px-4 py-6 md:flex-row md:gap-8 md:px-6 md:py-8">
                 <Nav user=user/>
                 <main class="min-w-0 flex-1">
                     <Outlet/>
@@ -47,8 +47,8 @@ pub fn DashboardLayout() -> impl IntoView {
 #[component]
 fn AccountMenu(user: CurrentUser, logout: ServerAction<Logout>) -> impl IntoView {
     view! {
-        <div class="flex items-center gap-4 text-sm">
-            <span data-testid="account-email" class="text-slate-700">{user.email.clone()}</span>
+        <div class="flex min-w-0 items-center gap-3 text-sm md:gap-4">
+            <span data-testid="account-email" class="max-w-48 truncate text-slate-700 md:max-w-none">{user.email.clone()}</span>
             <span class="rounded bg-slate-100 px-2 py-0.5 text-xs uppercase text-slate-600">{user.role.as_str()}</span>
             <ActionForm action=logout>
                 <button type="submit" class="rounded-md border border-slate-300 px-3 py-1 text-slate-700 hover:bg-slate-50">
@@ -75,10 +75,10 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
         }
     };
     view! {
-        <nav class="w-44 shrink-0" aria-label="Main">
+        <nav class="flex shrink-0 flex-wrap gap-1 md:block md:w-44" aria-label="Main">
             {link("/", "Overview")}
             {link("/projects", "Projects")}
-            <p class="mt-6 px-3 text-xs font-semibold uppercase tracking-wide text-slate-500">"Settings"</p>
+            <p class="mt-6 hidden px-3 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">"Settings"</p>
             {link("/settings/api-keys", "API Keys")}
             {link("/settings/sessions", "Sessions")}
             {link("/settings/audit-logs", "Audit Logs")}
@@ -87,7 +87,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
                 {move || Suspend::new(async move {
                     let admin = matches!(user.await, Ok(Some(u)) if u.is_admin());
                     admin.then(|| view! {
-                        <p class="mt-6 px-3 text-xs font-semibold uppercase tracking-wide text-slate-500">"Admin"</p>
+                        <p class="mt-6 hidden px-3 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">"Admin"</p>
                         {link("/admin/accounts", "Accounts")}
                         {link("/settings/policies", "Policies")}
                     })

@@ -10,3 +10,4 @@ pub mod policies;
 pub mod projects;
 pub mod sessions;
 pub mod setup;
+pub mod token_list;

@@ -153,6 +153,24 @@ impl TokenView {
     }
 }
 
+/// How many of an account's tokens are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub active: i64,
+    pub expired: i64,
+    pub revoked: i64,
+}
+
+/// One page of the list, and the counts the status filter shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPage {
+    pub tokens: Vec<TokenView>,
+    pub counts: StatusCounts,
+    /// 1-based; `pages` is at least 1.
+    pub page: u32,
+    pub pages: u32,
+}
+
 /// The answer to a successful create: the token, shown exactly once.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedToken {
@@ -233,6 +251,35 @@ pub async fn list_tokens(
         me.user.id,
         status,
         hide_revoked,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("list tokens", e))
+}
+
+/// One page (50 rows) of the signed-in account's tokens in one status
+/// (`active` by default, `expired`, `revoked`, `all`), newest first, with
+/// the count of each status: what Settings > API Keys shows.
+#[server(prefix = "/rpc", endpoint = "tokens/page")]
+pub async fn list_token_page(
+    status: Option<String>,
+    page: Option<u32>,
+) -> Result<TokenPage, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let status = match status.as_deref().map(str::trim) {
+        None | Some("") | Some("active") => Some(TokenStatus::Active),
+        Some("all") => None,
+        Some(s) => Some(
+            TokenStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "Unknown status filter."))?,
+        ),
+    };
+    service::page(
+        &cx.state.db,
+        me.user.id,
+        status,
+        page.unwrap_or(1).max(1),
         Timestamp::now(),
     )
     .await

@@ -5,8 +5,11 @@ use sqlx::Row;
 
 use crate::tokens::{
     format::{self},
-    Scope, TokenStatus, TokenView,
+    Scope, StatusCounts, TokenPage, TokenStatus, TokenView,
 };
+
+/// Rows per page of the dashboard's list.
+pub const PAGE_SIZE: i64 = 50;
 use crate::{
     config::Config,
     db::Db,
@@ -70,6 +73,27 @@ pub(super) fn view_from_row(
     })
 }
 
+/// The status of token `t` at `$2`, in SQL, exactly as [`view_from_row`]
+/// decides it, so a filter and the badge agree whether or not the sweep has
+/// run: a rotated token whose grace ended (or whose successor was used) is
+/// revoked already.
+const REVOKED_SQL: &str = "(t.revoked_at IS NOT NULL OR (t.rotated_to IS NOT NULL AND (t.grace_until IS NULL \
+     OR t.grace_until <= $2 OR EXISTS (SELECT 1 FROM api_tokens s WHERE s.id = t.rotated_to \
+     AND s.first_used_at IS NOT NULL))))";
+
+fn status_filter(status: Option<TokenStatus>, hide_revoked: bool) -> String {
+    match status {
+        None if hide_revoked => format!("AND NOT {REVOKED_SQL}"),
+        None => String::new(),
+        Some(TokenStatus::Active) => {
+            format!("AND NOT {REVOKED_SQL} AND (t.expires_at IS NULL OR t.expires_at > $2)")
+        }
+        Some(TokenStatus::Expired) => format!("AND NOT {REVOKED_SQL} AND t.expires_at <= $2"),
+        Some(TokenStatus::Revoked) if hide_revoked => "AND 1 = 0".into(),
+        Some(TokenStatus::Revoked) => format!("AND {REVOKED_SQL}"),
+    }
+}
+
 /// The owner's tokens, newest first.
 pub async fn list(
     db: &Db,
@@ -78,16 +102,7 @@ pub async fn list(
     hide_revoked: bool,
     now: Timestamp,
 ) -> Result<Vec<TokenView>, sqlx::Error> {
-    let filter = match status {
-        None if hide_revoked => "AND t.revoked_at IS NULL",
-        None => "",
-        Some(TokenStatus::Active) => {
-            "AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
-        }
-        Some(TokenStatus::Expired) => "AND t.revoked_at IS NULL AND t.expires_at <= $2",
-        Some(TokenStatus::Revoked) if hide_revoked => "AND 1 = 0",
-        Some(TokenStatus::Revoked) => "AND t.revoked_at IS NOT NULL",
-    };
+    let filter = status_filter(status, hide_revoked);
     // $2 is bound in every variant so the placeholder count is fixed.
     let sql = format!(
         "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
@@ -99,6 +114,71 @@ pub async fn list(
         .fetch_all(db)
         .await?;
     rows.iter().map(|r| view_from_row(r, now)).collect()
+}
+
+/// How many of the owner's tokens are in each status at `now`.
+pub async fn counts(db: &Db, owner: AccountId, now: Timestamp) -> Result<StatusCounts, sqlx::Error> {
+    let sql = format!(
+        "SELECT COUNT(*) AS total, \
+         COALESCE(SUM(CASE WHEN {REVOKED_SQL} THEN 1 ELSE 0 END), 0) AS revoked, \
+         COALESCE(SUM(CASE WHEN NOT {REVOKED_SQL} AND t.expires_at <= $2 THEN 1 ELSE 0 END), 0) AS expired \
+         FROM api_tokens t WHERE t.account_id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(owner.to_string())
+        .bind(now.millis())
+        .fetch_one(db)
+        .await?;
+    let total: i64 = row.try_get("total")?;
+    let revoked: i64 = row.try_get("revoked")?;
+    let expired: i64 = row.try_get("expired")?;
+    Ok(StatusCounts {
+        active: total - revoked - expired,
+        expired,
+        revoked,
+    })
+}
+
+/// One page of the owner's tokens in one status (`None`: all), newest
+/// first, with the counts of every status.
+pub async fn page(
+    db: &Db,
+    owner: AccountId,
+    status: Option<TokenStatus>,
+    page: u32,
+    now: Timestamp,
+) -> Result<TokenPage, sqlx::Error> {
+    let counts = counts(db, owner, now).await?;
+    let matching = match status {
+        None => counts.active + counts.expired + counts.revoked,
+        Some(TokenStatus::Active) => counts.active,
+        Some(TokenStatus::Expired) => counts.expired,
+        Some(TokenStatus::Revoked) => counts.revoked,
+    };
+    let pages = ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
+    let page = page.clamp(1, pages);
+    let filter = status_filter(status, false);
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
+         WHERE t.account_id = $1 AND $2 = $2 {filter} ORDER BY t.created_at DESC, t.id DESC \
+         LIMIT $3 OFFSET $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(owner.to_string())
+        .bind(now.millis())
+        .bind(PAGE_SIZE)
+        .bind(i64::from(page - 1) * PAGE_SIZE)
+        .fetch_all(db)
+        .await?;
+    Ok(TokenPage {
+        tokens: rows
+            .iter()
+            .map(|r| view_from_row(r, now))
+            .collect::<Result<_, _>>()?,
+        counts,
+        page,
+        pages,
+    })
 }
 
 /// One of the owner's tokens.
