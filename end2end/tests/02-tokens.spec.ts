@@ -69,8 +69,14 @@ test('create a token, use it, revoke it, hit the cap', async ({ page, context, r
   const dialog = page.getByRole('dialog');
   await expect(dialog).toContainText('Revoke “claude-code-prod”?');
   await dialog.getByRole('button', { name: 'Revoke token' }).click();
+  // The list shows active tokens: the revoked one moves behind its filter.
+  await expect(row).toHaveCount(0);
+  await expect(page.getByTestId('hidden-count')).toHaveText('1 revoked or expired token hidden.');
+  await page.locator('[data-filter="revoked"]').click();
+  await expect(page.locator('[data-filter="revoked"]')).toHaveText('Revoked (1)');
   await expect(row.locator('[data-status]')).toHaveText('Revoked');
   await expect(row).toContainText('by owner@example.com');
+  await page.locator('[data-filter="active"]').click();
 
   const refused = await request.get('/api/auth/whoami', { headers: { Authorization: `Bearer ${token}` } });
   expect(refused.status()).toBe(401);
@@ -91,8 +97,11 @@ test('create a token, use it, revoke it, hit the cap', async ({ page, context, r
   await expect(page.getByRole('alert')).toContainText('Revoke a token you no longer use');
   await expect(page.locator('tr[data-token-name="agent-6"]')).toHaveCount(0);
 
-  // Hide revoked tokens.
-  await page.getByLabel('Hide revoked tokens').check();
+  // Active tokens only, the revoked one counted; "All" shows it again.
+  await expect(page.locator('[data-filter="active"]')).toHaveText('Active (5)');
   await expect(page.locator('tr[data-token-name="claude-code-prod"]')).toHaveCount(0);
   await expect(page.locator('tr[data-token-name="agent-1"]')).toBeVisible();
+  await page.locator('[data-filter="all"]').click();
+  await expect(page.locator('tr[data-token-name="claude-code-prod"]')).toBeVisible();
+  await page.locator('[data-filter="active"]').click();
 });

@@ -50,6 +50,24 @@ test('rotate with grace, then read the audit log', async ({ page, request }) => 
   expect(order).toEqual([...order].sort((a, b) => a - b));
   await expect(page.locator('tr[data-action="auth_failed"][data-security="true"]').first()).toBeVisible();
 
+  // Details are labelled values, not a JSON string.
+  const used = page.locator('tbody tr[data-action="token_used"]').first();
+  await expect(used.getByTestId('audit-details')).toContainText('Method');
+  await expect(used.getByTestId('audit-details')).toContainText('GET');
+  await expect(used.getByTestId('audit-details')).toContainText('/api/auth/whoami');
+  expect(await used.getByTestId('audit-details').textContent()).not.toContain('{"');
+
+  // A token prefix is a link that filters the log to that token.
+  const prefix = newToken.slice(0, 12);
+  await used.locator(`[data-token-link="${prefix}"]`).first().click();
+  await expect(page.getByLabel('Token prefix')).toHaveValue(prefix);
+  await expect(async () => {
+    const prefixes = await page.locator('tbody tr [data-token-link]').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-token-link')));
+    expect(prefixes.length).toBeGreaterThan(0);
+    expect(new Set(prefixes)).toEqual(new Set([prefix]));
+  }).toPass({ timeout: 10_000 });
+  await page.getByLabel('Token prefix').fill('');
+
   // Filter by action.
   await page.getByLabel('Action').selectOption('token_rotated');
   await page.getByRole('button', { name: 'Apply' }).click();

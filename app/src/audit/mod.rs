@@ -136,6 +136,71 @@ pub struct AuditEntry {
     pub security: bool,
 }
 
+impl AuditEntry {
+    /// The details as labelled values for people (`Method: GET`, `Status:
+    /// 401`, `Scopes: tasks:read, tasks:write`): the request's own first
+    /// (method, path, status, reason), the rest by name. A details string
+    /// that is not a JSON object is shown as one value.
+    pub fn detail_fields(&self) -> Vec<(String, String)> {
+        const FIRST: [&str; 6] = ["method", "path", "status", "reason", "tool", "mcp_method"];
+        let parsed =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&self.details);
+        match parsed {
+            Ok(map) => {
+                let mut fields: Vec<_> = map.into_iter().collect();
+                fields.sort_by_key(|(k, _)| {
+                    (
+                        FIRST.iter().position(|f| f == k).unwrap_or(FIRST.len()),
+                        k.clone(),
+                    )
+                });
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (detail_label(&k), detail_value(&v)))
+                    .collect()
+            }
+            Err(_) if self.details.trim().is_empty() => Vec::new(),
+            Err(_) => vec![("Details".into(), self.details.clone())],
+        }
+    }
+}
+
+/// `new_ip` -> `New IP`, `mcp_method` -> `MCP method`.
+fn detail_label(key: &str) -> String {
+    let words: Vec<String> = key
+        .split('_')
+        .enumerate()
+        .map(|(i, w)| match w {
+            "ip" => "IP".to_string(),
+            "mcp" => "MCP".to_string(),
+            "id" => "ID".to_string(),
+            "ua" => "user agent".to_string(),
+            _ if i == 0 => {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            }
+            _ => w.to_string(),
+        })
+        .collect();
+    words.join(" ")
+}
+
+fn detail_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        serde_json::Value::Null => "none".to_string(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(detail_value)
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
 /// Filters of the page and the exports.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFilter {
@@ -187,4 +252,48 @@ pub async fn list_audit(filter: AuditFilter, before: Option<i64>) -> Result<Audi
         next_before,
         is_admin: me.user.is_admin(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_read_as_labelled_values() {
+        let entry = AuditEntry {
+            seq: 1,
+            at: Timestamp(0),
+            account_email: None,
+            actor_kind: "token".into(),
+            actor: None,
+            action: "token_used".into(),
+            target: None,
+            outcome: "success".into(),
+            ip: None,
+            user_agent: None,
+            request_id: None,
+            token_prefix: None,
+            details: r#"{"method":"GET","status":401,"new_ip":true,"mcp_method":"tools/call","scopes":["tasks:read","tasks:write"]}"#.into(),
+            security: false,
+        };
+        assert_eq!(
+            entry.detail_fields(),
+            [
+                ("Method", "GET"),
+                ("Status", "401"),
+                ("MCP method", "tools/call"),
+                ("New IP", "yes"),
+                ("Scopes", "tasks:read, tasks:write"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        let odd = AuditEntry {
+            details: "not json".into(),
+            ..entry
+        };
+        assert_eq!(
+            odd.detail_fields(),
+            [("Details".to_string(), "not json".to_string())]
+        );
+    }
 }

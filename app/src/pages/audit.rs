@@ -9,13 +9,19 @@ use crate::audit::{list_audit, AuditEntry, AuditFilter, ACTIONS};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    // `?token=preq_...` (the links on token prefixes) opens the page filtered.
+    let query = leptos_router::hooks::use_query_map();
+    let initial_token = query.with_untracked(|q| q.get("token")).unwrap_or_default();
     let action = RwSignal::new(String::new());
-    let token = RwSignal::new(String::new());
+    let token = RwSignal::new(initial_token.clone());
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let all = RwSignal::new(false);
     let security_only = RwSignal::new(false);
-    let filter = RwSignal::new(AuditFilter::default());
+    let filter = RwSignal::new(AuditFilter {
+        token: (!initial_token.trim().is_empty()).then(|| initial_token.trim().to_string()),
+        ..AuditFilter::default()
+    });
     let before = RwSignal::new(None::<i64>);
     let page = Resource::new(
         move || (filter.get(), before.get()),
@@ -63,7 +69,8 @@ pub fn AuditPage() -> impl IntoView {
                 </select>
             </label>
             <label class="grid gap-1">"Token prefix"
-                <input name="token" placeholder="preq_…" class="w-36 rounded-md border border-slate-300 px-2 py-1" on:input=move |ev| token.set(event_target_value(&ev))/>
+                <input name="token" placeholder="preq_…" class="w-36 rounded-md border border-slate-300 px-2 py-1"
+                    prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev))/>
             </label>
             <label class="grid gap-1">"From"
                 <input type="date" name="from" class="rounded-md border border-slate-300 px-2 py-1" on:input=move |ev| from.set(event_target_value(&ev))/>
@@ -99,7 +106,7 @@ pub fn AuditPage() -> impl IntoView {
                     Ok(p) => {
                         let next = p.next_before;
                         view! {
-                            <EventTable entries=p.entries/>
+                            <EventTable entries=p.entries on_token=move |t: String| { token.set(t); apply(); }/>
                             <div class="mt-4 flex gap-3 text-sm">
                                 <Show when=move || before.get().is_some()>
                                     <button type="button" class="rounded-md border border-slate-300 px-3 py-1" on:click=move |_| before.set(None)>"Newest"</button>
@@ -117,8 +124,36 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
+/// A token prefix that filters the log to that token.
 #[component]
-fn EventTable(entries: Vec<AuditEntry>) -> impl IntoView {
+fn TokenLink(prefix: String, on_token: Callback<String>) -> impl IntoView {
+    let href = format!("/settings/audit-logs?token={prefix}");
+    let clicked = prefix.clone();
+    let marker = prefix.clone();
+    view! {
+        <a href=href class="font-mono text-indigo-700 hover:underline" data-token-link=marker
+            title="Show only this token's events"
+            on:click=move |ev| { ev.prevent_default(); on_token.run(clicked.clone()); }>
+            {prefix}
+        </a>
+    }
+}
+
+/// The details as labelled values (method, path, status, reason, scopes...).
+#[component]
+fn Details(fields: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <dl class="grid grid-cols-[auto_1fr] gap-x-2 gap-y-0.5" data-testid="audit-details">
+            {fields.into_iter().map(|(label, value)| view! {
+                <dt class="text-slate-500">{label}</dt>
+                <dd class="break-all font-mono text-slate-800">{value}</dd>
+            }).collect::<Vec<_>>()}
+        </dl>
+    }
+}
+
+#[component]
+fn EventTable(entries: Vec<AuditEntry>, #[prop(into)] on_token: Callback<String>) -> impl IntoView {
     view! {
         <div class="mt-4 overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class="w-full text-left text-sm">
@@ -149,12 +184,12 @@ fn EventTable(entries: Vec<AuditEntry>) -> impl IntoView {
                                 </td>
                                 <td class="px-3 py-2 text-xs">
                                     {e.target.clone().unwrap_or_default()}
-                                    {e.token_prefix.clone().map(|t| view! { <span class="block font-mono text-slate-500">{t}</span> })}
+                                    {e.token_prefix.clone().map(|t| view! { <span class="block"><TokenLink prefix=t on_token=on_token/></span> })}
                                 </td>
                                 <td class="px-3 py-2 text-xs">{e.outcome.clone()}</td>
                                 <td class="px-3 py-2 font-mono text-xs">{e.ip.clone().unwrap_or_default()}</td>
-                                <td class="max-w-xs break-all px-3 py-2 font-mono text-xs text-slate-600" title=e.user_agent.clone().unwrap_or_default()>
-                                    {e.details.clone()}
+                                <td class="min-w-48 max-w-sm px-3 py-2 text-xs" title=e.user_agent.clone().unwrap_or_default()>
+                                    <Details fields=e.detail_fields()/>
                                 </td>
                             </tr>
                         }
