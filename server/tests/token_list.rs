@@ -21,7 +21,9 @@ async fn revoke_by_prefix(app: &TestApp, cookie: &str, token: &str) {
     .fetch_one(&app.state.db)
     .await
     .unwrap();
-    let res = app.call("tokens/revoke", &[("id", &id)], Some(cookie)).await;
+    let res = app
+        .call("tokens/revoke", &[("id", &id)], Some(cookie))
+        .await;
     assert!(res.status.is_success(), "{}", res.body);
 }
 
@@ -51,7 +53,10 @@ async fn the_list_shows_active_tokens_counts_the_rest_and_pages_by_fifty() {
 
     let revoked = page(&app, &o.cookie, &[("status", "revoked")]).await;
     assert_eq!(revoked["tokens"].as_array().unwrap().len(), 50);
-    assert_eq!((revoked["page"].as_u64(), revoked["pages"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (revoked["page"].as_u64(), revoked["pages"].as_u64()),
+        (Some(1), Some(2))
+    );
     let second = page(&app, &o.cookie, &[("status", "revoked"), ("page", "2")]).await;
     assert_eq!(second["tokens"].as_array().unwrap().len(), 3);
     assert_eq!(second["tokens"][2]["name"], "old-0");
@@ -79,7 +84,11 @@ async fn a_rotated_token_past_its_grace_is_not_active_before_the_sweep() {
     .await
     .unwrap();
     let res = app
-        .call("tokens/rotate", &[("id", &id), ("grace", "1h")], Some(&o.cookie))
+        .call(
+            "tokens/rotate",
+            &[("id", &id), ("grace", "1h")],
+            Some(&o.cookie),
+        )
         .await;
     assert!(res.status.is_success(), "{}", res.body);
     // The grace ends (no sweep runs): the predecessor's badge says Revoked,

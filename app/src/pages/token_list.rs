@@ -13,7 +13,11 @@ use crate::{
 /// The filter: one button per status with its count; "active" is the
 /// default, so revoked and expired tokens are hidden until asked for.
 #[component]
-pub fn StatusFilter(status: RwSignal<String>, counts: StatusCounts, page: RwSignal<u32>) -> impl IntoView {
+pub fn StatusFilter(
+    status: RwSignal<String>,
+    counts: StatusCounts,
+    page: RwSignal<u32>,
+) -> impl IntoView {
     let all = counts.active + counts.expired + counts.revoked;
     let choices = [
         ("active", "Active", counts.active),

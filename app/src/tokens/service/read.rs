@@ -77,7 +77,8 @@ pub(super) fn view_from_row(
 /// decides it, so a filter and the badge agree whether or not the sweep has
 /// run: a rotated token whose grace ended (or whose successor was used) is
 /// revoked already.
-const REVOKED_SQL: &str = "(t.revoked_at IS NOT NULL OR (t.rotated_to IS NOT NULL AND (t.grace_until IS NULL \
+const REVOKED_SQL: &str =
+    "(t.revoked_at IS NOT NULL OR (t.rotated_to IS NOT NULL AND (t.grace_until IS NULL \
      OR t.grace_until <= $2 OR EXISTS (SELECT 1 FROM api_tokens s WHERE s.id = t.rotated_to \
      AND s.first_used_at IS NOT NULL))))";
 
@@ -117,7 +118,11 @@ pub async fn list(
 }
 
 /// How many of the owner's tokens are in each status at `now`.
-pub async fn counts(db: &Db, owner: AccountId, now: Timestamp) -> Result<StatusCounts, sqlx::Error> {
+pub async fn counts(
+    db: &Db,
+    owner: AccountId,
+    now: Timestamp,
+) -> Result<StatusCounts, sqlx::Error> {
     let sql = format!(
         "SELECT COUNT(*) AS total, \
          COALESCE(SUM(CASE WHEN {REVOKED_SQL} THEN 1 ELSE 0 END), 0) AS revoked, \
