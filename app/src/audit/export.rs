@@ -110,6 +110,17 @@ const COLUMNS: [&str; 14] = [
     "security",
 ];
 
+/// OWASP's CSV-injection guidance: a cell that a spreadsheet would read as a
+/// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return)
+/// gets a leading `'`, so an attacker-chosen User-Agent or path cannot run
+/// in the owner's spreadsheet. JSON Lines stays exact.
+fn neutralize(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
 fn render(entries: &[AuditEntry], format: Format, header: bool) -> Vec<u8> {
     match format {
         Format::Csv => {
@@ -118,22 +129,25 @@ fn render(entries: &[AuditEntry], format: Format, header: bool) -> Vec<u8> {
                 let _ = w.write_record(COLUMNS);
             }
             for e in entries {
-                let _ = w.write_record([
-                    e.seq.to_string(),
-                    e.at.rfc3339(),
-                    e.account_email.clone().unwrap_or_default(),
-                    e.actor_kind.clone(),
-                    e.actor.clone().unwrap_or_default(),
-                    e.action.clone(),
-                    e.target.clone().unwrap_or_default(),
-                    e.outcome.clone(),
-                    e.ip.clone().unwrap_or_default(),
-                    e.user_agent.clone().unwrap_or_default(),
-                    e.request_id.clone().unwrap_or_default(),
-                    e.token_prefix.clone().unwrap_or_default(),
-                    e.details.clone(),
-                    e.security.to_string(),
-                ]);
+                let _ = w.write_record(
+                    [
+                        e.seq.to_string(),
+                        e.at.rfc3339(),
+                        e.account_email.clone().unwrap_or_default(),
+                        e.actor_kind.clone(),
+                        e.actor.clone().unwrap_or_default(),
+                        e.action.clone(),
+                        e.target.clone().unwrap_or_default(),
+                        e.outcome.clone(),
+                        e.ip.clone().unwrap_or_default(),
+                        e.user_agent.clone().unwrap_or_default(),
+                        e.request_id.clone().unwrap_or_default(),
+                        e.token_prefix.clone().unwrap_or_default(),
+                        e.details.clone(),
+                        e.security.to_string(),
+                    ]
+                    .map(neutralize),
+                );
             }
             w.into_inner().unwrap_or_default()
         }
@@ -151,6 +165,21 @@ fn render(entries: &[AuditEntry], format: Format, header: bool) -> Vec<u8> {
                 out.push(b'\n');
             }
             out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralize;
+
+    #[test]
+    fn formula_cells_are_neutralized() {
+        for risky in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralize(risky.into()), format!("'{risky}"));
+        }
+        for safe in ["curl/8.0", "", "2026-11-29T10:00:00Z", "a=b"] {
+            assert_eq!(neutralize(safe.into()), safe);
         }
     }
 }
