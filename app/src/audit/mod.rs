@@ -14,6 +14,8 @@ pub mod chain;
 #[cfg(feature = "ssr")]
 pub mod export;
 #[cfg(feature = "ssr")]
+pub mod noise;
+#[cfg(feature = "ssr")]
 pub mod query;
 #[cfg(feature = "ssr")]
 pub mod queue;
@@ -64,6 +66,17 @@ pub struct NewEvent {
     pub security: bool,
 }
 
+/// Longest text stored from a request (paths, user agents), in characters.
+pub const MAX_TEXT: usize = 256;
+
+/// `s` cut to [`MAX_TEXT`] characters, with `…[cut]` marking the cut.
+pub fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_TEXT) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…[cut]", &s[..at]),
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl NewEvent {
     pub fn new(action: &str, actor_kind: &str, outcome: &str) -> Self {
@@ -96,9 +109,15 @@ impl NewEvent {
         self
     }
 
+    /// Adds a detail; a string longer than [`MAX_TEXT`] characters (a path
+    /// or header an anonymous client chose) is stored cut, and marked.
     pub fn detail(mut self, key: &str, value: impl Serialize) -> Self {
         if let Some(map) = self.details.as_object_mut() {
-            map.insert(key.into(), serde_json::to_value(value).unwrap_or_default());
+            let value = match serde_json::to_value(value).unwrap_or_default() {
+                serde_json::Value::String(s) => serde_json::Value::String(cut(&s)),
+                other => other,
+            };
+            map.insert(key.into(), value);
         }
         self
     }
@@ -111,7 +130,7 @@ impl NewEvent {
     /// Client IP, User-Agent and request id of the request that caused it.
     pub fn from_request(mut self, meta: &crate::web::RequestMeta) -> Self {
         self.ip = meta.ip.clone();
-        self.user_agent = meta.user_agent.clone();
+        self.user_agent = meta.user_agent.as_deref().map(cut);
         self.request_id = meta.request_id.clone();
         self
     }

@@ -17,7 +17,7 @@ use std::{
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{chain, NewEvent};
+use super::{chain, noise::Noise, NewEvent};
 use crate::{db::Db, types::Timestamp};
 
 /// Events held in memory before senders wait.
@@ -35,16 +35,20 @@ enum Msg {
 pub struct AuditQueue {
     tx: mpsc::Sender<Msg>,
     dropped: Arc<AtomicU64>,
+    /// Repeated anonymous failures, counted before they take queue room.
+    noise: Arc<std::sync::Mutex<Noise>>,
 }
 
 impl AuditQueue {
     /// Starts the writer task on the current Tokio runtime.
     pub fn start(db: Db) -> Self {
         let (tx, rx) = mpsc::channel(CAPACITY);
-        tokio::spawn(writer(db, rx));
+        let noise = Arc::new(std::sync::Mutex::new(Noise::default()));
+        tokio::spawn(writer(db, rx, noise.clone()));
         Self {
             tx,
             dropped: Arc::default(),
+            noise,
         }
     }
 
@@ -57,6 +61,25 @@ impl AuditQueue {
     /// level with the running count of such events, never dropped silently.
     pub async fn push(&self, mut event: NewEvent) {
         event.at.get_or_insert_with(Timestamp::now);
+        if super::noise::is_noise(&event) {
+            let mut closed = Vec::new();
+            let admitted = match self.noise.lock() {
+                Ok(mut noise) => noise.admit(event, std::time::Instant::now(), &mut closed),
+                Err(poisoned) => {
+                    poisoned
+                        .into_inner()
+                        .admit(event, std::time::Instant::now(), &mut closed)
+                }
+            };
+            for e in closed.into_iter().chain(admitted) {
+                self.send(e).await;
+            }
+            return;
+        }
+        self.send(event).await;
+    }
+
+    async fn send(&self, event: NewEvent) {
         let action = event.action.clone();
         match self
             .tx
@@ -83,15 +106,39 @@ impl AuditQueue {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>) {
+/// The summaries of noise windows that ended (all of them with `None`).
+fn closed_noise(noise: &std::sync::Mutex<Noise>, now: Option<std::time::Instant>) -> Vec<NewEvent> {
+    match noise.lock() {
+        Ok(mut n) => n.close(now),
+        Err(poisoned) => poisoned.into_inner().close(now),
+    }
+}
+
+async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, noise: Arc<std::sync::Mutex<Noise>>) {
     let mut batch: Vec<NewEvent> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
-    while let Some(first) = rx.recv().await {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        let first = tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(m) => m,
+                None => break,
+            },
+            _ = tick.tick() => {
+                batch.extend(closed_noise(&noise, Some(std::time::Instant::now())));
+                write(&db, &mut batch).await;
+                continue;
+            }
+        };
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Event(e) => batch.push(*e),
-                Msg::Flush(done) => waiting.push(done),
+                // A flush also writes the counts of windows still open.
+                Msg::Flush(done) => {
+                    batch.extend(closed_noise(&noise, None));
+                    waiting.push(done);
+                }
             }
             if batch.len() < BATCH {
                 next = rx.try_recv().ok();
@@ -102,6 +149,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>) {
             let _ = done.send(());
         }
     }
+    batch.extend(closed_noise(&noise, None));
     write(&db, &mut batch).await;
 }
 
