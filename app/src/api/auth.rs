@@ -123,7 +123,15 @@ impl FromRequestParts<AppState> for TokenAuth {
                     path = %full_path(parts),
                     "API authentication failed"
                 );
-                let mut event = crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
+                // A predecessor used after its successor took over is a
+                // reuse: the token may have leaked.
+                let action = match &f {
+                    AuthFailure::Revoked {
+                        retired: Some(_), ..
+                    } => "token_reuse_detected",
+                    _ => "auth_failed",
+                };
+                let mut event = crate::audit::NewEvent::new(action, "anonymous", "failure")
                     .from_request(&meta)
                     .detail("reason", f.reason())
                     .detail("method", parts.method.as_str())
@@ -131,7 +139,9 @@ impl FromRequestParts<AppState> for TokenAuth {
                 if let AuthFailure::Expired {
                     prefix, account, ..
                 }
-                | AuthFailure::Revoked { prefix, account } = &f
+                | AuthFailure::Revoked {
+                    prefix, account, ..
+                } = &f
                 {
                     event = event
                         .token(prefix.clone())
@@ -139,9 +149,45 @@ impl FromRequestParts<AppState> for TokenAuth {
                         .account(account.clone())
                         .security(true);
                 }
+                if let AuthFailure::Revoked {
+                    retired: Some(id),
+                    account,
+                    ..
+                } = &f
+                {
+                    if parts.method == axum::http::Method::POST
+                        && full_path(parts) == "/api/tokens/self/rotate"
+                    {
+                        revoke_family_on_reuse(state, account, id, &event, now).await;
+                    }
+                }
                 state.audit.push(event).await;
                 Err(failure(&f))
             }
+        }
+    }
+}
+
+/// A retired predecessor asked for a successor: whoever holds it is not the
+/// agent that rotated it. Every working member of its family is revoked.
+async fn revoke_family_on_reuse(
+    state: &AppState,
+    account: &str,
+    retired_id: &str,
+    event: &crate::audit::NewEvent,
+    now: Timestamp,
+) {
+    let Some(owner) = crate::types::AccountId::parse(account) else {
+        return;
+    };
+    match service::revoke_on_reuse(&state.db, owner, retired_id, event, now).await {
+        Ok(n) => tracing::warn!(
+            account,
+            revoked = n,
+            "retired token tried to rotate: family revoked"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, account, "could not revoke the family of a reused token")
         }
     }
 }

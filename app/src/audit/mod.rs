@@ -21,18 +21,20 @@ pub mod query;
 pub mod queue;
 
 /// Every action the log records.
-pub const ACTIONS: [&str; 17] = [
+pub const ACTIONS: [&str; 19] = [
     "token_created",
     "token_revoked",
     "token_rotated",
     "token_expired",
     "token_used",
+    "token_reuse_detected",
     "auth_failed",
     "login_succeeded",
     "login_failed",
     "logout",
     "session_revoked",
     "password_changed",
+    "password_change_failed",
     "account_created",
     "account_disabled",
     "sessions_invalidated",

@@ -9,8 +9,8 @@ use crate::{
     components::{CopyBlock, FormAlert},
     pages::token_list::{StatusFilter, TokenTable},
     tokens::{
-        get_token_policy, list_token_page, CreateToken, CreatedToken, RevokeToken, RotateToken,
-        Scope, TokenPolicy, EXPIRY_PRESETS,
+        get_token_policy, list_token_page, revoke_preview, CreateToken, CreatedToken, RevokeToken,
+        RotateToken, Scope, TokenPolicy, EXPIRY_PRESETS,
     },
 };
 
@@ -304,6 +304,8 @@ fn RevokeDialog(
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
+    let preview_id = id.clone();
+    let family = Resource::new(move || preview_id.clone(), revoke_preview);
     view! {
         <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
             <div role="dialog" aria-modal="true" aria-labelledby="revoke-title"
@@ -313,6 +315,22 @@ fn RevokeDialog(
                     "Any agent using this token gets 401 Unauthorized on its next request. This cannot be undone; "
                     "the token stays listed as revoked."
                 </p>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match family.await {
+                            Ok(n) if n > 0 => Some(view! {
+                                <p class="mt-2 text-sm font-medium text-amber-900" data-testid="family-note">
+                                    {format!(
+                                        "It belongs to a rotation family: {n} other working token{} rotated from or into it {} revoked too.",
+                                        if n == 1 { "" } else { "s" },
+                                        if n == 1 { "is" } else { "are" }
+                                    )}
+                                </p>
+                            }),
+                            _ => None,
+                        }
+                    })}
+                </Transition>
                 <p class="mt-2 text-sm text-red-700">{error}</p>
                 <div class="mt-6 flex justify-end gap-3">
                     <button type="button" on:click=move |_| on_cancel()

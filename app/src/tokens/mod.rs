@@ -360,6 +360,20 @@ pub async fn revoke_token(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// How many other working tokens revoking this one ends (its rotation
+/// family: tokens rotated from it, and a predecessor still in its grace).
+#[server(prefix = "/rpc", endpoint = "tokens/revoke-preview")]
+pub async fn revoke_preview(id: String) -> Result<u64, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    if uuid::Uuid::parse_str(id.trim()).is_err() {
+        return Err(AppError::NotFound("No such token.".into()));
+    }
+    service::revoke_preview(&cx.state.db, me.user.id, id.trim())
+        .await
+        .map_err(|e| AppError::db("revoke preview", e))
+}
+
 /// Rotates one of the signed-in account's tokens; returns the successor, once.
 #[server(prefix = "/rpc", endpoint = "tokens/rotate")]
 pub async fn rotate_token(id: String, grace: String) -> Result<CreatedToken, AppError> {

@@ -44,6 +44,9 @@ pub enum AuthFailure {
     Revoked {
         prefix: String,
         account: String,
+        /// The token's id when it was retired by rotation (a successor
+        /// exists): presenting it is a reuse, a security event.
+        retired: Option<String>,
     },
 }
 
@@ -55,6 +58,9 @@ impl AuthFailure {
             AuthFailure::BadChecksum => "bad_checksum",
             AuthFailure::Unknown => "unknown",
             AuthFailure::Expired { .. } => "expired",
+            AuthFailure::Revoked {
+                retired: Some(_), ..
+            } => "retired_by_rotation",
             AuthFailure::Revoked { .. } => "revoked",
         }
     }
@@ -102,7 +108,15 @@ pub async fn authenticate(
     let grace_over = rotated_to.is_some()
         && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
     if revoked_at.is_some() || disabled_at.is_some() || grace_over {
-        return Ok(Err(AuthFailure::Revoked { prefix, account }));
+        let retired = match (&rotated_to, disabled_at) {
+            (Some(_), None) => Some(row.try_get::<String, _>("id")?),
+            _ => None,
+        };
+        return Ok(Err(AuthFailure::Revoked {
+            prefix,
+            account,
+            retired,
+        }));
     }
     let expires_at: Option<i64> = row.try_get("expires_at")?;
     if let Some(at) = expires_at.filter(|at| *at <= now.millis()) {

@@ -4,12 +4,14 @@
 
 mod authenticate;
 mod create;
+mod family;
 mod read;
 mod revoke;
 mod rotate;
 
 pub use authenticate::*;
 pub use create::*;
+pub use family::*;
 pub use read::*;
 pub use revoke::*;
 pub use rotate::*;

@@ -11,9 +11,11 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
-/// Revokes one of `owner`'s tokens at once; revoking a revoked token is a
-/// no-op. Someone else's token (or a made-up id) is `NotFound`: it matches
-/// no row of this owner. The revocation and its audit entry commit together.
+/// Revokes one of `owner`'s tokens at once, and with it every other working
+/// member of its rotation family (successors and a predecessor in grace);
+/// revoking a revoked token is a no-op. Someone else's token (or a made-up
+/// id) is `NotFound`: it matches no row of this owner. The revocations and
+/// their audit entries commit together.
 pub async fn revoke(
     db: &Db,
     owner: AccountId,
@@ -53,6 +55,8 @@ pub async fn revoke(
             .detail("reason", reason);
             crate::audit::chain::append(&mut tx, &[event], now).await?;
         }
+        let relatives = super::working_relatives(&mut tx, owner, id).await?;
+        super::revoke_members(&mut tx, owner, &relatives, Some(by), reason, base, now).await?;
         tx.commit().await
     };
     run.await.map_err(|e| AppError::db("revoke token", e))?;

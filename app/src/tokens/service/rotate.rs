@@ -114,6 +114,31 @@ pub async fn rotate(
             (None, Some(max)) => Some(now.millis() + max),
             (None, None) => None,
         };
+        // A family has at most two working tokens: rotating this one ends
+        // the grace of its own predecessor, if that still works.
+        let ended = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1, revoked_reason = 'rotation_grace_ended', grace_until = $1 \
+             WHERE rotated_to = $2 AND account_id = $3 AND revoked_at IS NULL RETURNING prefix, name",
+        )
+        .bind(now.millis())
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let ended_events = ended
+            .iter()
+            .map(|r| {
+                Ok(NewEvent {
+                    action: "token_revoked".into(),
+                    ..base.clone()
+                }
+                .account(owner)
+                .target(r.try_get::<String, _>("name")?)
+                .token(r.try_get::<String, _>("prefix")?)
+                .detail("reason", "rotation_grace_ended"))
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        crate::audit::chain::append(&mut tx, &ended_events, now).await?;
         let name: String = old.try_get("name")?;
         let old_prefix: String = old.try_get("prefix")?;
         let scopes: String = old.try_get("scopes")?;

@@ -1,0 +1,129 @@
+//! Rotation families. A token and the tokens rotated from it (and into it)
+//! are one family: revoking any of them revokes every member still working,
+//! so a stolen token with `tokens:rotate-self` cannot mint a successor that
+//! outlives the owner's revocation. A retired predecessor that calls
+//! `POST /api/tokens/self/rotate` has the family revoked (reuse detection,
+//! narrowed to the rotate endpoint as GitLab did).
+
+use sqlx::Row;
+
+use crate::{
+    audit::NewEvent,
+    types::{AccountId, Timestamp},
+};
+
+/// Rotation chains longer than this are not followed (a guard, not a limit
+/// anyone reaches: each rotation ends the previous grace).
+const MAX_HOPS: usize = 1_000;
+
+/// The family members of `id` that are not revoked yet, other than `id`:
+/// every successor (transitively) and every predecessor.
+pub async fn working_relatives(
+    conn: &mut sqlx::AnyConnection,
+    owner: AccountId,
+    id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut found = Vec::new();
+    for (column, next) in [("id", "rotated_to"), ("rotated_to", "id")] {
+        let mut current = id.to_string();
+        for _ in 0..MAX_HOPS {
+            let row = sqlx::query(&format!(
+                "SELECT {next} AS next FROM api_tokens WHERE {column} = $1 AND account_id = $2"
+            ))
+            .bind(&current)
+            .bind(owner.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(next_id) =
+                row.and_then(|r| r.try_get::<Option<String>, _>("next").ok().flatten())
+            else {
+                break;
+            };
+            current = next_id;
+            found.push(current.clone());
+        }
+    }
+    let mut working = Vec::new();
+    for member in found {
+        let live: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM api_tokens WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(&member)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if live.is_some() {
+            working.push(member);
+        }
+    }
+    Ok(working)
+}
+
+/// Revokes `ids` (members of one family) with one audit entry each, on the
+/// caller's transaction. Returns how many were revoked.
+pub async fn revoke_members(
+    conn: &mut sqlx::AnyConnection,
+    owner: AccountId,
+    ids: &[String],
+    by: Option<AccountId>,
+    reason: &str,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let mut events = Vec::new();
+    for id in ids {
+        let row = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
+             WHERE id = $4 AND account_id = $5 AND revoked_at IS NULL RETURNING prefix, name",
+        )
+        .bind(now.millis())
+        .bind(by.map(|b| b.to_string()))
+        .bind(reason)
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = row {
+            events.push(
+                NewEvent {
+                    action: "token_revoked".into(),
+                    ..base.clone()
+                }
+                .account(owner)
+                .target(row.try_get::<String, _>("name")?)
+                .token(row.try_get::<String, _>("prefix")?)
+                .detail("reason", reason),
+            );
+        }
+    }
+    crate::audit::chain::append(conn, &events, now).await?;
+    Ok(events.len() as u64)
+}
+
+/// A retired predecessor tried to rotate: revoke its whole family and
+/// record why. Returns how many tokens were revoked.
+pub async fn revoke_on_reuse(
+    db: &crate::db::Db,
+    owner: AccountId,
+    retired_id: &str,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    crate::accounts::lock_row(&mut tx, owner).await?;
+    let members = working_relatives(&mut tx, owner, retired_id).await?;
+    let n = revoke_members(&mut tx, owner, &members, None, "reuse_detected", base, now).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// How many other working tokens revoking `id` would end (the revoke
+/// dialog says so).
+pub async fn revoke_preview(
+    db: &crate::db::Db,
+    owner: AccountId,
+    id: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    Ok(working_relatives(&mut conn, owner, id).await?.len() as u64)
+}
