@@ -92,3 +92,66 @@ async fn anonymous_junk_is_truncated_and_aggregated() {
     .unwrap();
     assert!(summary.contains("\"repeated\":299"), "{summary}");
 }
+
+/// Access refused is a security event: a 403 on the API (a missing scope),
+/// a member calling an administrator's server function, and the verify
+/// limiter's 429.
+#[tokio::test]
+async fn refusals_are_security_events() {
+    let app = TestApp::with_config(|c| c.api_rate_verify = 1).await;
+    let admin = owner(&app, "admin@example.com", true).await;
+    let read_only = token_with(&app, &admin, "reader", &["scope_tasks_read"], "30").await;
+    let res = common::api(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&read_only),
+        Some(
+            serde_json::json!({"project_id": "01a226a4-592a-7062-ab20-c33e8f595206", "title": "t"}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    for _ in 0..2 {
+        common::api(
+            &app,
+            "POST",
+            "/api/tokens/verify",
+            Some(&read_only),
+            Some(serde_json::json!({"token": "preq_x"})),
+        )
+        .await;
+    }
+    let member = owner(&app, "member@example.com", false).await;
+    let res = app
+        .call(
+            "admin/accounts/disable",
+            &[
+                ("id", "01a226a4-592a-7062-ab20-c33e8f595206"),
+                ("disabled", "true"),
+            ],
+            Some(&member.cookie),
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    app.flush_audit().await;
+    let denied = |actor_kind: &str| {
+        format!(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'access_denied' AND security = 1 \
+             AND actor_kind = '{actor_kind}' AND account_id IS NOT NULL"
+        )
+    };
+    assert_eq!(app.count(&denied("token")).await, 1, "the API's 403");
+    assert_eq!(
+        app.count(&denied("session")).await,
+        1,
+        "the member on an admin function"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'rate_limited' AND details LIKE '%verify%'"
+        )
+        .await,
+        1
+    );
+}

@@ -100,6 +100,25 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             .as_ref()
             .and_then(|m| m.tool_status)
             .unwrap_or(http_status);
+        // Access refused (a missing scope, another owner's resource) is a
+        // security event of its own (ASVS 5.0 16.3.2).
+        if status == 403 {
+            tracing::warn!(token = %prefix, %method, %path, "access refused");
+            state
+                .audit
+                .push(
+                    crate::audit::NewEvent::new("access_denied", "token", "failure")
+                        .account(account.clone())
+                        .actor(prefix.clone())
+                        .token(prefix.clone())
+                        .from_request(&request)
+                        .detail("method", &method)
+                        .detail("path", &path)
+                        .detail("status", status)
+                        .security(true),
+                )
+                .await;
+        }
         let mut event = crate::audit::NewEvent::new(
             "token_used",
             "token",

@@ -150,10 +150,25 @@ pub async fn revoke_self(
 pub async fn verify(
     State(state): State<AppState>,
     TokenAuth(token): TokenAuth,
+    ApiMeta(meta): ApiMeta,
     req: Request,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let rate = state.limits.verify.check(&token.token_id);
     if rate.retry_after_secs.is_some() {
+        tracing::warn!(token = %token.prefix, "verify rate limit exceeded");
+        state
+            .audit
+            .push(
+                crate::audit::NewEvent::new("rate_limited", "token", "failure")
+                    .account(token.account_id)
+                    .actor(token.prefix.clone())
+                    .token(token.prefix.clone())
+                    .from_request(&meta)
+                    .detail("limit", "verify")
+                    .detail("path", "/api/tokens/verify")
+                    .security(true),
+            )
+            .await;
         return Err(ApiError::RateLimited(rate));
     }
     let headers = req.headers().clone();

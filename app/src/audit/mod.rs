@@ -21,7 +21,7 @@ pub mod query;
 pub mod queue;
 
 /// Every action the log records.
-pub const ACTIONS: [&str; 19] = [
+pub const ACTIONS: [&str; 20] = [
     "token_created",
     "token_revoked",
     "token_rotated",
@@ -29,6 +29,7 @@ pub const ACTIONS: [&str; 19] = [
     "token_used",
     "token_reuse_detected",
     "auth_failed",
+    "access_denied",
     "login_succeeded",
     "login_failed",
     "logout",

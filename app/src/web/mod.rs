@@ -1,10 +1,12 @@
 //! The HTTP surface: one axum router serving the Leptos pages, the server
-//! functions and the health probes, wrapped in the middleware every request
-//! passes (security headers, body limit, CSRF, sessions).
+//! functions, the health probes and the browser bundle, wrapped in the
+//! middleware every request passes (security headers, body limit, CSRF,
+//! sessions).
 //!
 //! `router(state)` is what the binary serves and what the integration tests
 //! drive, so tests exercise exactly the production stack.
 
+pub mod assets;
 pub mod client_ip;
 mod csrf;
 mod deadline;
@@ -65,11 +67,16 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        // Inside the session layer: a refused server function is audited
+        // with the account that asked.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            sfn::status_layer,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::layer,
         ))
-        .layer(middleware::from_fn(sfn::status_layer))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::layer))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES));
 
@@ -80,9 +87,11 @@ pub fn router(state: AppState) -> Router {
     let api_in_process = Router::new()
         .nest("/api", crate::api::router(state.clone()))
         .with_state(state.clone());
+    // The built assets (/pkg) need no session, CSRF check or Leptos render.
     Router::new()
         .nest("/api", crate::api::router(state.clone()))
         .merge(crate::mcp::http::routes(&state, api_in_process))
+        .merge(assets::routes(&state.leptos))
         .merge(pages)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -125,6 +134,8 @@ fn leptos_context(state: &AppState) {
 
 /// Leptos options from the `LEPTOS_*` variables cargo-leptos also sets,
 /// with defaults matching the build scripts (`target/site/pkg/preqstation.*`).
+/// The output name gets the content hash of the bundle in the site root
+/// (`preqstation.<hash>`, see [`assets::output_name`]).
 pub fn leptos_options(config: &crate::config::Config) -> LeptosOptions {
     let var = |name: &str, default: &str| {
         std::env::var(name)
@@ -132,9 +143,11 @@ pub fn leptos_options(config: &crate::config::Config) -> LeptosOptions {
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| default.to_string())
     };
+    let site_root = var("LEPTOS_SITE_ROOT", "target/site");
+    let output_name = assets::output_name(&site_root, &var("LEPTOS_OUTPUT_NAME", "preqstation"));
     LeptosOptions::builder()
-        .output_name(var("LEPTOS_OUTPUT_NAME", "preqstation"))
-        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .output_name(output_name)
+        .site_root(site_root)
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
         .site_addr(config.listen)
         .build()

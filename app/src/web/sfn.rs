@@ -92,7 +92,17 @@ impl ServerFnContext {
 
 /// Rewrites the 500 Leptos sends for any server-function error to the status
 /// the error stands for (422 for a field error, 429 when throttled, ...).
-pub async fn status_layer(req: Request, next: Next) -> Response {
+pub async fn status_layer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let session = req
+        .extensions()
+        .get::<MaybeSession>()
+        .and_then(|m| m.0.clone());
+    let meta = RequestMeta::from_parts(req.headers(), req.extensions(), &state.config.trust_proxy);
+    let path = req.uri().path().to_string();
     let res = next.run(req).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !res.headers().contains_key("serverfnerror")
@@ -117,6 +127,29 @@ pub async fn status_layer(req: Request, next: Next) -> Response {
                 parts
                     .headers
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            // Access refused is a security event (ASVS 5.0 16.3.2).
+            AppError::Forbidden(ref message) => {
+                let who = session
+                    .as_ref()
+                    .map(|s| s.user.email.as_str())
+                    .unwrap_or("-");
+                tracing::warn!(%path, account = who, "access refused");
+                let mut event =
+                    crate::audit::NewEvent::new("access_denied", "anonymous", "failure")
+                        .from_request(&meta)
+                        .detail("path", &path)
+                        .detail("reason", message)
+                        .security(true);
+                if let Some(s) = &session {
+                    event.actor_kind = "session".into();
+                    event = event.account(s.user.id).actor(format!(
+                        "{} (session {})",
+                        s.user.email,
+                        &s.id_hash[..12]
+                    ));
+                }
+                state.audit.push(event).await;
             }
             _ => {}
         }
