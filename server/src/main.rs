@@ -204,7 +204,9 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     let new = NewAccount::validate(&email, password, Role::Admin).map_err(|e| e.to_string())?;
     let pool = open_database(&config).await?;
-    let account = accounts::create(&pool, new, Timestamp::now())
+    let base = app::audit::NewEvent::new("account_created", "system", "success")
+        .actor("preqstation create-admin (CLI)");
+    let account = accounts::create(&pool, new, &base, Timestamp::now())
         .await
         .map_err(|e| e.to_string())?;
     pool.close().await;

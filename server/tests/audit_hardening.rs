@@ -155,3 +155,49 @@ async fn refusals_are_security_events() {
         1
     );
 }
+
+/// Account changes: `account_created` from the admin page is written with
+/// the account (one transaction) and shows in both trails; what an admin
+/// does to an account shows in that account's own trail.
+#[tokio::test]
+async fn admin_actions_appear_in_the_accounts_own_trail() {
+    let app = TestApp::new().await;
+    let admin = owner(&app, "admin@example.com", true).await;
+    let res = app
+        .call(
+            "admin/accounts/create",
+            &[
+                ("email", "dev@example.com"),
+                ("role", "member"),
+                ("password", common::PASSWORD),
+            ],
+            Some(&admin.cookie),
+        )
+        .await;
+    assert!(res.status.is_success(), "{}", res.body);
+    let dev: String = sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'dev@example.com'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    for (endpoint, form) in [
+        ("admin/accounts/disable", vec![("id", dev.as_str()), ("disabled", "true")]),
+        ("admin/accounts/disable", vec![("id", dev.as_str()), ("disabled", "false")]),
+        ("admin/accounts/invalidate", vec![("id", dev.as_str())]),
+    ] {
+        let res = app.call(endpoint, &form, Some(&admin.cookie)).await;
+        assert!(res.status.is_success(), "{endpoint}: {}", res.body);
+    }
+    app.flush_audit().await;
+    let in_trail = |action: &str| {
+        format!("SELECT COUNT(*) FROM audit_events WHERE account_id = '{dev}' AND action = '{action}'")
+    };
+    assert_eq!(app.count(&in_trail("account_created")).await, 1);
+    assert_eq!(app.count(&in_trail("account_disabled")).await, 2);
+    assert_eq!(app.count(&in_trail("sessions_invalidated")).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'account_created' AND account_id <> ''")
+            .await,
+        3,
+        "setup's admin, and the new member in the admin's trail and its own"
+    );
+}

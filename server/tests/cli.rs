@@ -88,6 +88,15 @@ async fn create_admin_reads_the_password_from_stdin() {
             .await,
         1
     );
+    // The CLI's account has its account_created entry, in its own trail.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_events e JOIN accounts a ON a.id = e.account_id \
+             WHERE e.action = 'account_created' AND a.email = 'root@example.com' AND e.actor_kind = 'system'"
+        )
+        .await,
+        1
+    );
 }
 
 #[test]

@@ -630,9 +630,14 @@ async fn sessions_page_lists_and_revokes_only_your_own_sessions() {
         app::types::Role::Member,
     )
     .unwrap();
-    app::accounts::create(&app.state.db, new, Timestamp::now())
-        .await
-        .unwrap();
+    app::accounts::create(
+        &app.state.db,
+        new,
+        &app::audit::NewEvent::new("account_created", "system", "success"),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     let member = app
         .login("member@example.com", PASSWORD)
         .await

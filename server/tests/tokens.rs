@@ -45,9 +45,14 @@ async fn whoami(app: &TestApp, auth: Option<&str>) -> TestResponse {
 
 async fn member(app: &TestApp, email: &str) -> String {
     let new = app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
-    app::accounts::create(&app.state.db, new, Timestamp::now())
-        .await
-        .unwrap();
+    app::accounts::create(
+        &app.state.db,
+        new,
+        &app::audit::NewEvent::new("account_created", "system", "success"),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     app.login(email, PASSWORD).await.session_cookie().unwrap()
 }
 

@@ -57,6 +57,17 @@ pub struct Ended {
     pub tokens: u64,
 }
 
+/// An administrator's action on an account: the entry in the admin's trail
+/// and its copy in the account's own, so its owner sees what was done to it.
+pub fn in_both_trails(event: NewEvent, target: AccountId) -> Vec<NewEvent> {
+    let theirs = event.clone().account(target);
+    if theirs.account_id == event.account_id {
+        vec![event]
+    } else {
+        vec![event, theirs]
+    }
+}
+
 /// Disables (or re-enables) an account. Disabling ends all its sessions and
 /// revokes all its tokens. An admin cannot disable their own account.
 pub async fn set_disabled(
@@ -104,7 +115,7 @@ pub async fn set_disabled(
         .detail("disabled", disabled)
         .detail("sessions_ended", ended.sessions)
         .detail("tokens_revoked", ended.tokens);
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
     };
@@ -144,7 +155,7 @@ pub async fn invalidate(
         .target(target.to_string())
         .detail("sessions_ended", sessions)
         .detail("tokens_revoked", tokens);
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(Ended { sessions, tokens }))
     };

@@ -143,17 +143,9 @@ pub async fn create_account(
     let role = Role::parse(role.trim())
         .ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
     let new = NewAccount::validate(&email, password.take(), role)?;
-    let account = create(&cx.state.db, new, Timestamp::now()).await?;
+    let base = cx.event("account_created", "success");
+    let account = create(&cx.state.db, new, &base, Timestamp::now()).await?;
     tracing::info!(by = %admin_id, account = %account.id, role = role.as_str(), "account created");
-    crate::audit::chain::append_now(
-        &cx.state.db,
-        &[cx.event("account_created", "success")
-            .target(account.email.clone())
-            .detail("role", role.as_str())],
-        Timestamp::now(),
-    )
-    .await
-    .map_err(|e| AppError::db("audit account created", e))?;
     Ok(account.email)
 }
 

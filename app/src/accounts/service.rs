@@ -172,12 +172,30 @@ pub async fn complete_setup(
     Ok(account)
 }
 
-/// Creates an account (admin CLI, admin UI). Marks setup complete if it was
+/// Creates an account (admin CLI, admin UI) and its `account_created`
+/// entry in the same transaction, in the creator's trail (`base`'s account,
+/// if any) and in the new account's own. Marks setup complete if it was
 /// not, so the setup page disappears once any account exists.
-pub async fn create(db: &Db, new: NewAccount, now: Timestamp) -> Result<Account, AccountError> {
+pub async fn create(
+    db: &Db,
+    new: NewAccount,
+    base: &crate::audit::NewEvent,
+    now: Timestamp,
+) -> Result<Account, AccountError> {
     let hash = password::hash(new.password).await?;
     let mut tx = db.begin().await?;
     let account = insert(&mut tx, &new.email, &hash, new.role, now).await?;
+    let event = crate::audit::NewEvent {
+        action: "account_created".into(),
+        ..base.clone()
+    }
+    .target(account.email.clone())
+    .detail("role", new.role.as_str());
+    let events = match &base.account_id {
+        Some(_) => super::admin::in_both_trails(event, account.id),
+        None => vec![event.account(account.id)],
+    };
+    crate::audit::chain::append(&mut tx, &events, now).await?;
     let already = sqlx::query("SELECT COUNT(*) AS n FROM setup_state")
         .fetch_one(&mut *tx)
         .await?

@@ -321,9 +321,14 @@ pub async fn owner(app: &TestApp, email: &str, first: bool) -> Owner {
     } else {
         let new =
             app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
-        app::accounts::create(&app.state.db, new, Timestamp::now())
-            .await
-            .unwrap();
+        app::accounts::create(
+            &app.state.db,
+            new,
+            &app::audit::NewEvent::new("account_created", "system", "success"),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
         app.login(email, PASSWORD).await.session_cookie().unwrap()
     };
     Owner { cookie }
