@@ -63,8 +63,9 @@ ensure_npm_packages() {
         apt_install nodejs npm
     fi
     if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/playwright ] \
+        || [ ! -x node_modules/.bin/wasm-opt ] \
         || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-        step "Installing npm packages (Tailwind CSS, Playwright)"
+        step "Installing npm packages (Tailwind CSS, Binaryen, Playwright)"
         # `npm install`, not `npm ci`: npm 11 calls the lock file out of sync
         # over optional per-platform packages (tailwind oxide) and refuses.
         npm install --no-audit --no-fund --loglevel=error
@@ -72,23 +73,56 @@ ensure_npm_packages() {
 }
 
 # Builds the browser side into target/site/pkg: the wasm (wasm-bindgen,
-# --target web) and the Tailwind stylesheet.
+# --target web) and the Tailwind stylesheet, named preqstation.<hash>.* by
+# their content so the server can let browsers cache them for good
+# (app/src/web/assets.rs); $SITE_ROOT/bundle.txt names the current set.
+# Release builds are also shrunk by wasm-opt (which drops the name section,
+# most of the unoptimised file) and precompressed (.br, .gz); debug builds,
+# which the tests use, skip both to stay quick.
 build_site() {
-    local profile="${1:-debug}"
+    local profile="${1:-debug}" pkg="$SITE_ROOT/pkg" cargo_profile=debug stage hash name f
     step "Building the browser bundle ($profile)"
     if [ "$profile" = release ]; then
+        cargo_profile=wasm-release
         cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-        profile=wasm-release
     else
         cargo build -p frontend --lib --target wasm32-unknown-unknown
     fi
-    mkdir -p "$SITE_ROOT/pkg"
-    wasm-bindgen --target web --no-typescript --out-dir "$SITE_ROOT/pkg" --out-name preqstation \
-        "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/frontend.wasm"
-    # Leptos asks for preqstation_bg.wasm unless LEPTOS_OUTPUT_NAME was set at
-    # compile time (cargo-leptos does that); serve both names.
-    cp "$SITE_ROOT/pkg/preqstation_bg.wasm" "$SITE_ROOT/pkg/preqstation.wasm"
-    node_modules/.bin/tailwindcss -i style/tailwind.css -o "$SITE_ROOT/pkg/preqstation.css" --minify 2>/dev/null
+    stage="$(mktemp -d)"
+    wasm-bindgen --target web --no-typescript --out-dir "$stage" --out-name preqstation \
+        "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$cargo_profile/frontend.wasm"
+    node_modules/.bin/tailwindcss -i style/tailwind.css -o "$stage/preqstation.css" --minify 2>/dev/null
+    if [ "$profile" = release ]; then
+        step "Optimising the wasm (wasm-opt -Oz)"
+        node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+            "$stage/preqstation_bg.wasm" -o "$stage/preqstation_bg.wasm"
+    fi
+    # One hash over the three files: they come from the same sources and
+    # change together, and one name is all the page needs to know.
+    hash="$(cat "$stage/preqstation.js" "$stage/preqstation_bg.wasm" "$stage/preqstation.css" \
+        | sha256sum | cut -c1-16)"
+    name="preqstation.$hash"
+    mkdir -p "$pkg"
+    # Earlier builds' files would otherwise pile up. A server started before
+    # this build still names the old files: restart it (`make run` does).
+    rm -rf "$pkg"/preqstation.* "$pkg"/preqstation_bg.* "$pkg/snippets"
+    mv "$stage/preqstation.js" "$pkg/$name.js"
+    mv "$stage/preqstation_bg.wasm" "$pkg/${name}_bg.wasm"
+    mv "$stage/preqstation.css" "$pkg/$name.css"
+    # wasm-bindgen's JS snippets, if a dependency ever has some.
+    cp -R "$stage"/. "$pkg"/
+    rm -rf "$stage"
+    if [ "$profile" = release ]; then
+        step "Precompressing (brotli, gzip)"
+        node .ci/precompress.mjs "$pkg/$name.js" "$pkg/${name}_bg.wasm" "$pkg/$name.css"
+    fi
+    # Leptos asks for <name>_bg.wasm unless LEPTOS_OUTPUT_NAME was set when
+    # the server was compiled (cargo-leptos does that), then for <name>.wasm:
+    # serve both names, as hard links (no second copy on disk).
+    for f in "$pkg/${name}_bg.wasm"*; do
+        ln -f "$f" "$pkg/$name.wasm${f#"$pkg/${name}_bg.wasm"}"
+    done
+    printf '%s\n' "$name" >"$SITE_ROOT/bundle.txt"
 }
 
 export_site_env() {

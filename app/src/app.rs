@@ -1,7 +1,7 @@
 //! The HTML shell and the route table of the dashboard.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path,
@@ -20,8 +20,13 @@ use crate::pages::{
     setup::SetupPage,
 };
 
-/// The document around the app, rendered on the server only.
+/// The document around the app, rendered on the server only. The asset
+/// names carry the bundle's content hash (`options.output_name`), so the
+/// stylesheet is linked here, where the options are, rather than in `App`,
+/// which the browser renders too without knowing the hash.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // `id="leptos"` is the link cargo-leptos' live reload swaps.
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,6 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -44,7 +50,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/preqstation.css"/>
         <Title text="Preqstation"/>
         <Router>
             <Routes fallback=NotFound>

@@ -1,8 +1,10 @@
 //! The human-readable API reference at `/docs/api`, rendered on the server
 //! from the same OpenAPI document (no JavaScript, no CDN).
 
-use axum::response::Html;
+use axum::{extract::State, response::Html};
 use serde_json::Value;
+
+use crate::state::AppState;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -20,7 +22,12 @@ fn schema_name(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-pub async fn page() -> Html<String> {
+pub async fn page(State(state): State<AppState>) -> Html<String> {
+    // The dashboard's stylesheet, under its content-hashed name.
+    let stylesheet = format!(
+        "/{}/{}.css",
+        state.leptos.site_pkg_dir, state.leptos.output_name
+    );
     let doc = super::openapi::json();
     let mut body = String::new();
     let info = &doc["info"];
@@ -94,7 +101,8 @@ pub async fn page() -> Html<String> {
     }
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>API reference · Preqstation</title><link rel=\"stylesheet\" href=\"/pkg/preqstation.css\"></head>\
-         <body class=\"bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-4xl px-6 py-10\">{body}</main></body></html>"
+         <title>API reference · Preqstation</title><link rel=\"stylesheet\" href=\"{}\"></head>\
+         <body class=\"bg-slate-50 text-slate-900\"><main class=\"mx-auto max-w-4xl px-6 py-10\">{body}</main></body></html>",
+        esc(&stylesheet)
     ))
 }

@@ -58,8 +58,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         );
     }
     // Pages and server-function answers are per-user: never cache them.
-    // Built assets under /pkg may be cached.
-    if !path.starts_with("/pkg/") && !h.contains_key(header::CACHE_CONTROL) {
+    // The built assets under /pkg set their own (web::assets).
+    if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
