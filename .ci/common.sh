@@ -63,9 +63,9 @@ ensure_npm_packages() {
         apt_install nodejs npm
     fi
     if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/playwright ] \
-        || [ ! -x node_modules/.bin/wasm-opt ] \
+        || [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/@axe-core/playwright ] \
         || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-        step "Installing npm packages (Tailwind CSS, Binaryen, Playwright)"
+        step "Installing npm packages (Tailwind CSS, Binaryen, Playwright, axe-core)"
         # `npm install`, not `npm ci`: npm 11 calls the lock file out of sync
         # over optional per-platform packages (tailwind oxide) and refuses.
         npm install --no-audit --no-fund --loglevel=error

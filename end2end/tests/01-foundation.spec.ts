@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { EMAIL, PASSWORD, hydrated, setupCode } from './helpers';
 
 // One browser walk through the foundation: first-run setup, dashboard,
@@ -12,6 +13,7 @@ test('setup, sign out, wrong password, sign in, cookie, sign out', async ({ page
   await expect(page).toHaveURL(/\/setup$/);
   await expect(page.getByRole('heading', { name: 'Set up Preqstation' })).toBeVisible();
   await hydrated(page);
+  expect((await new AxeBuilder({ page }).analyze()).violations.map((v) => v.id), 'axe-core on /setup').toEqual([]);
 
   // A wrong setup code is refused next to its field.
   await page.getByLabel('Setup code').fill('AAAAA-AAAAA-AAAAA-AAAAA');

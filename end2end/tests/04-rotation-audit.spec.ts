@@ -42,13 +42,14 @@ test('rotate with grace, then read the audit log', async ({ page, request }) => 
   await expect(async () => {
     await page.reload();
     await hydrated(page);
-    await expect(page.locator('tbody tr[data-action="auth_failed"]').first()).toBeVisible({ timeout: 1000 });
+    await expect(page.locator('tbody tr[data-action="token_reuse_detected"]').first()).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 15_000 });
   const actions = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
-  const order = ['auth_failed', 'token_used', 'token_rotated', 'token_created'].map((a) => actions.indexOf(a));
+  // The old token used after its successor took over is a reuse, not a mere failure.
+  const order = ['token_reuse_detected', 'token_used', 'token_rotated', 'token_created'].map((a) => actions.indexOf(a));
   expect(order.every((i) => i >= 0)).toBe(true);
   expect(order).toEqual([...order].sort((a, b) => a - b));
-  await expect(page.locator('tr[data-action="auth_failed"][data-security="true"]').first()).toBeVisible();
+  await expect(page.locator('tr[data-action="token_reuse_detected"][data-security="true"]').first()).toBeVisible();
 
   // Details are labelled values, not a JSON string.
   const used = page.locator('tbody tr[data-action="token_used"]').first();

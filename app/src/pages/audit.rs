@@ -145,7 +145,7 @@ fn Details(fields: Vec<(String, String)>) -> impl IntoView {
     view! {
         <dl class="grid grid-cols-[auto_1fr] gap-x-2 gap-y-0.5" data-testid="audit-details">
             {fields.into_iter().map(|(label, value)| view! {
-                <dt class="text-slate-500">{label}</dt>
+                <dt class="text-slate-600">{label}</dt>
                 <dd class="break-all font-mono text-slate-800">{value}</dd>
             }).collect::<Vec<_>>()}
         </dl>
@@ -180,7 +180,7 @@ fn EventTable(entries: Vec<AuditEntry>, #[prop(into)] on_token: Callback<String>
                                 </td>
                                 <td class="px-3 py-2 text-xs">
                                     {e.actor.clone().unwrap_or_else(|| e.actor_kind.clone())}
-                                    {e.account_email.clone().map(|m| view! { <span class="block text-slate-500">{m}</span> })}
+                                    {e.account_email.clone().map(|m| view! { <span class="block text-slate-600">{m}</span> })}
                                 </td>
                                 <td class="px-3 py-2 text-xs">
                                     {e.target.clone().unwrap_or_default()}
