@@ -180,8 +180,14 @@ async fn admin_actions_appear_in_the_accounts_own_trail() {
         .await
         .unwrap();
     for (endpoint, form) in [
-        ("admin/accounts/disable", vec![("id", dev.as_str()), ("disabled", "true")]),
-        ("admin/accounts/disable", vec![("id", dev.as_str()), ("disabled", "false")]),
+        (
+            "admin/accounts/disable",
+            vec![("id", dev.as_str()), ("disabled", "true")],
+        ),
+        (
+            "admin/accounts/disable",
+            vec![("id", dev.as_str()), ("disabled", "false")],
+        ),
         ("admin/accounts/invalidate", vec![("id", dev.as_str())]),
     ] {
         let res = app.call(endpoint, &form, Some(&admin.cookie)).await;
@@ -189,7 +195,9 @@ async fn admin_actions_appear_in_the_accounts_own_trail() {
     }
     app.flush_audit().await;
     let in_trail = |action: &str| {
-        format!("SELECT COUNT(*) FROM audit_events WHERE account_id = '{dev}' AND action = '{action}'")
+        format!(
+            "SELECT COUNT(*) FROM audit_events WHERE account_id = '{dev}' AND action = '{action}'"
+        )
     };
     assert_eq!(app.count(&in_trail("account_created")).await, 1);
     assert_eq!(app.count(&in_trail("account_disabled")).await, 2);
@@ -200,4 +208,39 @@ async fn admin_actions_appear_in_the_accounts_own_trail() {
         3,
         "setup's admin, and the new member in the admin's trail and its own"
     );
+}
+
+/// `audit verify` on a live server: entries appended while it walks are not
+/// reported as a truncation; it verifies the head it saw at its start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_while_entries_are_appended_is_intact() {
+    use app::audit::{chain, NewEvent};
+    let app = TestApp::new().await;
+    let event =
+        || NewEvent::new("token_used", "token", "success").detail("path", "/api/auth/whoami");
+    for _ in 0..5 {
+        let batch: Vec<NewEvent> = (0..500).map(|_| event()).collect();
+        chain::append_now(&app.state.db, &batch, app::types::Timestamp::now())
+            .await
+            .unwrap();
+    }
+    let db = app.state.db.clone();
+    let writer = tokio::spawn(async move {
+        for _ in 0..200 {
+            let batch: Vec<NewEvent> = (0..5).map(|_| event()).collect();
+            chain::append_now(&db, &batch, app::types::Timestamp::now())
+                .await
+                .unwrap();
+        }
+    });
+    let mut verdicts = Vec::new();
+    while !writer.is_finished() {
+        verdicts.push(chain::verify(&app.state.db).await.unwrap());
+    }
+    writer.await.unwrap();
+    verdicts.push(chain::verify(&app.state.db).await.unwrap());
+    assert!(verdicts.len() > 1, "verified while appending");
+    for v in &verdicts {
+        assert!(matches!(v, chain::Verdict::Intact { .. }), "{v:?}");
+    }
 }

@@ -150,12 +150,18 @@ pub enum Verdict {
     Truncated { last_present: i64, head: i64 },
 }
 
-/// Walks the chain from the retention anchor to the head.
+/// Walks the chain from the retention anchor to the head as it was when
+/// the walk started (a snapshot of `audit_head`), so entries a live server
+/// appends meanwhile are neither walked nor mistaken for a truncation; the
+/// last hash walked must equal the snapshot's.
 pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
-    let head = sqlx::query("SELECT last_seq, anchor_seq, anchor_hash FROM audit_head WHERE id = 1")
-        .fetch_one(db)
-        .await?;
+    let head = sqlx::query(
+        "SELECT last_seq, last_hash, anchor_seq, anchor_hash FROM audit_head WHERE id = 1",
+    )
+    .fetch_one(db)
+    .await?;
     let head_seq: i64 = head.try_get("last_seq")?;
+    let head_hash: String = head.try_get("last_hash")?;
     let anchor_seq: i64 = head.try_get("anchor_seq")?;
     let mut prev: String = head.try_get("anchor_hash")?;
     let mut expected = anchor_seq + 1;
@@ -164,9 +170,11 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
     loop {
         let rows = sqlx::query(
             "SELECT seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, user_agent, request_id, \
-             token_prefix, details, security, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT 1000",
+             token_prefix, details, security, prev_hash, hash FROM audit_events WHERE seq > $1 AND seq <= $2 \
+             ORDER BY seq LIMIT 1000",
         )
         .bind(after)
+        .bind(head_seq)
         .fetch_all(db)
         .await?;
         if rows.is_empty() {
@@ -220,7 +228,7 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
             after = seq;
         }
     }
-    if expected - 1 != head_seq {
+    if expected - 1 != head_seq || (count > 0 && prev != head_hash) {
         return Ok(Verdict::Truncated {
             last_present: expected - 1,
             head: head_seq,
