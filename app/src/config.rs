@@ -130,6 +130,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Prefix of every API token (`PREQSTATION_TOKEN_PREFIX`, default `preq_`).
     pub token_prefix: String,
+    /// Where `/metrics` (Prometheus) is served (`PREQSTATION_METRICS_LISTEN`,
+    /// e.g. `127.0.0.1:9090`); unset: no metrics. Never the public listener.
+    pub metrics_listen: Option<SocketAddr>,
     pub session_key: SessionKey,
     pub session_key_source: KeySource,
 }
@@ -152,6 +155,22 @@ impl Config {
                 format!("expected an address like 127.0.0.1:3000, got {listen_raw:?}"),
             )
         })?;
+        let metrics_listen = match get("PREQSTATION_METRICS_LISTEN").map(|v| v.trim().to_string()) {
+            None => None,
+            Some(v) if v.is_empty() => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "PREQSTATION_METRICS_LISTEN",
+                    format!("expected an address like 127.0.0.1:9090, got {v:?}"),
+                )
+            })?),
+        };
+        if metrics_listen == Some(listen) {
+            return Err(ConfigError::new(
+                "PREQSTATION_METRICS_LISTEN",
+                "must differ from PREQSTATION_LISTEN: metrics stay off the public listener",
+            ));
+        }
 
         let data_dir = PathBuf::from(get("PREQSTATION_DATA_DIR").unwrap_or_else(|| "data".into()));
 
@@ -250,6 +269,7 @@ impl Config {
                 parse_positive(&get, "PREQSTATION_REQUEST_TIMEOUT", 30)?.unsigned_abs(),
             ),
             token_prefix,
+            metrics_listen,
             session_key,
             session_key_source,
         })
@@ -275,6 +295,7 @@ impl Config {
             audit_retention_days: 365,
             request_timeout: std::time::Duration::from_secs(30),
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
+            metrics_listen: None,
             session_key: SessionKey::generate()?,
             session_key_source: KeySource::Provided,
         })

@@ -25,6 +25,7 @@
 //! | `state`       | (server) state shared by handlers and server functions |
 //! | `web`         | (server) the axum router and its middleware |
 //! | `maintenance` | (server) the periodic sweep: expiries, rotation grace, retention |
+//! | `metrics`     | (server) Prometheus metrics, served on their own listener |
 //! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
 //!
 //! The browser build (`hydrate`) sees only the shared parts; everything
@@ -58,6 +59,8 @@ pub mod db;
 pub mod maintenance;
 #[cfg(feature = "ssr")]
 pub mod mcp;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

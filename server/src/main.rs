@@ -133,7 +133,12 @@ async fn serve() -> Result<(), String> {
         "SQLite"
     };
     let data_dir = config.data_dir.clone();
+    let metrics_listen = config.metrics_listen;
     let state = AppState::new(web::leptos_options(&config), pool.clone(), config);
+    if let Some(addr) = metrics_listen {
+        let handle = app::metrics::install()?;
+        app::metrics::serve(addr, handle, state.clone()).await?;
+    }
     announce_setup_code(&pool, &data_dir, &public_url).await?;
     app::maintenance::spawn(state.clone());
     let router = web::router(state.clone());

@@ -97,6 +97,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                     });
                 }
                 if rate.retry_after_secs.is_some() {
+                    metrics::counter!("rate_limited_total", "limit" => "token").increment(1);
                     tracing::warn!(token = %token.prefix, path = %full_path(parts), "API rate limit (per token) exceeded");
                     state
                         .audit
@@ -117,6 +118,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                 Ok(TokenAuth(token))
             }
             Err(f) => {
+                metrics::counter!("auth_failures_total", "reason" => f.reason()).increment(1);
                 tracing::warn!(
                     reason = f.reason(),
                     ip = meta.ip.as_deref().unwrap_or("-"),

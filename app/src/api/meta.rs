@@ -64,6 +64,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .per_ip
         .check(&crate::web::client_ip::rate_key(&ip));
     if ip_state.retry_after_secs.is_some() {
+        metrics::counter!("rate_limited_total", "limit" => "ip").increment(1);
         tracing::warn!(%ip, %path, "API rate limit (per IP) exceeded");
         state
             .audit

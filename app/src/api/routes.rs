@@ -155,6 +155,7 @@ pub async fn verify(
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let rate = state.limits.verify.check(&token.token_id);
     if rate.retry_after_secs.is_some() {
+        metrics::counter!("rate_limited_total", "limit" => "verify").increment(1);
         tracing::warn!(token = %token.prefix, "verify rate limit exceeded");
         state
             .audit

@@ -79,15 +79,28 @@ impl AuditQueue {
         self.send(event).await;
     }
 
+    /// Events waiting for the writer.
+    pub fn depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     async fn send(&self, event: NewEvent) {
         let action = event.action.clone();
-        match self
-            .tx
-            .send_timeout(Msg::Event(Box::new(event)), PUSH_WAIT)
-            .await
-        {
+        let msg = match self.tx.try_send(Msg::Event(Box::new(event))) {
+            Ok(()) => return,
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                metrics::counter!("audit_queue_waits_total").increment(1);
+                msg
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!(%action, "audit queue closed; event NOT recorded");
+                return;
+            }
+        };
+        match self.tx.send_timeout(msg, PUSH_WAIT).await {
             Ok(()) => {}
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                metrics::counter!("audit_events_dropped_total").increment(1);
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::error!(%action, dropped_total = n, "audit queue full for {PUSH_WAIT:?}; event NOT recorded");
             }
@@ -160,6 +173,8 @@ async fn write(db: &Db, batch: &mut Vec<NewEvent>) {
     for attempt in 1..=3 {
         match chain::append_now(db, batch, Timestamp::now()).await {
             Ok(()) => {
+                metrics::counter!("audit_events_written_total").increment(batch.len() as u64);
+                metrics::histogram!("audit_flush_size").record(batch.len() as f64);
                 batch.clear();
                 return;
             }

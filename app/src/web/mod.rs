@@ -105,6 +105,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             headers::layer,
         ))
+        // Counted and timed per matched route (a no-op without a recorder).
+        .layer(middleware::from_fn(crate::metrics::layer))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -427,6 +427,11 @@ fn enc(s: &str) -> String {
 /// Sends one raw HTTP/1.1 request (with `Connection: close`) to the real
 /// binary on `127.0.0.1:port` and returns the response's status code.
 pub fn raw_status(port: u16, request: &str) -> Option<u16> {
+    raw_request(port, request).map(|(status, _)| status)
+}
+
+/// [`raw_status`] with the whole response text (headers and body).
+pub fn raw_request(port: u16, request: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
@@ -435,5 +440,6 @@ pub fn raw_status(port: u16, request: &str) -> Option<u16> {
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response))
 }
