@@ -32,7 +32,7 @@ SITE="$(cd "$SITE" 2>/dev/null && pwd || echo "$SITE")"
 if [ "$BUILD" = 1 ]; then
     SITE_ROOT="$SITE"
     build_site release >&2
-    cargo build -p server --release >&2
+    build_server_release >&2
 fi
 [ -x "$SERVER_BIN" ] || { echo "no server binary at $SERVER_BIN (try --build)" >&2; exit 1; }
 
