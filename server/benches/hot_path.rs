@@ -62,9 +62,14 @@ async fn main() {
         Role::Admin,
     )
     .unwrap();
-    let owner = app::accounts::create(&pool, new, Timestamp::now())
-        .await
-        .unwrap();
+    let owner = app::accounts::create(
+        &pool,
+        new,
+        &app::audit::NewEvent::new("account_created", "system", "success"),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     let base = app::audit::NewEvent::new("token_created", "system", "success");
     let request = app::tokens::service::NewToken::from_form(
         "bench",
