@@ -134,4 +134,40 @@ async fn main() {
     let start = Instant::now();
     state.audit.flush(std::time::Duration::from_secs(30)).await;
     report("audit queue drain after the runs above", 1, start.elapsed());
+
+    audit_writer(&pool, "SQLite").await;
+    // PostgreSQL too when given an empty database (migrated here), e.g.
+    // BENCH_POSTGRES_URL=postgres://preq_test:preq_test@127.0.0.1/bench.
+    if let Ok(url) = std::env::var("BENCH_POSTGRES_URL") {
+        let pg = db::connect(&url).await.unwrap();
+        db::migrate(&pg).await.unwrap();
+        audit_writer(&pg, "PostgreSQL").await;
+    }
+}
+
+/// The audit writer's sustained rate: batches of 500 events (the queue's
+/// batch size), each appended and committed in one transaction.
+async fn audit_writer(pool: &db::Db, backend: &str) {
+    let batches = 40;
+    let batch: Vec<app::audit::NewEvent> = (0..500)
+        .map(|_| {
+            app::audit::NewEvent::new("token_used", "token", "success")
+                .actor("preq_AbCdEfG")
+                .token("preq_AbCdEfG")
+                .detail("method", "GET")
+                .detail("path", "/api/auth/whoami")
+                .detail("status", 200)
+        })
+        .collect();
+    let start = Instant::now();
+    for _ in 0..batches {
+        app::audit::chain::append_now(pool, &batch, Timestamp::now())
+            .await
+            .unwrap();
+    }
+    report(
+        &format!("audit append, events in 500-event batches ({backend})"),
+        batches * 500,
+        start.elapsed(),
+    );
 }

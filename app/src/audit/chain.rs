@@ -52,6 +52,12 @@ pub async fn lock_for_write(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::
         .map(|_| ())
 }
 
+/// Columns of one `audit_events` row as inserted.
+const COLUMNS: usize = 17;
+/// Rows per INSERT statement: 850 parameters, well inside SQLite's and
+/// PostgreSQL's limits.
+const ROWS_PER_INSERT: usize = 50;
+
 /// Appends `events` inside the caller's transaction (or connection).
 pub async fn append(
     conn: &mut sqlx::AnyConnection,
@@ -70,54 +76,74 @@ pub async fn append(
     .await?;
     let last_seq: i64 = head.try_get("last_seq")?;
     let mut prev: String = head.try_get("last_hash")?;
+    // The whole batch's links are computed under the head's lock, then
+    // written ROWS_PER_INSERT rows per statement: a 500-event batch is ten
+    // statements and one commit, not 500 round trips.
+    let mut rows = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         let seq = last_seq - n + 1 + i as i64;
         let id = uuid::Uuid::now_v7().to_string();
         let details = e.details.to_string();
         let at = e.at.unwrap_or(now).millis();
-        let c = Canonical {
-            seq,
-            id: &id,
-            at,
-            account_id: e.account_id.as_deref(),
-            actor_kind: &e.actor_kind,
-            actor: e.actor.as_deref(),
-            action: &e.action,
-            target: e.target.as_deref(),
-            outcome: &e.outcome,
-            ip: e.ip.as_deref(),
-            user_agent: e.user_agent.as_deref(),
-            request_id: e.request_id.as_deref(),
-            token_prefix: e.token_prefix.as_deref(),
-            details: &details,
-            security: e.security as i64,
-        };
-        let hash = link_hash(&prev, &c);
-        sqlx::query(
+        let hash = link_hash(
+            &prev,
+            &Canonical {
+                seq,
+                id: &id,
+                at,
+                account_id: e.account_id.as_deref(),
+                actor_kind: &e.actor_kind,
+                actor: e.actor.as_deref(),
+                action: &e.action,
+                target: e.target.as_deref(),
+                outcome: &e.outcome,
+                ip: e.ip.as_deref(),
+                user_agent: e.user_agent.as_deref(),
+                request_id: e.request_id.as_deref(),
+                token_prefix: e.token_prefix.as_deref(),
+                details: &details,
+                security: e.security as i64,
+            },
+        );
+        let prev_hash = std::mem::replace(&mut prev, hash.clone());
+        rows.push((e, seq, id, at, details, prev_hash, hash));
+    }
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let cols: Vec<String> = (1..=COLUMNS)
+                    .map(|c| format!("${}", r * COLUMNS + c))
+                    .collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO audit_events (seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, \
-             user_agent, request_id, token_prefix, details, security, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(seq)
-        .bind(&id)
-        .bind(at)
-        .bind(c.account_id)
-        .bind(c.actor_kind)
-        .bind(c.actor)
-        .bind(c.action)
-        .bind(c.target)
-        .bind(c.outcome)
-        .bind(c.ip)
-        .bind(c.user_agent)
-        .bind(c.request_id)
-        .bind(c.token_prefix)
-        .bind(&details)
-        .bind(c.security)
-        .bind(&prev)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
-        prev = hash;
+             user_agent, request_id, token_prefix, details, security, prev_hash, hash) VALUES {}",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (e, seq, id, at, details, prev_hash, hash) in chunk {
+            q = q
+                .bind(*seq)
+                .bind(id.as_str())
+                .bind(*at)
+                .bind(e.account_id.as_deref())
+                .bind(e.actor_kind.as_str())
+                .bind(e.actor.as_deref())
+                .bind(e.action.as_str())
+                .bind(e.target.as_deref())
+                .bind(e.outcome.as_str())
+                .bind(e.ip.as_deref())
+                .bind(e.user_agent.as_deref())
+                .bind(e.request_id.as_deref())
+                .bind(e.token_prefix.as_deref())
+                .bind(details.as_str())
+                .bind(e.security as i64)
+                .bind(prev_hash.as_str())
+                .bind(hash.as_str());
+        }
+        q.execute(&mut *conn).await?;
     }
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
         .bind(&prev)
