@@ -5,7 +5,10 @@
 # the first account, reads the asset URLs from the page, fetches each one
 # with curl as a browser would, prints a markdown table and stops the server.
 #
-#   scripts/bundle-size.sh [--build] [--site DIR] [--bin PATH] [--port N]
+#   scripts/bundle-size.sh [--build] [--record] [--site DIR] [--bin PATH] [--port N]
+#
+# --record also writes the table, dated, into docs/benchmarks.md between the
+# `bundle-size:begin` and `bundle-size:end` markers.
 #
 # --build first runs `build_site release` and `cargo build -p server
 # --release`; without it the site (default target/site) and the release
@@ -14,12 +17,14 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../.ci/common.sh"
 
 BUILD=0
+RECORD=0
 SITE="$SITE_ROOT"
 SERVER_BIN="$CARGO_TARGET_DIR/release/preqstation"
 PORT=3977
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD=1 ;;
+        --record) RECORD=1 ;;
         --site) SITE="$2"; shift ;;
         --bin) SERVER_BIN="$2"; shift ;;
         --port) PORT="$2"; shift ;;
@@ -81,6 +86,8 @@ header() { tr -d '\r' <"$1" | sed -n "s/^$2: //Ip" | tail -1; }
 mapfile -t ASSETS < <(grep -o '/pkg/[^"]*' "$WORK/page.html" | sort -u)
 [ "${#ASSETS[@]}" -gt 0 ] || { echo "no /pkg assets in the page" >&2; exit 1; }
 
+exec 3>&1
+exec > >(tee "$WORK/table.md" >&3)
 echo "API Keys page (\`GET /settings/api-keys\`): Cache-Control \`$(header "$WORK/page.h" cache-control)\`"
 echo
 echo "| file | raw bytes | first visit, over the wire (Accept-Encoding: br, gzip) | Content-Encoding | Cache-Control | second visit |"
@@ -108,3 +115,22 @@ for path in "${ASSETS[@]}"; do
     echo "| \`${path}\` | $raw | $wire | ${encoding:-none} | \`${cache:-(none)}\` | $second_note |"
 done
 echo "| **total** | **$RAW_TOTAL** | **$WIRE_TOTAL** | | | **$SECOND_TOTAL B** |"
+exec >&3
+
+if [ "$RECORD" = 1 ]; then
+    sleep 0.2 # let tee finish writing the table
+    python3 - "$ROOT/docs/benchmarks.md" "$WORK/table.md" <<'PY'
+import datetime, sys
+doc_path, table_path = sys.argv[1], sys.argv[2]
+doc = open(doc_path).read()
+begin, end = "<!-- bundle-size:begin -->", "<!-- bundle-size:end -->"
+if begin not in doc or end not in doc:
+    sys.exit("docs/benchmarks.md has no bundle-size markers")
+stamp = f"Recorded {datetime.date.today().isoformat()} by `scripts/bundle-size.sh --record`:\n\n"
+body = stamp + open(table_path).read().strip() + "\n"
+head, rest = doc.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(doc_path, "w").write(f"{head}{begin}\n{body}{end}{tail}")
+PY
+    echo "recorded in docs/benchmarks.md" >&2
+fi
