@@ -624,25 +624,9 @@ async fn sessions_page_lists_and_revokes_only_your_own_sessions() {
         .await
         .session_cookie()
         .unwrap();
-    let new = app::accounts::NewAccount::validate(
-        "member@example.com",
-        PASSWORD.into(),
-        app::types::Role::Member,
-    )
-    .unwrap();
-    app::accounts::create(
-        &app.state.db,
-        new,
-        &app::audit::NewEvent::new("account_created", "system", "success"),
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
-    let member = app
-        .login("member@example.com", PASSWORD)
+    let member = common::owner(&app, "member@example.com", false)
         .await
-        .session_cookie()
-        .unwrap();
+        .cookie;
 
     let list = app.call("sessions/list", &[], Some(&admin)).await;
     assert_eq!(list.status, 200, "{}", list.body);

@@ -3,9 +3,8 @@
 
 mod common;
 
-use app::types::{Role, Timestamp};
 use axum::{body::Body, http::Request};
-use common::{TestApp, TestResponse, PASSWORD};
+use common::{TestApp, TestResponse};
 use serde_json::Value;
 
 const DEFAULT_SCOPES: [(&str, &str); 4] = [
@@ -44,16 +43,7 @@ async fn whoami(app: &TestApp, auth: Option<&str>) -> TestResponse {
 }
 
 async fn member(app: &TestApp, email: &str) -> String {
-    let new = app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
-    app::accounts::create(
-        &app.state.db,
-        new,
-        &app::audit::NewEvent::new("account_created", "system", "success"),
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
-    app.login(email, PASSWORD).await.session_cookie().unwrap()
+    common::owner(app, email, false).await.cookie
 }
 
 fn list_ids(res: &TestResponse) -> Vec<String> {

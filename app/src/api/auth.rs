@@ -97,22 +97,15 @@ impl FromRequestParts<AppState> for TokenAuth {
                     });
                 }
                 if rate.retry_after_secs.is_some() {
-                    metrics::counter!("rate_limited_total", "limit" => "token").increment(1);
-                    tracing::warn!(token = %token.prefix, path = %full_path(parts), "API rate limit (per token) exceeded");
-                    state
-                        .audit
-                        .push(
-                            crate::audit::NewEvent::new("rate_limited", "token", "failure")
-                                .account(token.account_id)
-                                .actor(token.prefix.clone())
-                                .token(token.prefix.clone())
-                                .from_request(&meta)
-                                .detail("limit", "token")
-                                .detail("path", full_path(parts))
-                                .security(true),
-                        )
-                        .await;
-                    return Err(ApiError::RateLimited(rate));
+                    return Err(token_rate_limited(
+                        state,
+                        &token,
+                        &meta,
+                        "token",
+                        &full_path(parts),
+                        rate,
+                    )
+                    .await);
                 }
                 parts.extensions.insert(token.clone());
                 Ok(TokenAuth(token))
@@ -168,6 +161,35 @@ impl FromRequestParts<AppState> for TokenAuth {
             }
         }
     }
+}
+
+/// Refuses a request over one of a token's own limits (`token`, `verify`):
+/// counted, logged and audited as a security event, like every rate-limit
+/// refusal.
+pub async fn token_rate_limited(
+    state: &AppState,
+    token: &Authenticated,
+    meta: &RequestMeta,
+    limit: &'static str,
+    path: &str,
+    rate: super::limits::RateState,
+) -> ApiError {
+    metrics::counter!("rate_limited_total", "limit" => limit).increment(1);
+    tracing::warn!(token = %token.prefix, limit, %path, "API rate limit exceeded");
+    state
+        .audit
+        .push(
+            crate::audit::NewEvent::new("rate_limited", "token", "failure")
+                .account(token.account_id)
+                .actor(token.prefix.clone())
+                .token(token.prefix.clone())
+                .from_request(meta)
+                .detail("limit", limit)
+                .detail("path", path)
+                .security(true),
+        )
+        .await;
+    ApiError::RateLimited(rate)
 }
 
 /// A retired predecessor asked for a successor: whoever holds it is not the

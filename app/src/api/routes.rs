@@ -155,22 +155,10 @@ pub async fn verify(
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let rate = state.limits.verify.check(&token.token_id);
     if rate.retry_after_secs.is_some() {
-        metrics::counter!("rate_limited_total", "limit" => "verify").increment(1);
-        tracing::warn!(token = %token.prefix, "verify rate limit exceeded");
-        state
-            .audit
-            .push(
-                crate::audit::NewEvent::new("rate_limited", "token", "failure")
-                    .account(token.account_id)
-                    .actor(token.prefix.clone())
-                    .token(token.prefix.clone())
-                    .from_request(&meta)
-                    .detail("limit", "verify")
-                    .detail("path", "/api/tokens/verify")
-                    .security(true),
-            )
-            .await;
-        return Err(ApiError::RateLimited(rate));
+        let path = "/api/tokens/verify";
+        return Err(
+            super::auth::token_rate_limited(&state, &token, &meta, "verify", path, rate).await,
+        );
     }
     let headers = req.headers().clone();
     let body: VerifyRequest = parse_json(&headers, &read_body(req, &state).await?)?;

@@ -85,21 +85,15 @@ pub async fn setup(
              (also in the setup-code file of its data directory).",
         ));
     }
+    // A right code is not a failed attempt, whatever the rest of the form says.
+    release(state, reservation).await?;
     if password != confirm {
-        release(state, reservation).await?;
         return Err(AppError::field(
             "confirm",
             "The two passwords do not match.",
         ));
     }
-    let new = match NewAccount::validate(email, password, Role::Admin) {
-        Ok(n) => n,
-        Err(e) => {
-            release(state, reservation).await?;
-            return Err(e.into());
-        }
-    };
-    release(state, reservation).await?;
+    let new = NewAccount::validate(email, password, Role::Admin)?;
     let base = crate::audit::NewEvent::new("", "account", "success").from_request(meta);
     let account = accounts::complete_setup(&state.db, new, &base, now).await?;
     state.mark_set_up();

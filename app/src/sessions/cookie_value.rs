@@ -76,10 +76,15 @@ pub fn removal_cookie() -> String {
 
 /// The session cookie's value from a `Cookie` request header, if present.
 pub fn cookie_from_header(header: &str) -> Option<&str> {
+    named_cookie(header, super::COOKIE_NAME)
+}
+
+/// The value of cookie `name` in a `Cookie` request header, if present.
+pub fn named_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == super::COOKIE_NAME)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim_matches('"'))
 }
 

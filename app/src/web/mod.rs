@@ -88,7 +88,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", crate::api::router(state.clone()))
         .with_state(state.clone());
     // The built assets (/pkg) need no session, CSRF check or Leptos render.
-    Router::new()
+    let router = Router::new()
         .nest("/api", crate::api::router(state.clone()))
         .merge(crate::mcp::http::routes(&state, api_in_process))
         .merge(assets::routes(&state.leptos))
@@ -104,9 +104,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::layer,
-        ))
-        // Counted and timed per matched route (a no-op without a recorder).
-        .layer(middleware::from_fn(crate::metrics::layer))
+        ));
+    // Counted and timed per matched route, only when metrics are served: no
+    // work on the request path otherwise.
+    let router = if state.config.metrics_listen.is_some() {
+        router.layer(middleware::from_fn(crate::metrics::layer))
+    } else {
+        router
+    };
+    router
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -53,12 +53,7 @@ impl ServerFnContext {
 
     /// The value of the request's cookie `name`, if sent.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies
-            .as_deref()?
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.trim_matches('"').to_string())
+        crate::sessions::named_cookie(self.cookies.as_deref()?, name).map(str::to_string)
     }
 
     /// The signed-in session, or `Unauthorized`.
@@ -97,6 +92,10 @@ pub async fn status_layer(
     req: Request,
     next: Next,
 ) -> Response {
+    // Only server functions answer with an AppError.
+    if !req.uri().path().starts_with("/rpc/") {
+        return next.run(req).await;
+    }
     let session = req
         .extensions()
         .get::<MaybeSession>()

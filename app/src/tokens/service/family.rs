@@ -17,43 +17,33 @@ use crate::{
 const MAX_HOPS: usize = 1_000;
 
 /// The family members of `id` that are not revoked yet, other than `id`:
-/// every successor (transitively) and every predecessor.
+/// every successor (transitively) and every predecessor. The walk goes
+/// through revoked members (A revoked, B working).
 pub async fn working_relatives(
     conn: &mut sqlx::AnyConnection,
     owner: AccountId,
     id: &str,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut found = Vec::new();
-    for (column, next) in [("id", "rotated_to"), ("rotated_to", "id")] {
+    const SUCCESSOR: &str = "SELECT s.id, s.revoked_at FROM api_tokens t \
+         JOIN api_tokens s ON s.id = t.rotated_to WHERE t.id = $1 AND t.account_id = $2";
+    const PREDECESSOR: &str =
+        "SELECT p.id, p.revoked_at FROM api_tokens p WHERE p.rotated_to = $1 AND p.account_id = $2";
+    let mut working = Vec::new();
+    for sql in [SUCCESSOR, PREDECESSOR] {
         let mut current = id.to_string();
         for _ in 0..MAX_HOPS {
-            let row = sqlx::query(&format!(
-                "SELECT {next} AS next FROM api_tokens WHERE {column} = $1 AND account_id = $2"
-            ))
-            .bind(&current)
-            .bind(owner.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some(next_id) =
-                row.and_then(|r| r.try_get::<Option<String>, _>("next").ok().flatten())
+            let Some(row) = sqlx::query(sql)
+                .bind(&current)
+                .bind(owner.to_string())
+                .fetch_optional(&mut *conn)
+                .await?
             else {
                 break;
             };
-            current = next_id;
-            found.push(current.clone());
-        }
-    }
-    let mut working = Vec::new();
-    for member in found {
-        let live: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM api_tokens WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(&member)
-        .bind(owner.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if live.is_some() {
-            working.push(member);
+            current = row.try_get("id")?;
+            if row.try_get::<Option<i64>, _>("revoked_at")?.is_none() {
+                working.push(current.clone());
+            }
         }
     }
     Ok(working)
@@ -84,16 +74,7 @@ pub async fn revoke_members(
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(row) = row {
-            events.push(
-                NewEvent {
-                    action: "token_revoked".into(),
-                    ..base.clone()
-                }
-                .account(owner)
-                .target(row.try_get::<String, _>("name")?)
-                .token(row.try_get::<String, _>("prefix")?)
-                .detail("reason", reason),
-            );
+            events.push(super::revoke::revoked_event(base, owner, &row, reason)?);
         }
     }
     crate::audit::chain::append(conn, &events, now).await?;

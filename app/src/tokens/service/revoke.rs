@@ -11,6 +11,24 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
+/// The `token_revoked` entry for a row an `UPDATE ... RETURNING prefix, name`
+/// just revoked.
+pub(super) fn revoked_event(
+    base: &NewEvent,
+    owner: AccountId,
+    row: &sqlx::any::AnyRow,
+    reason: &str,
+) -> Result<NewEvent, sqlx::Error> {
+    Ok(NewEvent {
+        action: "token_revoked".into(),
+        ..base.clone()
+    }
+    .account(owner)
+    .target(row.try_get::<String, _>("name")?)
+    .token(row.try_get::<String, _>("prefix")?)
+    .detail("reason", reason))
+}
+
 /// Revokes one of `owner`'s tokens at once, and with it every other working
 /// member of its rotation family (successors and a predecessor in grace);
 /// revoking a revoked token is a no-op. Someone else's token (or a made-up
@@ -31,32 +49,13 @@ pub async fn revoke(
     }
     let run = async {
         let mut tx = db.begin().await?;
-        let revoked = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
-             WHERE id = $4 AND account_id = $5 AND revoked_at IS NULL RETURNING prefix, name",
-        )
-        .bind(now.millis())
-        .bind(by.to_string())
-        .bind(reason)
-        .bind(id)
-        .bind(owner.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = revoked {
-            let prefix: String = row.try_get("prefix")?;
-            let name: String = row.try_get("name")?;
-            let event = NewEvent {
-                action: "token_revoked".into(),
-                ..base.clone()
-            }
-            .account(owner)
-            .target(name)
-            .token(prefix)
-            .detail("reason", reason);
-            crate::audit::chain::append(&mut tx, &[event], now).await?;
-        }
-        let relatives = super::working_relatives(&mut tx, owner, id).await?;
-        super::revoke_members(&mut tx, owner, &relatives, Some(by), reason, base, now).await?;
+        // A write first (the account row, as rotate does): family changes of
+        // one account are serialised, and on SQLite the reads below cannot
+        // go stale before the writes (no SQLITE_BUSY_SNAPSHOT).
+        crate::accounts::lock_row(&mut tx, owner).await?;
+        let mut ids = vec![id.to_string()];
+        ids.extend(super::working_relatives(&mut tx, owner, id).await?);
+        super::revoke_members(&mut tx, owner, &ids, Some(by), reason, base, now).await?;
         tx.commit().await
     };
     run.await.map_err(|e| AppError::db("revoke token", e))?;
@@ -92,16 +91,7 @@ pub async fn revoke_all_for_account(
     .await?;
     let events = rows
         .iter()
-        .map(|r| {
-            Ok(NewEvent {
-                action: "token_revoked".into(),
-                ..base.clone()
-            }
-            .account(owner)
-            .target(r.try_get::<String, _>("name")?)
-            .token(r.try_get::<String, _>("prefix")?)
-            .detail("reason", reason))
-        })
+        .map(|r| revoked_event(base, owner, r, reason))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     crate::audit::chain::append(conn, &events, now).await?;
     Ok(rows.len() as u64)

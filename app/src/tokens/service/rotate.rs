@@ -127,16 +127,7 @@ pub async fn rotate(
         .await?;
         let ended_events = ended
             .iter()
-            .map(|r| {
-                Ok(NewEvent {
-                    action: "token_revoked".into(),
-                    ..base.clone()
-                }
-                .account(owner)
-                .target(r.try_get::<String, _>("name")?)
-                .token(r.try_get::<String, _>("prefix")?)
-                .detail("reason", "rotation_grace_ended"))
-            })
+            .map(|r| super::revoke::revoked_event(base, owner, r, "rotation_grace_ended"))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         crate::audit::chain::append(&mut tx, &ended_events, now).await?;
         let name: String = old.try_get("name")?;
