@@ -2,20 +2,14 @@
 //!
 //! Every variable has a documented default (docs/configuration.md). A bad value
 //! is a one-line [`ConfigError`] naming the variable, never a panic. The
-//! session signing key is a secret type: it comes from `PREQSTATION_SESSION_KEY`
-//! or from a key file generated on first run in the data directory (mode 0600),
-//! never from the source tree.
+//! server's keys are a keyring (`keys`): from `PREQSTATION_KEYS` or a file
+//! generated on first run in the data directory (mode 0600), never from the
+//! source tree or the database.
 
 use std::{
-    fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
 };
-
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use zeroize::Zeroizing;
 
 /// Default idle timeout of a session (seed 001: `Max-Age=86400`).
 pub const DEFAULT_SESSION_MAX_AGE_SECS: i64 = 86_400;
@@ -36,62 +30,6 @@ impl ConfigError {
             message: message.into(),
         }
     }
-}
-
-/// The HMAC-SHA256 key that signs session cookies. Never printed. Keyed
-/// once here, so signing and verifying a cookie only clone the keyed state.
-#[derive(Clone)]
-pub struct SessionKey {
-    bytes: Zeroizing<Vec<u8>>,
-    mac: Hmac<Sha256>,
-}
-
-impl SessionKey {
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
-        if bytes.len() < 32 {
-            return Err(format!(
-                "the key must be at least 32 bytes, got {}",
-                bytes.len()
-            ));
-        }
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&bytes)
-            .map_err(|e| format!("unusable HMAC key: {e}"))?;
-        Ok(Self {
-            bytes: Zeroizing::new(bytes),
-            mac,
-        })
-    }
-
-    /// 32 fresh bytes from the OS CSPRNG.
-    pub fn generate() -> Result<Self, String> {
-        let bytes = crate::crypto::random_bytes::<32>()
-            .map_err(|e| format!("the OS random number generator failed: {e}"))?;
-        Self::from_bytes(bytes.to_vec())
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// A fresh HMAC-SHA256 state keyed with this key.
-    pub fn mac(&self) -> Hmac<Sha256> {
-        self.mac.clone()
-    }
-}
-
-impl fmt::Debug for SessionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionKey(<redacted>)")
-    }
-}
-
-/// Where the session key came from, for the start-up log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeySource {
-    Environment,
-    ExistingFile,
-    GeneratedFile,
-    Provided,
 }
 
 #[derive(Debug, Clone)]
@@ -133,8 +71,9 @@ pub struct Config {
     /// Where `/metrics` (Prometheus) is served (`PREQSTATION_METRICS_LISTEN`,
     /// e.g. `127.0.0.1:9090`); unset: no metrics. Never the public listener.
     pub metrics_listen: Option<SocketAddr>,
-    pub session_key: SessionKey,
-    pub session_key_source: KeySource,
+    /// The server's keys (sessions, device cookies, audit chain, sealed
+    /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
+    pub keys: crate::keys::Keyring,
 }
 
 impl Config {
@@ -229,15 +168,8 @@ impl Config {
         crate::tokens::format::validate_prefix(&token_prefix)
             .map_err(|m| ConfigError::new("PREQSTATION_TOKEN_PREFIX", m))?;
 
-        let (session_key, session_key_source) = match get("PREQSTATION_SESSION_KEY") {
-            Some(encoded) => (
-                decode_key(encoded.trim())
-                    .map_err(|m| ConfigError::new("PREQSTATION_SESSION_KEY", m))?,
-                KeySource::Environment,
-            ),
-            None => load_or_create_key_file(&data_dir.join("session.key"))
-                .map_err(|m| ConfigError::new("PREQSTATION_DATA_DIR", m))?,
-        };
+        let keys =
+            crate::keys::load(&get, &data_dir).map_err(|p| ConfigError::new(p.var, p.message))?;
 
         Ok(Self {
             listen,
@@ -270,8 +202,7 @@ impl Config {
             ),
             token_prefix,
             metrics_listen,
-            session_key,
-            session_key_source,
+            keys,
         })
     }
 
@@ -296,8 +227,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(30),
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             metrics_listen: None,
-            session_key: SessionKey::generate()?,
-            session_key_source: KeySource::Provided,
+            keys: crate::keys::Keyring::generate()?,
         })
     }
 
@@ -364,51 +294,6 @@ fn parse_positive(
     }
 }
 
-fn decode_key(encoded: &str) -> Result<SessionKey, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
-        .map_err(|_| "expected base64 (e.g. `openssl rand -base64 32`)".to_string())?;
-    SessionKey::from_bytes(bytes)
-}
-
-/// Reads the key file, or creates it (mode 0600) with 32 random bytes.
-fn load_or_create_key_file(path: &Path) -> Result<(SessionKey, KeySource), String> {
-    match std::fs::read_to_string(path) {
-        Ok(contents) => {
-            let key =
-                decode_key(contents.trim()).map_err(|m| format!("{}: {m}", path.display()))?;
-            Ok((key, KeySource::ExistingFile))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            let key = SessionKey::generate()?;
-            let encoded = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
-            write_private_file(path, encoded.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok((key, KeySource::GeneratedFile))
-        }
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
-}
-
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,19 +322,11 @@ mod tests {
         assert!(c.database_url.starts_with("sqlite://"));
         assert!(c.database_url.contains("preqstation.sqlite"));
         assert_eq!(c.session_max_age_secs, 86_400);
-        assert_eq!(c.session_key_source, KeySource::GeneratedFile);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("session.key"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        assert_eq!(c.keys.source(), crate::keys::KeySource::GeneratedFile);
+        assert!(dir.join(crate::keys::FILE_NAME).exists());
         let again = cfg(&[], &dir).unwrap();
-        assert_eq!(again.session_key_source, KeySource::ExistingFile);
-        assert_eq!(again.session_key.as_bytes(), c.session_key.as_bytes());
+        assert_eq!(again.keys.source(), crate::keys::KeySource::ExistingFile);
+        assert_eq!(again.keys.ids(), c.keys.ids());
     }
 
     #[test]
@@ -466,12 +343,6 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().contains(var));
         }
-    }
-
-    #[test]
-    fn key_debug_is_redacted() {
-        let key = SessionKey::generate().unwrap();
-        assert_eq!(format!("{key:?}"), "SessionKey(<redacted>)");
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! | `web`         | (server) the axum router and its middleware |
 //! | `maintenance` | (server) the periodic sweep: expiries, rotation grace, retention |
 //! | `metrics`     | (server) Prometheus metrics, served on their own listener |
+//! | `keys`        | (server) the keyring: session, device, audit-chain and sealing keys with ids |
 //! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
 //!
 //! The browser build (`hydrate`) sees only the shared parts; everything
@@ -55,6 +56,8 @@ pub mod config;
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod keys;
 #[cfg(feature = "ssr")]
 pub mod maintenance;
 #[cfg(feature = "ssr")]

@@ -49,7 +49,7 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
                 .target(row.try_get::<String, _>("name")?)
                 .token(row.try_get::<String, _>("prefix")?)
                 .detail("expired_at", Timestamp(at).rfc3339());
-            crate::audit::chain::append(&mut tx, &[event], now).await?;
+            crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.expired += 1;
         }
         tx.commit().await?;
@@ -81,7 +81,7 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
                 .target(row.try_get::<String, _>("name")?)
                 .token(row.try_get::<String, _>("prefix")?)
                 .detail("reason", "rotation_grace_ended");
-            crate::audit::chain::append(&mut tx, &[event], now).await?;
+            crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.grace_ended += 1;
         }
         tx.commit().await?;
@@ -98,8 +98,13 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     .execute(&state.db)
     .await?
     .rows_affected();
-    done.idempotency_keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-        .bind(now.millis() - crate::api::idempotency::TTL_MS)
+    // (A row without an expiry was written by an older instance during a
+    // rolling upgrade: it had the 24-hour lifetime.)
+    done.idempotency_keys = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE expires_at < $1 OR (expires_at IS NULL AND created_at < $2)",
+    )
+    .bind(now.millis())
+    .bind(now.millis() - crate::api::idempotency::TTL_MS)
         .execute(&state.db)
         .await?
         .rows_affected();

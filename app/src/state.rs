@@ -36,7 +36,7 @@ impl AppState {
             config.api_rate_per_token,
             config.api_rate_verify,
         );
-        let audit = crate::audit::queue::AuditQueue::start(db.clone());
+        let audit = crate::audit::queue::AuditQueue::start(db.clone(), config.keys.clone());
         Self {
             leptos,
             audit,

@@ -64,6 +64,7 @@ async fn main() {
     .unwrap();
     let owner = app::accounts::create(
         &pool,
+        &state.config.keys,
         new,
         &app::audit::NewEvent::new("account_created", "system", "success"),
         Timestamp::now(),
@@ -148,6 +149,7 @@ async fn main() {
 /// The audit writer's sustained rate: batches of 500 events (the queue's
 /// batch size), each appended and committed in one transaction.
 async fn audit_writer(pool: &db::Db, backend: &str) {
+    let keys = app::keys::Keyring::generate().unwrap();
     let batches = 40;
     let batch: Vec<app::audit::NewEvent> = (0..500)
         .map(|_| {
@@ -161,7 +163,7 @@ async fn audit_writer(pool: &db::Db, backend: &str) {
         .collect();
     let start = Instant::now();
     for _ in 0..batches {
-        app::audit::chain::append_now(pool, &batch, Timestamp::now())
+        app::audit::chain::append_now(pool, &keys, &batch, Timestamp::now())
             .await
             .unwrap();
     }

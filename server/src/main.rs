@@ -2,14 +2,16 @@
 //! migrations, build the router, serve. Also `create-admin` for headless
 //! installs, `audit verify`, and `mcp` (the stdio MCP server for agents).
 
+mod keys_cli;
 mod mcp_stdio;
 
 use std::{io::BufRead, net::SocketAddr, process::ExitCode, time::Duration};
 
 use app::{
     accounts::{self, NewAccount},
-    config::{Config, KeySource},
+    config::Config,
     db,
+    keys::KeySource,
     state::AppState,
     types::{Role, Timestamp},
     web,
@@ -20,6 +22,10 @@ Usage:
   preqstation [serve]                  run the web server
   preqstation create-admin --email E   create an admin account; the password is read from stdin
   preqstation audit verify             check the audit log's hash chain; exit 1 at the first altered or removed entry
+  preqstation keys list                list the server's keys (ids, dates, what still uses them)
+  preqstation keys rotate [--staged]   add a new key; it signs from the next start (--staged: verify only)
+  preqstation keys promote ID          let a staged key sign
+  preqstation keys retire ID           remove a key once nothing it protects is kept
   preqstation mcp                      MCP server on stdio for an agent; needs PREQSTATION_API_URL and PREQSTATION_TOKEN
 
 Configuration comes from environment variables; see docs/configuration.md.";
@@ -45,6 +51,7 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("create-admin") => create_admin(&args[1..]).await,
         Some("audit") if args.get(1).map(String::as_str) == Some("verify") => audit_verify().await,
+        Some("keys") => keys_cli::run(&args[1..]).await,
         Some("mcp") => mcp_stdio::run().await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -101,16 +108,21 @@ async fn announce_setup_code(
 }
 
 async fn serve() -> Result<(), String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
-    match config.session_key_source {
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
+    let key_ids = config.keys.ids().join(", ");
+    match config.keys.source() {
         KeySource::GeneratedFile => tracing::info!(
-            "generated a new session signing key in {}",
-            config.data_dir.join("session.key").display()
+            "generated the server's keyring in {}",
+            config.data_dir.join(app::keys::FILE_NAME).display()
+        ),
+        KeySource::UpgradedFile => tracing::info!(
+            "moved session.key into the keyring {} as key k0 (nobody is signed out)",
+            config.data_dir.join(app::keys::FILE_NAME).display()
         ),
         KeySource::Environment => {
-            tracing::info!("session signing key from PREQSTATION_SESSION_KEY")
+            tracing::info!(keys = %key_ids, "server keys from the environment")
         }
-        _ => {}
+        _ => tracing::info!(keys = %key_ids, "server keys from the keyring file"),
     }
     if config.cookie_will_be_dropped() {
         tracing::warn!(
@@ -125,6 +137,18 @@ async fn serve() -> Result<(), String> {
         );
     }
     let pool = open_database(&config).await?;
+    match app::audit::chain::keyed_start(&pool, &mut config.keys, true).await? {
+        app::audit::chain::KeyedStart::PinnedNow(seq) => tracing::info!(
+            seq,
+            "the audit chain is keyed from entry {seq} on (pinned in the keyring)"
+        ),
+        app::audit::chain::KeyedStart::Unpinned(seq) => tracing::warn!(
+            seq,
+            "set PREQSTATION_AUDIT_KEYED_FROM={seq} with PREQSTATION_KEYS, so where the keyed \
+             audit chain starts is not taken from the database (docs/security.md)"
+        ),
+        app::audit::chain::KeyedStart::Pinned(_) => {}
+    }
     let listen = config.listen;
     let public_url = config.public_url.clone();
     let backend = if config.is_postgres() {
@@ -211,7 +235,7 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
     let pool = open_database(&config).await?;
     let base = app::audit::NewEvent::new("account_created", "system", "success")
         .actor("preqstation create-admin (CLI)");
-    let account = accounts::create(&pool, new, &base, Timestamp::now())
+    let account = accounts::create(&pool, &config.keys, new, &base, Timestamp::now())
         .await
         .map_err(|e| e.to_string())?;
     pool.close().await;
@@ -221,9 +245,16 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
 
 async fn audit_verify() -> Result<(), String> {
     use app::audit::chain::{verify, Verdict};
-    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let mut config = Config::from_env().map_err(|e| e.to_string())?;
     let pool = open_database(&config).await?;
-    let verdict = verify(&pool)
+    let start = app::audit::chain::keyed_start(&pool, &mut config.keys, false).await?;
+    if let app::audit::chain::KeyedStart::Unpinned(seq) = start {
+        eprintln!(
+            "warning: where the keyed chain starts (entry {seq}) was read from the database; \
+             pin it with PREQSTATION_AUDIT_KEYED_FROM={seq} (docs/security.md)"
+        );
+    }
+    let verdict = verify(&pool, &config.keys, start.seq())
         .await
         .map_err(|e| format!("cannot read the audit log: {e}"))?;
     pool.close().await;
@@ -238,6 +269,14 @@ async fn audit_verify() -> Result<(), String> {
         )),
         Verdict::Truncated { last_present, head } => Err(format!(
             "audit log TRUNCATED: entries after seq {last_present} up to seq {head} are missing"
+        )),
+        Verdict::Unkeyed { seq } => Err(format!(
+            "audit log ALTERED: entry seq {seq} is not keyed, but the chain is keyed from seq {} on",
+            start.seq()
+        )),
+        Verdict::UnknownKey { seq, key_id } => Err(format!(
+            "audit log entry seq {seq} is keyed with {key_id}, which is not in the keyring \
+             (retired too early, or another installation's keyring)"
         )),
     }
 }

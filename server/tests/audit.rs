@@ -220,7 +220,9 @@ async fn each_action_writes_its_event() {
     // Password change revoked nothing (the token was already revoked) and
     // the chain is intact.
     assert!(matches!(
-        chain::verify(&app.state.db).await.unwrap(),
+        chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
         chain::Verdict::Intact { .. }
     ));
 }
@@ -509,7 +511,9 @@ async fn verify_detects_edited_and_removed_entries() {
     for i in 0..4 {
         token(&app, &cookie, &format!("t{i}"), &[]).await;
     }
-    let intact = chain::verify(&app.state.db).await.unwrap();
+    let intact = chain::verify(&app.state.db, &app.state.config.keys, 1)
+        .await
+        .unwrap();
     assert!(
         matches!(intact, chain::Verdict::Intact { entries, .. } if entries >= 7),
         "{intact:?}"
@@ -537,7 +541,9 @@ async fn verify_detects_edited_and_removed_entries() {
         .await
         .unwrap();
     assert_eq!(
-        chain::verify(&app.state.db).await.unwrap(),
+        chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
         chain::Verdict::Altered { seq: 4 }
     );
     let out = run();
@@ -554,7 +560,9 @@ async fn verify_detects_edited_and_removed_entries() {
         .await
         .unwrap();
     assert!(matches!(
-        chain::verify(&app.state.db).await.unwrap(),
+        chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
         chain::Verdict::Removed { after_seq: 4, .. }
     ));
 
@@ -568,7 +576,9 @@ async fn verify_detects_edited_and_removed_entries() {
     assert!(purged > 0);
     token(&app, &cookie, "new", &[]).await;
     assert!(matches!(
-        chain::verify(&app.state.db).await.unwrap(),
+        chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
         chain::Verdict::Intact { .. }
     ));
 }
@@ -576,10 +586,12 @@ async fn verify_detects_edited_and_removed_entries() {
 #[tokio::test]
 async fn two_instances_appending_at_once_never_fork_the_chain() {
     let app = TestApp::new().await;
+    // Instances of one installation share its keyring.
+    let keys = app.state.config.keys.clone();
     let second = TestApp::open(
         app.database_url.clone(),
         tempfile::tempdir().unwrap(),
-        |_| {},
+        |c| c.keys = keys.clone(),
     )
     .await;
     let mut tasks = vec![];
@@ -587,6 +599,7 @@ async fn two_instances_appending_at_once_never_fork_the_chain() {
         .into_iter()
         .enumerate()
     {
+        let keys = keys.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let e = NewEvent::new("policy_changed", "system", "success")
@@ -594,7 +607,9 @@ async fn two_instances_appending_at_once_never_fork_the_chain() {
                     .detail("i", i);
                 let mut attempt = 0;
                 loop {
-                    match chain::append_now(&db, std::slice::from_ref(&e), Timestamp::now()).await {
+                    match chain::append_now(&db, &keys, std::slice::from_ref(&e), Timestamp::now())
+                        .await
+                    {
                         Ok(()) => break,
                         Err(err) if attempt < 20 => {
                             attempt += 1;
@@ -612,7 +627,9 @@ async fn two_instances_appending_at_once_never_fork_the_chain() {
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, 50);
     assert_eq!(
-        chain::verify(&app.state.db).await.unwrap(),
+        chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
         chain::Verdict::Intact {
             entries: 50,
             first_seq: 1,

@@ -220,25 +220,39 @@ async fn verify_while_entries_are_appended_is_intact() {
         || NewEvent::new("token_used", "token", "success").detail("path", "/api/auth/whoami");
     for _ in 0..5 {
         let batch: Vec<NewEvent> = (0..500).map(|_| event()).collect();
-        chain::append_now(&app.state.db, &batch, app::types::Timestamp::now())
-            .await
-            .unwrap();
+        chain::append_now(
+            &app.state.db,
+            &app.state.config.keys,
+            &batch,
+            app::types::Timestamp::now(),
+        )
+        .await
+        .unwrap();
     }
     let db = app.state.db.clone();
+    let keys = app.state.config.keys.clone();
     let writer = tokio::spawn(async move {
         for _ in 0..200 {
             let batch: Vec<NewEvent> = (0..5).map(|_| event()).collect();
-            chain::append_now(&db, &batch, app::types::Timestamp::now())
+            chain::append_now(&db, &keys, &batch, app::types::Timestamp::now())
                 .await
                 .unwrap();
         }
     });
     let mut verdicts = Vec::new();
     while !writer.is_finished() {
-        verdicts.push(chain::verify(&app.state.db).await.unwrap());
+        verdicts.push(
+            chain::verify(&app.state.db, &app.state.config.keys, 1)
+                .await
+                .unwrap(),
+        );
     }
     writer.await.unwrap();
-    verdicts.push(chain::verify(&app.state.db).await.unwrap());
+    verdicts.push(
+        chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
+    );
     assert!(verdicts.len() > 1, "verified while appending");
     for v in &verdicts {
         assert!(matches!(v, chain::Verdict::Intact { .. }), "{v:?}");

@@ -121,3 +121,67 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[tokio::test]
+async fn keys_rotate_list_and_retire() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::fresh_database_url(dir.path()).await;
+    let data = dir.path().display().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("PREQSTATION_DATA_DIR", data.as_str()),
+    ];
+    let out = run(
+        &["create-admin", "--email", "root@example.com"],
+        &env,
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["keys", "rotate"], &env, "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Added k2"));
+    let out = run(&["keys", "list"], &env, "");
+    let listed = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(listed.contains("k1") && listed.contains("k2"), "{listed}");
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("k2") && l.contains("signs")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("k1") && l.contains("audit entries: 1")),
+        "{listed}"
+    );
+    // k1 still vouches for the account_created entry: retiring it is refused.
+    let out = run(&["keys", "retire", "k1"], &env, "");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("still protects 1 audit entries"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["keys", "retire", "k2"], &env, "");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("signs now"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Nothing in the output is a key.
+    let file = std::fs::read_to_string(dir.path().join(app::keys::FILE_NAME)).unwrap();
+    let secret = file
+        .lines()
+        .find(|l| l.starts_with("key k1"))
+        .unwrap()
+        .split(' ')
+        .nth(3)
+        .unwrap();
+    assert!(!listed.contains(secret));
+    // The chain verifies across both keys.
+    let out = run(&["audit", "verify"], &env, "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -380,7 +380,7 @@ async fn forged_truncated_and_garbage_cookies_are_refused_without_errors() {
         );
     }
     // A cookie signed with another key is refused too.
-    let other = app::config::SessionKey::generate().unwrap();
+    let other = app::keys::Keyring::generate().unwrap();
     let forged = SessionSecret::generate().unwrap().to_cookie_value(&other);
     let res = app
         .get("/", Some(&format!("__Host-session={forged}")))

@@ -44,12 +44,14 @@ async fn sigterm_flushes_every_queued_audit_event() {
         .local_addr()
         .unwrap()
         .port();
-    let data = tempfile::tempdir().unwrap();
+    // The app's data directory: the same keyring, as every instance of one
+    // installation has.
+    let data = app.dir.path();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
         .env("DATABASE_URL", &app.database_url)
-        .env("PREQSTATION_DATA_DIR", data.path())
+        .env("PREQSTATION_DATA_DIR", data)
         .env("PREQSTATION_LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -92,7 +94,9 @@ async fn sigterm_flushes_every_queued_audit_event() {
         N
     );
     assert!(matches!(
-        app::audit::chain::verify(&app.state.db).await.unwrap(),
+        app::audit::chain::verify(&app.state.db, &app.state.config.keys, 1)
+            .await
+            .unwrap(),
         app::audit::chain::Verdict::Intact { .. }
     ));
 }

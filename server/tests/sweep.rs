@@ -60,11 +60,12 @@ async fn the_sweep_removes_what_can_never_be_used_and_nothing_else() {
     // Idempotency keys: one from two days ago (its token long gone), one fresh.
     for (key, age) in [("old", 2 * day_ms), ("fresh", 0)] {
         sqlx::query(
-            "INSERT INTO idempotency_keys (token_id, idem_key, request_hash, status, body, created_at) \
-             VALUES ('no-such-token', $1, 'h', 201, '{}', $2)",
+            "INSERT INTO idempotency_keys (token_id, idem_key, request_hash, status, body, created_at, expires_at) \
+             VALUES ('no-such-token', $1, 'h', 201, '{}', $2, $3)",
         )
         .bind(key)
         .bind(Timestamp::now().millis() - age)
+        .bind(Timestamp::now().millis() - age + day_ms)
         .execute(&app.state.db)
         .await
         .unwrap();

@@ -72,6 +72,7 @@ pub fn in_both_trails(event: NewEvent, target: AccountId) -> Vec<NewEvent> {
 /// revokes all its tokens. An admin cannot disable their own account.
 pub async fn set_disabled(
     db: &Db,
+    keys: &crate::keys::Keyring,
     admin: AccountId,
     target: AccountId,
     disabled: bool,
@@ -99,6 +100,7 @@ pub async fn set_disabled(
             ended.sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
             ended.tokens = tokens::service::revoke_all_for_account(
                 &mut tx,
+                keys,
                 target,
                 admin,
                 "account_disabled",
@@ -115,7 +117,7 @@ pub async fn set_disabled(
         .detail("disabled", disabled)
         .detail("sessions_ended", ended.sessions)
         .detail("tokens_revoked", ended.tokens);
-        crate::audit::chain::append(&mut tx, &in_both_trails(event, target), now).await?;
+        crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
     };
@@ -128,6 +130,7 @@ pub async fn set_disabled(
 /// "invalidate all sessions for a user").
 pub async fn invalidate(
     db: &Db,
+    keys: &crate::keys::Keyring,
     admin: AccountId,
     target: AccountId,
     base: &NewEvent,
@@ -141,6 +144,7 @@ pub async fn invalidate(
         let sessions = sessions::revoke_all_except(&mut *tx, target, None, now).await?;
         let tokens = tokens::service::revoke_all_for_account(
             &mut tx,
+            keys,
             target,
             admin,
             "sessions_invalidated",
@@ -155,7 +159,7 @@ pub async fn invalidate(
         .target(target.to_string())
         .detail("sessions_ended", sessions)
         .detail("tokens_revoked", tokens);
-        crate::audit::chain::append(&mut tx, &in_both_trails(event, target), now).await?;
+        crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(Ended { sessions, tokens }))
     };
@@ -252,6 +256,7 @@ pub async fn change_password(
         } else {
             tokens::service::revoke_all_for_account(
                 &mut tx,
+                &state.config.keys,
                 account,
                 account,
                 "password_changed",
@@ -267,7 +272,7 @@ pub async fn change_password(
         .detail("other_sessions_ended", sessions)
         .detail("tokens_revoked", tokens)
         .detail("kept_tokens", keep_tokens);
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ended { sessions, tokens })
     };

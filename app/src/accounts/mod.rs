@@ -144,7 +144,14 @@ pub async fn create_account(
         .ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
     let new = NewAccount::validate(&email, password.take(), role)?;
     let base = cx.event("account_created", "success");
-    let account = create(&cx.state.db, new, &base, Timestamp::now()).await?;
+    let account = create(
+        &cx.state.db,
+        &cx.state.config.keys,
+        new,
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
     tracing::info!(by = %admin_id, account = %account.id, role = role.as_str(), "account created");
     Ok(account.email)
 }
@@ -168,6 +175,7 @@ pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), Ap
     };
     let ended = admin::set_disabled(
         &cx.state.db,
+        &cx.state.config.keys,
         admin_id,
         target,
         disabled,
@@ -187,6 +195,7 @@ pub async fn invalidate_account(id: String) -> Result<String, AppError> {
     let target = parse_account_id(&id)?;
     let ended = admin::invalidate(
         &cx.state.db,
+        &cx.state.config.keys,
         admin_id,
         target,
         &cx.event("sessions_invalidated", "success"),

@@ -133,6 +133,7 @@ impl NewAccount {
 /// lock.
 pub async fn complete_setup(
     db: &Db,
+    keys: &crate::keys::Keyring,
     new: NewAccount,
     base: &crate::audit::NewEvent,
     now: Timestamp,
@@ -167,7 +168,7 @@ pub async fn complete_setup(
             .target(account.email.clone())
             .detail("role", "admin"),
     ];
-    crate::audit::chain::append(&mut tx, &events, now).await?;
+    crate::audit::chain::append(&mut tx, keys, &events, now).await?;
     tx.commit().await?;
     Ok(account)
 }
@@ -178,6 +179,7 @@ pub async fn complete_setup(
 /// not, so the setup page disappears once any account exists.
 pub async fn create(
     db: &Db,
+    keys: &crate::keys::Keyring,
     new: NewAccount,
     base: &crate::audit::NewEvent,
     now: Timestamp,
@@ -195,7 +197,7 @@ pub async fn create(
         Some(_) => super::admin::in_both_trails(event, account.id),
         None => vec![event.account(account.id)],
     };
-    crate::audit::chain::append(&mut tx, &events, now).await?;
+    crate::audit::chain::append(&mut tx, keys, &events, now).await?;
     let already = sqlx::query("SELECT COUNT(*) AS n FROM setup_state")
         .fetch_one(&mut *tx)
         .await?

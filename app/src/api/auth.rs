@@ -111,6 +111,12 @@ impl FromRequestParts<AppState> for TokenAuth {
                 Ok(TokenAuth(token))
             }
             Err(f) => {
+                if let Some(replay) = retired_replay(state, parts, &f, now).await {
+                    // The predecessor retrying its own rotation: the handler
+                    // may hand back the stored answer, and nothing else.
+                    parts.extensions.insert(replay);
+                    return Err(failure(&f));
+                }
                 metrics::counter!("auth_failures_total", "reason" => f.reason()).increment(1);
                 tracing::warn!(
                     reason = f.reason(),
@@ -150,9 +156,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                     ..
                 } = &f
                 {
-                    if parts.method == axum::http::Method::POST
-                        && full_path(parts) == "/api/tokens/self/rotate"
-                    {
+                    if parts.method == axum::http::Method::POST && full_path(parts) == ROTATE_PATH {
                         revoke_family_on_reuse(state, account, id, &event, now).await;
                     }
                 }
@@ -192,6 +196,48 @@ pub async fn token_rate_limited(
     ApiError::RateLimited(rate)
 }
 
+/// A retired token whose rotation answer is kept, sealed, under the
+/// request's `Idempotency-Key` (docs/api.md, "Rotation").
+#[derive(Debug, Clone)]
+pub struct RetiredReplay {
+    pub token_id: String,
+    pub account: String,
+    pub prefix: String,
+}
+
+const ROTATE_PATH: &str = "/api/tokens/self/rotate";
+
+async fn retired_replay(
+    state: &AppState,
+    parts: &Parts,
+    f: &AuthFailure,
+    now: Timestamp,
+) -> Option<RetiredReplay> {
+    let AuthFailure::Revoked {
+        retired: Some(id),
+        account,
+        prefix,
+    } = f
+    else {
+        return None;
+    };
+    if parts.method != axum::http::Method::POST || full_path(parts) != ROTATE_PATH {
+        return None;
+    }
+    match super::idempotency::has_sealed_answer(state, id, &parts.headers, now).await {
+        Ok(true) => Some(RetiredReplay {
+            token_id: id.clone(),
+            account: account.clone(),
+            prefix: prefix.clone(),
+        }),
+        Ok(false) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "could not look up a rotation replay");
+            None
+        }
+    }
+}
+
 /// A retired predecessor asked for a successor: whoever holds it is not the
 /// agent that rotated it. Every working member of its family is revoked.
 async fn revoke_family_on_reuse(
@@ -204,7 +250,9 @@ async fn revoke_family_on_reuse(
     let Some(owner) = crate::types::AccountId::parse(account) else {
         return;
     };
-    match service::revoke_on_reuse(&state.db, owner, retired_id, event, now).await {
+    match service::revoke_on_reuse(&state.db, &state.config.keys, owner, retired_id, event, now)
+        .await
+    {
         Ok(n) => tracing::warn!(
             account,
             revoked = n,

@@ -3,6 +3,11 @@
 //! same request; the same key with a different request is 422; a retry while
 //! the first is still running is 409. Failed requests are not stored, so
 //! they can be retried with the same key.
+//!
+//! An answer that holds a secret (a rotation's successor) is [`Keep::Sealed`]:
+//! encrypted under the keyring (never stored in plaintext) and kept 10
+//! minutes. Its predecessor may fetch that replay even once retired, and
+//! for nothing else ([`has_sealed_answer`]).
 
 use std::future::Future;
 
@@ -20,10 +25,78 @@ use crate::{
 
 /// How long a key's first answer is replayed.
 pub const TTL_MS: i64 = 24 * 3_600_000;
+/// How long an answer holding a secret is kept, sealed.
+pub const SEALED_TTL_MS: i64 = 10 * 60_000;
+const SEALED_PREFIX: &str = "sealed:";
+
+/// How an answer is kept for replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// As is, for [`TTL_MS`].
+    Plain,
+    /// Encrypted under the keyring's current key, for [`SEALED_TTL_MS`].
+    Sealed,
+}
+
+impl Keep {
+    fn ttl_ms(self) -> i64 {
+        match self {
+            Keep::Plain => TTL_MS,
+            Keep::Sealed => SEALED_TTL_MS,
+        }
+    }
+}
+
+/// Whose request this is and what it may do.
+pub struct Caller<'a> {
+    pub token_id: &'a str,
+    pub keep: Keep,
+    /// A retired token that may only fetch a stored answer: anything else
+    /// is the 401 its use would have got.
+    pub replay_only: Option<ApiError>,
+}
+
+impl<'a> Caller<'a> {
+    pub fn plain(token: &'a Authenticated) -> Self {
+        Self {
+            token_id: &token.token_id,
+            keep: Keep::Plain,
+            replay_only: None,
+        }
+    }
+}
+
+/// The AEAD context of a sealed answer: it opens only in its own row.
+fn context(token_id: &str, key: &str) -> String {
+    format!("idempotency|{token_id}|{key}")
+}
+
+/// True when `token_id` has a finished, unexpired sealed answer under
+/// `key`: a retired predecessor retrying its rotation.
+pub async fn has_sealed_answer(
+    state: &AppState,
+    token_id: &str,
+    headers: &HeaderMap,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let Some(key) = headers.get("idempotency-key").and_then(|k| k.to_str().ok()) else {
+        return Ok(false);
+    };
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2 \
+         AND status > 0 AND expires_at >= $3 AND body LIKE 'sealed:%'",
+    )
+    .bind(token_id)
+    .bind(key)
+    .bind(now.millis())
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(row.is_some())
+}
 
 pub async fn run<F, Fut>(
     state: &AppState,
-    token: &Authenticated,
+    caller: Caller<'_>,
     headers: &HeaderMap,
     request_line: &str,
     body: &[u8],
@@ -38,6 +111,9 @@ where
         Err(e) => e.into_response(),
     };
     let Some(key) = headers.get("idempotency-key") else {
+        if let Some(refusal) = caller.replay_only {
+            return refusal.into_response();
+        }
         return respond(handler().await);
     };
     let key = match key.to_str() {
@@ -57,9 +133,31 @@ where
     let hash = crate::crypto::sha256_hex(&material);
     let now = Timestamp::now();
 
-    match claim(state, token, &key, &hash, now).await {
+    let token_id = caller.token_id;
+    match claim(state, token_id, &key, &hash, caller.keep, now).await {
         Err(e) => return ApiError::db("idempotency", e).into_response(),
+        Ok(Claim::Mine) => {
+            if let Some(refusal) = caller.replay_only {
+                let _ = release(state, token_id, &key).await;
+                return refusal.into_response();
+            }
+        }
         Ok(Claim::Replay { status, body }) => {
+            let body = if let Some(sealed) = body.strip_prefix(SEALED_PREFIX) {
+                match state.config.keys.open(&context(token_id, &key), sealed) {
+                    Ok(plain) => String::from_utf8_lossy(&plain).into_owned(),
+                    Err(e) => {
+                        // Its key was retired, or the row was tampered with.
+                        tracing::error!(error = %e, "a sealed idempotent answer does not open");
+                        return ApiError::Conflict(
+                            "The answer to this Idempotency-Key can no longer be replayed.".into(),
+                        )
+                        .into_response();
+                    }
+                }
+            } else {
+                body
+            };
             let mut res = (
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
                 [(http::header::CONTENT_TYPE, "application/json")],
@@ -83,30 +181,53 @@ where
             )
             .into_response()
         }
-        Ok(Claim::Mine) => {}
     }
 
     let outcome = handler().await;
     let store = match &outcome {
-        Ok((status, value)) => sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND idem_key = $4",
-        )
-        .bind(status.as_u16() as i64)
-        .bind(value.to_string())
-        .bind(&token.token_id)
-        .bind(&key)
-        .execute(&state.db)
-        .await,
-        Err(_) => sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2")
-            .bind(&token.token_id)
-            .bind(&key)
-            .execute(&state.db)
-            .await,
+        Ok((status, value)) => {
+            let body = match caller.keep {
+                Keep::Plain => Ok(value.to_string()),
+                Keep::Sealed => state
+                    .config
+                    .keys
+                    .seal(&context(token_id, &key), value.to_string().as_bytes())
+                    .map(|s| format!("{SEALED_PREFIX}{s}")),
+            };
+            match body {
+                Ok(body) => sqlx::query(
+                    "UPDATE idempotency_keys SET status = $1, body = $2 WHERE token_id = $3 AND idem_key = $4",
+                )
+                .bind(status.as_u16() as i64)
+                .bind(body)
+                .bind(token_id)
+                .bind(&key)
+                .execute(&state.db)
+                .await
+                .map(|_| ()),
+                Err(e) => {
+                    // The answer still goes out; a retry gets 409 instead of a replay.
+                    tracing::error!(error = %e, "could not seal an idempotent answer");
+                    Ok(())
+                }
+            }
+        }
+        Err(_) => release(state, token_id, &key).await,
     };
     if let Err(e) = store {
         tracing::error!(error = %e, "could not record an idempotent response");
     }
     respond(outcome)
+}
+
+/// Forgets a claim (the request failed, or was not allowed to run).
+async fn release(state: &AppState, token_id: &str, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2")
+        .bind(token_id)
+        .bind(key)
+        .execute(&state.db)
+        .await
+        .map(|_| ())
 }
 
 enum Claim {
@@ -118,25 +239,27 @@ enum Claim {
 
 async fn claim(
     state: &AppState,
-    token: &Authenticated,
+    token_id: &str,
     key: &str,
     hash: &str,
+    keep: Keep,
     now: Timestamp,
 ) -> Result<Claim, sqlx::Error> {
     // Expired keys (this one, and a few others while we are here) go first.
-    sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND created_at < $2")
-        .bind(&token.token_id)
-        .bind(now.millis() - TTL_MS)
+    sqlx::query("DELETE FROM idempotency_keys WHERE token_id = $1 AND expires_at < $2")
+        .bind(token_id)
+        .bind(now.millis())
         .execute(&state.db)
         .await?;
     let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (token_id, idem_key, request_hash, status, body, created_at) \
-         VALUES ($1, $2, $3, 0, NULL, $4)",
+        "INSERT INTO idempotency_keys (token_id, idem_key, request_hash, status, body, created_at, expires_at) \
+         VALUES ($1, $2, $3, 0, NULL, $4, $5)",
     )
-    .bind(&token.token_id)
+    .bind(token_id)
     .bind(key)
     .bind(hash)
     .bind(now.millis())
+    .bind(now.millis() + keep.ttl_ms())
     .execute(&state.db)
     .await;
     match inserted {
@@ -145,7 +268,7 @@ async fn claim(
         Err(e) => return Err(e),
     }
     let row = sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2")
-        .bind(&token.token_id)
+        .bind(token_id)
         .bind(key)
         .fetch_optional(&state.db)
         .await?;

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod meta;
 pub mod openapi;
+pub mod rotation;
 pub mod routes;
 
 use axum::{
@@ -39,7 +40,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(routes::token_self).delete(routes::revoke_self),
         )
         .route("/tokens/verify", post(routes::verify))
-        .route("/tokens/self/rotate", post(routes::rotate_self))
+        .route("/tokens/self/rotate", post(rotation::rotate_self))
         .route("/projects", get(routes::list_projects))
         .route("/projects/{id}", get(routes::get_project))
         .route("/tasks", get(routes::list_tasks).post(routes::create_task))

@@ -13,7 +13,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{dto::*, routes};
+use super::{dto::*, rotation, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,7 +28,7 @@ use super::{dto::*, routes};
         routes::token_self,
         routes::revoke_self,
         routes::verify,
-        routes::rotate_self,
+        rotation::rotate_self,
         routes::list_projects,
         routes::get_project,
         routes::list_tasks,

@@ -58,7 +58,7 @@ async fn scoped_body(
 }
 
 /// An audit event acted by the calling token.
-fn token_event(
+pub(super) fn token_event(
     t: &tokens::service::Authenticated,
     meta: &crate::web::RequestMeta,
 ) -> crate::audit::NewEvent {
@@ -127,11 +127,14 @@ pub async fn revoke_self(
     let base = token_event(&token, &meta);
     tokens::service::revoke(
         &state.db,
+        &state.config.keys,
         token.account_id,
         &token.token_id,
-        token.account_id,
-        "self_revoked",
-        &base,
+        tokens::service::Revocation {
+            by: Some(token.account_id),
+            reason: "self_revoked",
+            base: &base,
+        },
         Timestamp::now(),
     )
     .await?;
@@ -304,7 +307,7 @@ pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Re
     };
     idempotency::run(
         &state,
-        &token,
+        idempotency::Caller::plain(&token),
         &headers,
         "POST /api/tasks",
         &body,
@@ -431,70 +434,30 @@ pub async fn create_worklog(
         Err(e) => return e.into_response(),
     };
     let line = format!("POST /api/tasks/{id}/worklogs");
-    idempotency::run(&state, &token, &headers, &line, &body, || async {
-        let input: CreateWorkLog = parse_json(&headers, &body)?;
-        valid_id(&id, "task")?;
-        let log = tasks::service::add_log(
-            &state.db,
-            token.account_id,
-            &id,
-            &input.message,
-            input.minutes,
-            Some(&token.prefix),
-            Timestamp::now(),
-        )
-        .await?;
-        Ok((
-            StatusCode::CREATED,
-            json!(WorkLogDto::from(resolve(log, "task")?)),
-        ))
-    })
-    .await
-}
-
-/// Issues the calling token's successor (shown once) and retires the caller
-/// after the grace period or the successor's first use. Needs
-/// `tokens:rotate-self`. A token that was already rotated gets 409.
-#[utoipa::path(post, path = "/api/tokens/self/rotate", tag = "tokens", request_body = RotateRequest,
-    responses((status = 201, body = RotatedToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
-    security(("bearer" = ["tokens:rotate-self"])))]
-pub async fn rotate_self(
-    State(state): State<AppState>,
-    auth: TokenAuth,
-    ApiMeta(meta): ApiMeta,
-    req: Request,
-) -> Result<(StatusCode, Json<RotatedToken>), ApiError> {
-    let token = auth.require(Scope::TokensRotateSelf)?.clone();
-    let headers = req.headers().clone();
-    let input: RotateRequest = parse_json(&headers, &read_body(req, &state).await?)?;
-    let grace = input
-        .grace
-        .map_or(tokens::service::Grace::OneHour, Into::into);
-    let base = token_event(&token, &meta);
-    let now = Timestamp::now();
-    let (secret, view) = tokens::service::rotate(
-        &state.db,
-        &state.config,
-        token.account_id,
-        &token.token_id,
-        grace,
-        &base,
-        now,
+    idempotency::run(
+        &state,
+        idempotency::Caller::plain(&token),
+        &headers,
+        &line,
+        &body,
+        || async {
+            let input: CreateWorkLog = parse_json(&headers, &body)?;
+            valid_id(&id, "task")?;
+            let log = tasks::service::add_log(
+                &state.db,
+                token.account_id,
+                &id,
+                &input.message,
+                input.minutes,
+                Some(&token.prefix),
+                Timestamp::now(),
+            )
+            .await?;
+            Ok((
+                StatusCode::CREATED,
+                json!(WorkLogDto::from(resolve(log, "task")?)),
+            ))
+        },
     )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RotatedToken {
-            token: secret.expose().to_string(),
-            id: view.id,
-            name: view.name,
-            prefix: view.prefix,
-            scopes: view.scopes.iter().map(|s| s.as_str().to_string()).collect(),
-            created_at: view.created_at.rfc3339(),
-            expires_at: view.expires_at.map(|e| e.rfc3339()),
-            previous_token_valid_until: Timestamp(now.millis() + grace.secs() * 1000).rfc3339(),
-        }),
-    ))
+    .await
 }

@@ -3,14 +3,24 @@
 //! Every append locks the single `audit_head` row (a row lock on PostgreSQL,
 //! the write lock on SQLite) for the rest of its transaction, takes the next
 //! sequence numbers and the previous hash from it, and writes the entries
-//! with `hash = SHA-256(prev_hash "\n" canonical-json(entry))`. Appends are
-//! thereby serialised across instances and the chain cannot fork.
+//! with `hash = HMAC-SHA256(audit key, prev_hash "\n" canonical-json(entry))`
+//! and the id of the keyring key used. Appends are thereby serialised across
+//! instances and the chain cannot fork.
+//!
+//! The audit key is never in the database, so someone who can write only
+//! the database cannot recompute the links of a rewritten entry. Entries
+//! written before the chain was keyed (`seq` below the keyring's
+//! `audit-keyed-from`) keep their plain SHA-256 links; the first keyed
+//! entry links to the last of them, so they are covered too, and an entry
+//! at or after that point without a key is refused (docs/security.md).
 
 use serde::Serialize;
 use sqlx::Row;
 
+use hmac::Mac;
+
 use super::NewEvent;
-use crate::{db::Db, types::Timestamp};
+use crate::{db::Db, keys::Keyring, types::Timestamp};
 
 /// The fields that are hashed, in a fixed order.
 #[derive(Serialize)]
@@ -32,11 +42,31 @@ struct Canonical<'a> {
     security: i64,
 }
 
-fn link_hash(prev: &str, c: &Canonical<'_>) -> String {
+fn material(prev: &str, c: &Canonical<'_>) -> Vec<u8> {
     let mut material = prev.as_bytes().to_vec();
     material.push(b'\n');
     material.extend(serde_json::to_vec(c).unwrap_or_default());
-    crate::crypto::sha256_hex(&material)
+    material
+}
+
+/// The link of a keyed entry.
+fn keyed_hash(key: &crate::keys::ServerKey, prev: &str, c: &Canonical<'_>) -> String {
+    let mut mac = key.audit_mac();
+    mac.update(&material(prev, c));
+    hex(&mac.finalize().into_bytes())
+}
+
+/// The link of an entry written before the chain was keyed.
+fn unkeyed_hash(prev: &str, c: &Canonical<'_>) -> String {
+    crate::crypto::sha256_hex(&material(prev, c))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// Takes the audit head's lock as the first statement of a transaction that
@@ -53,20 +83,22 @@ pub async fn lock_for_write(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::
 }
 
 /// Columns of one `audit_events` row as inserted.
-const COLUMNS: usize = 17;
-/// Rows per INSERT statement: 850 parameters, well inside SQLite's and
+const COLUMNS: usize = 18;
+/// Rows per INSERT statement: 900 parameters, well inside SQLite's and
 /// PostgreSQL's limits.
 const ROWS_PER_INSERT: usize = 50;
 
 /// Appends `events` inside the caller's transaction (or connection).
 pub async fn append(
     conn: &mut sqlx::AnyConnection,
+    keys: &Keyring,
     events: &[NewEvent],
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
     }
+    let key = keys.current();
     let n = events.len() as i64;
     let head = sqlx::query(
         "UPDATE audit_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
@@ -85,7 +117,8 @@ pub async fn append(
         let id = uuid::Uuid::now_v7().to_string();
         let details = e.details.to_string();
         let at = e.at.unwrap_or(now).millis();
-        let hash = link_hash(
+        let hash = keyed_hash(
+            key,
             &prev,
             &Canonical {
                 seq,
@@ -119,7 +152,7 @@ pub async fn append(
             .collect();
         let sql = format!(
             "INSERT INTO audit_events (seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, \
-             user_agent, request_id, token_prefix, details, security, prev_hash, hash) VALUES {}",
+             user_agent, request_id, token_prefix, details, security, prev_hash, hash, key_id) VALUES {}",
             placeholders.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -141,7 +174,8 @@ pub async fn append(
                 .bind(details.as_str())
                 .bind(e.security as i64)
                 .bind(prev_hash.as_str())
-                .bind(hash.as_str());
+                .bind(hash.as_str())
+                .bind(key.id());
         }
         q.execute(&mut *conn).await?;
     }
@@ -153,9 +187,14 @@ pub async fn append(
 }
 
 /// Appends in a transaction of its own.
-pub async fn append_now(db: &Db, events: &[NewEvent], now: Timestamp) -> Result<(), sqlx::Error> {
+pub async fn append_now(
+    db: &Db,
+    keys: &Keyring,
+    events: &[NewEvent],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    append(&mut tx, events, now).await?;
+    append(&mut tx, keys, events, now).await?;
     tx.commit().await
 }
 
@@ -174,13 +213,75 @@ pub enum Verdict {
     Removed { after_seq: i64, next_seq: i64 },
     /// The newest entries up to the head were removed.
     Truncated { last_present: i64, head: i64 },
+    /// An entry at or after the keyed start carries no key: written (or
+    /// rewritten) by someone without the audit key.
+    Unkeyed { seq: i64 },
+    /// An entry names a key the keyring does not have (retired too early,
+    /// or a keyring from another installation).
+    UnknownKey { seq: i64, key_id: String },
+}
+
+/// Where the keyed part of the chain starts according to the database: the
+/// first keyed entry, or the next entry when none is keyed yet. Trusted
+/// once, at the first start after the upgrade, to pin the keyring's
+/// `audit-keyed-from`; never by `verify` when the keyring has it pinned.
+pub async fn keyed_start_in_database(db: &Db) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT MIN(seq) FROM audit_events WHERE key_id IS NOT NULL) AS first_keyed, \
+         (SELECT last_seq FROM audit_head WHERE id = 1) AS head",
+    )
+    .fetch_one(db)
+    .await?;
+    let first: Option<i64> = row.try_get("first_keyed")?;
+    let head: i64 = row.try_get("head")?;
+    Ok(first.unwrap_or(head + 1))
+}
+
+/// Where the keyed chain starts, for `serve` and `audit verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedStart {
+    /// Pinned in the keyring (file or `PREQSTATION_AUDIT_KEYED_FROM`).
+    Pinned(i64),
+    /// Pinned just now in the keyring file: the first start after keyrings.
+    PinnedNow(i64),
+    /// The keys come from the environment without
+    /// `PREQSTATION_AUDIT_KEYED_FROM`: taken from the database, which a
+    /// database-only attacker could shift; set the variable to this value.
+    Unpinned(i64),
+}
+
+impl KeyedStart {
+    pub fn seq(self) -> i64 {
+        match self {
+            Self::Pinned(s) | Self::PinnedNow(s) | Self::Unpinned(s) => s,
+        }
+    }
+}
+
+/// Reads where the keyed chain starts from the keyring; when it is not
+/// pinned yet and `pin` is set, pins it (in the keyring file) at the
+/// database's current keyed start. Called by `serve` at start-up, before
+/// anything is appended.
+pub async fn keyed_start(db: &Db, keys: &mut Keyring, pin: bool) -> Result<KeyedStart, String> {
+    if let Some(seq) = keys.audit_keyed_from() {
+        return Ok(KeyedStart::Pinned(seq));
+    }
+    let seq = keyed_start_in_database(db)
+        .await
+        .map_err(|e| format!("cannot read the audit log: {e}"))?;
+    if pin && keys.path().is_some() {
+        keys.pin_audit_keyed_from(seq).map_err(|e| e.to_string())?;
+        return Ok(KeyedStart::PinnedNow(seq));
+    }
+    Ok(KeyedStart::Unpinned(seq))
 }
 
 /// Walks the chain from the retention anchor to the head as it was when
 /// the walk started (a snapshot of `audit_head`), so entries a live server
 /// appends meanwhile are neither walked nor mistaken for a truncation; the
-/// last hash walked must equal the snapshot's.
-pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
+/// last hash walked must equal the snapshot's. Entries from `keyed_from`
+/// on must be keyed with a key of `keys`.
+pub async fn verify(db: &Db, keys: &Keyring, keyed_from: i64) -> Result<Verdict, sqlx::Error> {
     let head = sqlx::query(
         "SELECT last_seq, last_hash, anchor_seq, anchor_hash FROM audit_head WHERE id = 1",
     )
@@ -196,7 +297,7 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
     loop {
         let rows = sqlx::query(
             "SELECT seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, user_agent, request_id, \
-             token_prefix, details, security, prev_hash, hash FROM audit_events WHERE seq > $1 AND seq <= $2 \
+             token_prefix, details, security, prev_hash, hash, key_id FROM audit_events WHERE seq > $1 AND seq <= $2 \
              ORDER BY seq LIMIT 1000",
         )
         .bind(after)
@@ -245,7 +346,16 @@ pub async fn verify(db: &Db) -> Result<Verdict, sqlx::Error> {
                 security: r.try_get("security")?,
             };
             let stored: String = r.try_get("hash")?;
-            if link_hash(&prev, &c) != stored {
+            let key_id: Option<String> = r.try_get("key_id")?;
+            let computed = match key_id {
+                Some(id) => match keys.get(&id) {
+                    Some(key) => keyed_hash(key, &prev, &c),
+                    None => return Ok(Verdict::UnknownKey { seq, key_id: id }),
+                },
+                None if seq >= keyed_from => return Ok(Verdict::Unkeyed { seq }),
+                None => unkeyed_hash(&prev, &c),
+            };
+            if !crate::crypto::constant_time_eq(computed.as_bytes(), stored.as_bytes()) {
                 return Ok(Verdict::Altered { seq });
             }
             prev = stored;

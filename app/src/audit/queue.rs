@@ -18,7 +18,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{chain, noise::Noise, NewEvent};
-use crate::{db::Db, types::Timestamp};
+use crate::{db::Db, keys::Keyring, types::Timestamp};
 
 /// Events held in memory before senders wait.
 pub const CAPACITY: usize = 10_000;
@@ -41,10 +41,10 @@ pub struct AuditQueue {
 
 impl AuditQueue {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn start(db: Db) -> Self {
+    pub fn start(db: Db, keys: Keyring) -> Self {
         let (tx, rx) = mpsc::channel(CAPACITY);
         let noise = Arc::new(std::sync::Mutex::new(Noise::default()));
-        tokio::spawn(writer(db, rx, noise.clone()));
+        tokio::spawn(writer(db, keys, rx, noise.clone()));
         Self {
             tx,
             dropped: Arc::default(),
@@ -127,7 +127,12 @@ fn closed_noise(noise: &std::sync::Mutex<Noise>, now: Option<std::time::Instant>
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, noise: Arc<std::sync::Mutex<Noise>>) {
+async fn writer(
+    db: Db,
+    keys: Keyring,
+    mut rx: mpsc::Receiver<Msg>,
+    noise: Arc<std::sync::Mutex<Noise>>,
+) {
     let mut batch: Vec<NewEvent> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -139,7 +144,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, noise: Arc<std::sync::Mutex
             },
             _ = tick.tick() => {
                 batch.extend(closed_noise(&noise, Some(std::time::Instant::now())));
-                write(&db, &mut batch).await;
+                write(&db, &keys, &mut batch).await;
                 continue;
             }
         };
@@ -157,21 +162,21 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, noise: Arc<std::sync::Mutex
                 next = rx.try_recv().ok();
             }
         }
-        write(&db, &mut batch).await;
+        write(&db, &keys, &mut batch).await;
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
     }
     batch.extend(closed_noise(&noise, None));
-    write(&db, &mut batch).await;
+    write(&db, &keys, &mut batch).await;
 }
 
-async fn write(db: &Db, batch: &mut Vec<NewEvent>) {
+async fn write(db: &Db, keys: &Keyring, batch: &mut Vec<NewEvent>) {
     if batch.is_empty() {
         return;
     }
     for attempt in 1..=3 {
-        match chain::append_now(db, batch, Timestamp::now()).await {
+        match chain::append_now(db, keys, batch, Timestamp::now()).await {
             Ok(()) => {
                 metrics::counter!("audit_events_written_total").increment(batch.len() as u64);
                 metrics::histogram!("audit_flush_size").record(batch.len() as f64);

@@ -43,9 +43,7 @@ pub async fn setup(
 
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
-        &signed_in
-            .secret
-            .to_cookie_value(&cx.state.config.session_key),
+        &signed_in.secret.to_cookie_value(&cx.state.config.keys),
         signed_in.session.cookie_max_age(Timestamp::now(), policy),
     ));
     leptos_axum::redirect("/");
@@ -63,7 +61,7 @@ pub async fn login(
     let cx = ServerFnContext::get()?;
     let device = cx
         .cookie(device::COOKIE_NAME)
-        .and_then(|v| device::verify(&cx.state.config.session_key, &v));
+        .and_then(|v| device::verify(&cx.state.config.keys, &v));
     let signed_in = match service::login(
         &cx.state,
         &cx.meta,
@@ -108,9 +106,7 @@ pub async fn login(
     }
     let policy = sessions::SessionPolicy::from(&*cx.state.config);
     cx.set_cookie(&sessions::session_cookie(
-        &signed_in
-            .secret
-            .to_cookie_value(&cx.state.config.session_key),
+        &signed_in.secret.to_cookie_value(&cx.state.config.keys),
         signed_in.session.cookie_max_age(Timestamp::now(), policy),
     ));
     if let Some(value) = &signed_in.device {

@@ -95,7 +95,7 @@ pub async fn setup(
     }
     let new = NewAccount::validate(email, password, Role::Admin)?;
     let base = crate::audit::NewEvent::new("", "account", "success").from_request(meta);
-    let account = accounts::complete_setup(&state.db, new, &base, now).await?;
+    let account = accounts::complete_setup(&state.db, &state.config.keys, new, &base, now).await?;
     state.mark_set_up();
     if let Err(e) = super::setup_code::retire_all(&state.db).await {
         tracing::warn!(error = %e, "could not delete the used setup codes (they stop working anyway)");
@@ -189,7 +189,7 @@ pub fn throttle_keys(
     let cfg = &cx.state.config;
     let device = cx
         .cookie(super::device::COOKIE_NAME)
-        .and_then(|v| super::device::verify(&cfg.session_key, &v))
+        .and_then(|v| super::device::verify(&cfg.keys, &v))
         .filter(|d| d.account == account);
     let mut keys = vec![match device {
         Some(d) => throttle::Key::device(cfg, &d.id),
@@ -258,7 +258,7 @@ pub async fn login(
     let mut signed_in = start_session(state, meta, &user, now).await?;
     // A fresh device cookie at every sign-in (a known device's failures were
     // just cleared, so nothing is lost by a new id).
-    signed_in.device = super::device::issue(&state.config.session_key, user.id);
+    signed_in.device = super::device::issue(&state.config.keys, user.id);
     Ok(signed_in)
 }
 
@@ -285,7 +285,7 @@ async fn start_session(
             .actor(user.email.clone())
             .detail("session", &session.id_hash[..12])
             .from_request(meta);
-        crate::audit::chain::append(&mut tx, &[event], now)
+        crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now)
             .await
             .map_err(sessions::CreateError::Db)?;
         tx.commit().await.map_err(sessions::CreateError::Db)?;
@@ -319,7 +319,7 @@ pub async fn logout(
     let run = async {
         let mut tx = state.db.begin().await?;
         if sessions::revoke(&mut *tx, session.user.id, &session.id_hash, now).await? {
-            crate::audit::chain::append(&mut tx, &[event], now).await?;
+            crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
         }
         tx.commit().await
     };

@@ -79,7 +79,7 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
         let mut tx = cx.state.db.begin().await?;
         let done = revoke_by_public_id(&mut *tx, me.user.id, public_id, now).await?;
         if done {
-            crate::audit::chain::append(&mut tx, &[event], now).await?;
+            crate::audit::chain::append(&mut tx, &cx.state.config.keys, &[event], now).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(done)
@@ -109,7 +109,7 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
             .event("session_revoked", "success")
             .target("all other sessions")
             .detail("count", n);
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, &cx.state.config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(n)
     };

@@ -349,11 +349,14 @@ pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let base = cx.event("token_revoked", "success");
     service::revoke(
         &cx.state.db,
+        &cx.state.config.keys,
         me.user.id,
         id.trim(),
-        me.user.id,
-        "revoked",
-        &base,
+        service::Revocation {
+            by: Some(me.user.id),
+            reason: "revoked",
+            base: &base,
+        },
         Timestamp::now(),
     )
     .await?;
@@ -425,7 +428,15 @@ pub async fn update_token_policy(
     }
     let new = policy::parse_form(&default_expiry, &max_lifetime, &max_active_tokens)?;
     let base = cx.event("policy_changed", "success");
-    policy::update(&cx.state.db, me.user.id, &new, &base, Timestamp::now()).await?;
+    policy::update(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
+        &new,
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
     tracing::info!(account = %me.user.id, ?new, "token policy changed");
     Ok(new)
 }

@@ -89,6 +89,7 @@ pub fn parse_form(
 /// Stores a new policy and records the change.
 pub async fn update(
     db: &Db,
+    keys: &crate::keys::Keyring,
     by: AccountId,
     new: &TokenPolicy,
     base: &crate::audit::NewEvent,
@@ -139,7 +140,7 @@ pub async fn update(
         .target("token policy")
         .detail("before", before)
         .detail("after", describe(new));
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
         tx.commit().await
     };
     run.await
@@ -169,13 +170,10 @@ mod tests {
         assert!(!p.allows_never());
         assert!(p.allows_days(90) && !p.allows_days(180));
         assert!(parse_form("never", "none", "5").unwrap().allows_never());
-        assert_eq!(
-            parse_form("never", "90", "5")
-                .unwrap_err()
-                .for_field("default_expiry")
-                .is_some(),
-            true
-        );
+        assert!(parse_form("never", "90", "5")
+            .unwrap_err()
+            .for_field("default_expiry")
+            .is_some());
         assert!(parse_form("365", "90", "5")
             .unwrap_err()
             .for_field("default_expiry")

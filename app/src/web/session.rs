@@ -57,7 +57,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut renewed = false;
     let mut clear_cookie = false;
     if let Some(value) = &cookie_value {
-        match SessionSecret::from_cookie_value(value, &state.config.session_key) {
+        match SessionSecret::from_cookie_value(value, &state.config.keys) {
             None => clear_cookie = true,
             Some(secret) => match sessions::authenticate(&state.db, &secret, now, policy).await {
                 Ok(Some((s, r))) => {

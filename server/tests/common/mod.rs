@@ -120,11 +120,19 @@ impl TestApp {
     ) -> Self {
         let mut config =
             Config::for_tests(database_url.clone(), dir.path().to_path_buf()).expect("test config");
+        // The keyring file in the data directory, as `serve` reads it, so
+        // CLI commands run with the same data directory share its keys.
+        config.keys = app::keys::load(&|_| None, dir.path())
+            .map_err(|p| p.message)
+            .expect("keyring");
         adjust(&mut config);
         diagnostics::init_logging();
         let pool = db::connect(&database_url).await.expect("connect");
         diagnostics::watchdog(pool.clone());
         db::migrate(&pool).await.expect("migrate");
+        app::audit::chain::keyed_start(&pool, &mut config.keys, true)
+            .await
+            .expect("pin the keyed audit chain");
         let leptos = leptos::config::LeptosOptions::builder()
             .output_name("preqstation")
             .site_root(dir.path().display().to_string())
@@ -323,6 +331,7 @@ pub async fn owner(app: &TestApp, email: &str, first: bool) -> Owner {
             app::accounts::NewAccount::validate(email, PASSWORD.into(), Role::Member).unwrap();
         app::accounts::create(
             &app.state.db,
+            &app.state.config.keys,
             new,
             &app::audit::NewEvent::new("account_created", "system", "success"),
             Timestamp::now(),

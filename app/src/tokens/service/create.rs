@@ -228,7 +228,7 @@ pub async fn create(
         .token(secret.display_prefix())
         .detail("scopes", Scope::join(&new.scopes))
         .detail("expires_at", expires_at.map(|e| e.rfc3339()));
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))
     };

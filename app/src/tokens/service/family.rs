@@ -49,17 +49,27 @@ pub async fn working_relatives(
     Ok(working)
 }
 
+/// Who revokes and why: the revoked rows and their audit entries say it.
+#[derive(Clone, Copy)]
+pub struct Revocation<'a> {
+    /// The account that revoked (none: the server, e.g. reuse detection).
+    pub by: Option<AccountId>,
+    pub reason: &'a str,
+    /// The audit entry each revocation's entry is built from.
+    pub base: &'a NewEvent,
+}
+
 /// Revokes `ids` (members of one family) with one audit entry each, on the
 /// caller's transaction. Returns how many were revoked.
 pub async fn revoke_members(
     conn: &mut sqlx::AnyConnection,
+    keys: &crate::keys::Keyring,
     owner: AccountId,
     ids: &[String],
-    by: Option<AccountId>,
-    reason: &str,
-    base: &NewEvent,
+    why: Revocation<'_>,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
+    let Revocation { by, reason, base } = why;
     let mut events = Vec::new();
     for id in ids {
         let row = sqlx::query(
@@ -77,7 +87,7 @@ pub async fn revoke_members(
             events.push(super::revoke::revoked_event(base, owner, &row, reason)?);
         }
     }
-    crate::audit::chain::append(conn, &events, now).await?;
+    crate::audit::chain::append(conn, keys, &events, now).await?;
     Ok(events.len() as u64)
 }
 
@@ -85,6 +95,7 @@ pub async fn revoke_members(
 /// record why. Returns how many tokens were revoked.
 pub async fn revoke_on_reuse(
     db: &crate::db::Db,
+    keys: &crate::keys::Keyring,
     owner: AccountId,
     retired_id: &str,
     base: &NewEvent,
@@ -93,7 +104,19 @@ pub async fn revoke_on_reuse(
     let mut tx = db.begin().await?;
     crate::accounts::lock_row(&mut tx, owner).await?;
     let members = working_relatives(&mut tx, owner, retired_id).await?;
-    let n = revoke_members(&mut tx, owner, &members, None, "reuse_detected", base, now).await?;
+    let n = revoke_members(
+        &mut tx,
+        keys,
+        owner,
+        &members,
+        Revocation {
+            by: None,
+            reason: "reuse_detected",
+            base,
+        },
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -36,11 +36,10 @@ pub(super) fn revoked_event(
 /// their audit entries commit together.
 pub async fn revoke(
     db: &Db,
+    keys: &crate::keys::Keyring,
     owner: AccountId,
     id: &str,
-    by: AccountId,
-    reason: &str,
-    base: &NewEvent,
+    why: super::Revocation<'_>,
     now: Timestamp,
 ) -> Result<TokenView, AppError> {
     let not_found = || AppError::NotFound("No such token.".into());
@@ -55,7 +54,7 @@ pub async fn revoke(
         crate::accounts::lock_row(&mut tx, owner).await?;
         let mut ids = vec![id.to_string()];
         ids.extend(super::working_relatives(&mut tx, owner, id).await?);
-        super::revoke_members(&mut tx, owner, &ids, Some(by), reason, base, now).await?;
+        super::revoke_members(&mut tx, keys, owner, &ids, why, now).await?;
         tx.commit().await
     };
     run.await.map_err(|e| AppError::db("revoke token", e))?;
@@ -63,7 +62,7 @@ pub async fn revoke(
         .await
         .map_err(|e| AppError::db("revoke token", e))?
         .ok_or_else(not_found)?;
-    tracing::info!(account = %owner, token = %view.prefix, reason, "token revoked");
+    tracing::info!(account = %owner, token = %view.prefix, reason = why.reason, "token revoked");
     Ok(view)
 }
 
@@ -72,6 +71,7 @@ pub async fn revoke(
 /// connection (so inside its transaction). Returns how many were revoked.
 pub async fn revoke_all_for_account(
     conn: &mut sqlx::AnyConnection,
+    keys: &crate::keys::Keyring,
     owner: AccountId,
     by: AccountId,
     reason: &str,
@@ -93,6 +93,6 @@ pub async fn revoke_all_for_account(
         .iter()
         .map(|r| revoked_event(base, owner, r, reason))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    crate::audit::chain::append(conn, &events, now).await?;
+    crate::audit::chain::append(conn, keys, &events, now).await?;
     Ok(rows.len() as u64)
 }

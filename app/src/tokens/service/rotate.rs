@@ -129,7 +129,7 @@ pub async fn rotate(
             .iter()
             .map(|r| super::revoke::revoked_event(base, owner, r, "rotation_grace_ended"))
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        crate::audit::chain::append(&mut tx, &ended_events, now).await?;
+        crate::audit::chain::append(&mut tx, &config.keys, &ended_events, now).await?;
         let name: String = old.try_get("name")?;
         let old_prefix: String = old.try_get("prefix")?;
         let scopes: String = old.try_get("scopes")?;
@@ -176,7 +176,7 @@ pub async fn rotate(
         .detail("successor", secret.display_prefix())
         .detail("grace", grace.as_str())
         .detail("grace_until", Timestamp(grace_until).rfc3339());
-        crate::audit::chain::append(&mut tx, &[event], now).await?;
+        crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(()))
     };
