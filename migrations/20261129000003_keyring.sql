@@ -5,3 +5,7 @@ ALTER TABLE audit_events ADD COLUMN key_id TEXT;
 ALTER TABLE idempotency_keys ADD COLUMN expires_at BIGINT;
 UPDATE idempotency_keys SET expires_at = created_at + 86400000;
 CREATE INDEX idempotency_keys_expires_idx ON idempotency_keys (expires_at);
+
+-- Admin opt-in: revoke a rotation family whenever a retired member is
+-- presented, not only when it tries to rotate.
+ALTER TABLE token_policy ADD COLUMN revoke_family_on_reuse BIGINT NOT NULL DEFAULT 0;

@@ -150,3 +150,49 @@ async fn a_retired_token_is_a_reuse_and_rotating_with_it_revokes_the_family() {
     );
     assert_eq!(events(&app, "token_reuse_detected").await, 2);
 }
+
+#[tokio::test]
+async fn an_admin_policy_can_make_any_reuse_revoke_the_family() {
+    let (app, o, a) = setup().await;
+    // The owner is the first account: an admin.
+    let res = app
+        .call(
+            "tokens/policy/update",
+            &[
+                ("default_expiry", "90"),
+                ("max_lifetime", "none"),
+                ("max_active_tokens", "5"),
+                ("revoke_family_on_reuse", "on"),
+            ],
+            Some(&o.cookie),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["revoke_family_on_reuse"], true);
+    let b = rotate(&app, &a).await;
+    assert_eq!(whoami(&app, &b).await, 200, "B's first use ends A's grace");
+    // A plain use of A (not a rotation) now revokes the family.
+    assert_eq!(whoami(&app, &a).await, 401);
+    assert_eq!(whoami(&app, &b).await, 401, "family revoked by policy");
+    assert_eq!(events(&app, "token_reuse_detected").await, 1);
+    assert!(
+        app.count("SELECT COUNT(*) FROM policy_changes WHERE after_value LIKE '%revoke_family_on_reuse=yes%'")
+            .await
+            == 1
+    );
+    // A value that is not a checkbox's is refused by the field.
+    let bad = app
+        .call(
+            "tokens/policy/update",
+            &[
+                ("default_expiry", "90"),
+                ("max_lifetime", "none"),
+                ("max_active_tokens", "5"),
+                ("revoke_family_on_reuse", "maybe"),
+            ],
+            Some(&o.cookie),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("revoke_family_on_reuse"), "{}", bad.body);
+}

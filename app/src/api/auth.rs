@@ -156,7 +156,9 @@ impl FromRequestParts<AppState> for TokenAuth {
                     ..
                 } = &f
                 {
-                    if parts.method == axum::http::Method::POST && full_path(parts) == ROTATE_PATH {
+                    let rotating =
+                        parts.method == axum::http::Method::POST && full_path(parts) == ROTATE_PATH;
+                    if rotating || policy_revokes_on_any_reuse(state).await {
                         revoke_family_on_reuse(state, account, id, &event, now).await;
                     }
                 }
@@ -238,6 +240,17 @@ async fn retired_replay(
     }
 }
 
+/// The admin policy's opt-in: any use of a retired token revokes its family.
+async fn policy_revokes_on_any_reuse(state: &AppState) -> bool {
+    match crate::tokens::policy::load(&state.db).await {
+        Ok(p) => p.revoke_family_on_reuse,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the token policy");
+            false
+        }
+    }
+}
+
 /// A retired predecessor asked for a successor: whoever holds it is not the
 /// agent that rotated it. Every working member of its family is revoked.
 async fn revoke_family_on_reuse(
@@ -256,7 +269,7 @@ async fn revoke_family_on_reuse(
         Ok(n) => tracing::warn!(
             account,
             revoked = n,
-            "retired token tried to rotate: family revoked"
+            "retired token presented: family revoked"
         ),
         Err(e) => {
             tracing::error!(error = %e, account, "could not revoke the family of a reused token")

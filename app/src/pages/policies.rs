@@ -110,6 +110,19 @@ fn PolicyForm(action: ServerAction<UpdateTokenPolicy>, policy: TokenPolicy) -> i
                         <p class="mt-1 text-sm text-red-700" data-error-for="max_active_tokens">{field_err("max_active_tokens")}</p>
                     </div>
                     <div>
+                        <div class="flex items-start gap-2">
+                            <input id="revoke-family" name="revoke_family_on_reuse" type="checkbox" value="on"
+                                checked=policy.revoke_family_on_reuse
+                                aria-describedby="revoke-family-help"
+                                class="mt-1 h-4 w-4 rounded border-slate-300"/>
+                            <label for="revoke-family" class="text-sm font-medium">"Revoke the whole rotation family when a retired token is used"</label>
+                        </div>
+                        <p id="revoke-family-help" class="mt-1 text-xs text-slate-500">
+                            "A retired token that tries to rotate always revokes its family. With this on, any use of a retired token does, so an agent that lags behind its own rotation loses its tokens too."
+                        </p>
+                        <p class="mt-1 text-sm text-red-700" data-error-for="revoke_family_on_reuse">{field_err("revoke_family_on_reuse")}</p>
+                    </div>
+                    <div>
                         <button type="submit" class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800">
                             "Save policy"
                         </button>

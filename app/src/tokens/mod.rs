@@ -198,6 +198,11 @@ pub struct TokenPolicy {
     pub max_lifetime_days: Option<i64>,
     /// Active tokens an account may hold.
     pub max_active_tokens: i64,
+    /// Revoke a rotation family whenever a retired member is presented,
+    /// not only when it tries to rotate (off by default: a lagging agent
+    /// that still holds its predecessor would otherwise lose its family).
+    #[serde(default)]
+    pub revoke_family_on_reuse: bool,
 }
 
 impl Default for TokenPolicy {
@@ -206,6 +211,7 @@ impl Default for TokenPolicy {
             default_expiry_days: Some(90),
             max_lifetime_days: None,
             max_active_tokens: 5,
+            revoke_family_on_reuse: false,
         }
     }
 }
@@ -418,6 +424,7 @@ pub async fn update_token_policy(
     default_expiry: String,
     max_lifetime: String,
     max_active_tokens: String,
+    revoke_family_on_reuse: Option<String>,
 ) -> Result<TokenPolicy, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
@@ -426,7 +433,12 @@ pub async fn update_token_policy(
             "Only administrators can change token policies.".into(),
         ));
     }
-    let new = policy::parse_form(&default_expiry, &max_lifetime, &max_active_tokens)?;
+    let new = policy::parse_form(
+        &default_expiry,
+        &max_lifetime,
+        &max_active_tokens,
+        revoke_family_on_reuse.as_deref(),
+    )?;
     let base = cx.event("policy_changed", "success");
     policy::update(
         &cx.state.db,

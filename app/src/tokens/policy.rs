@@ -15,7 +15,8 @@ pub use super::policy_limits::MAX_ACTIVE_TOKENS_LIMIT;
 
 pub async fn load(db: &Db) -> Result<TokenPolicy, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT default_expiry_days, max_lifetime_days, max_active_tokens FROM token_policy WHERE id = 1",
+        "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse \
+         FROM token_policy WHERE id = 1",
     )
     .fetch_optional(db)
     .await?;
@@ -24,18 +25,31 @@ pub async fn load(db: &Db) -> Result<TokenPolicy, sqlx::Error> {
             default_expiry_days: r.try_get("default_expiry_days")?,
             max_lifetime_days: r.try_get("max_lifetime_days")?,
             max_active_tokens: r.try_get("max_active_tokens")?,
+            revoke_family_on_reuse: r.try_get::<i64, _>("revoke_family_on_reuse")? != 0,
         },
         None => TokenPolicy::default(),
     })
 }
 
 /// Reads the policy form: `default_expiry` is a preset or `never`,
-/// `max_lifetime` a preset or `none`, `max_active_tokens` 1-100.
+/// `max_lifetime` a preset or `none`, `max_active_tokens` 1-100,
+/// `revoke_family_on_reuse` a checkbox (`on` when ticked).
 pub fn parse_form(
     default_expiry: &str,
     max_lifetime: &str,
     max_active_tokens: &str,
+    revoke_family_on_reuse: Option<&str>,
 ) -> Result<TokenPolicy, AppError> {
+    let revoke_family_on_reuse = match revoke_family_on_reuse.map(str::trim) {
+        None | Some("") | Some("off") | Some("false") => false,
+        Some("on") | Some("true") => true,
+        Some(_) => {
+            return Err(AppError::field(
+                "revoke_family_on_reuse",
+                "Tick the box or leave it empty.",
+            ))
+        }
+    };
     let days = |field: &str, v: &str| -> Result<i64, AppError> {
         v.trim()
             .parse::<i64>()
@@ -83,6 +97,7 @@ pub fn parse_form(
         default_expiry_days,
         max_lifetime_days,
         max_active_tokens,
+        revoke_family_on_reuse,
     })
 }
 
@@ -99,7 +114,8 @@ pub async fn update(
         let mut tx = db.begin().await?;
         crate::audit::chain::lock_for_write(&mut tx).await?;
         let before = sqlx::query(
-            "SELECT default_expiry_days, max_lifetime_days, max_active_tokens FROM token_policy WHERE id = 1",
+            "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse \
+             FROM token_policy WHERE id = 1",
         )
         .fetch_optional(&mut *tx)
         .await?
@@ -108,16 +124,19 @@ pub async fn update(
                 default_expiry_days: r.try_get("default_expiry_days")?,
                 max_lifetime_days: r.try_get("max_lifetime_days")?,
                 max_active_tokens: r.try_get("max_active_tokens")?,
+                revoke_family_on_reuse: r.try_get::<i64, _>("revoke_family_on_reuse")? != 0,
             }))
         })
         .transpose()?;
         sqlx::query(
             "UPDATE token_policy SET default_expiry_days = $1, max_lifetime_days = $2, \
-             max_active_tokens = $3, updated_at = $4, updated_by = $5 WHERE id = 1",
+             max_active_tokens = $3, revoke_family_on_reuse = $4, updated_at = $5, updated_by = $6 \
+             WHERE id = 1",
         )
         .bind(new.default_expiry_days)
         .bind(new.max_lifetime_days)
         .bind(new.max_active_tokens)
+        .bind(new.revoke_family_on_reuse as i64)
         .bind(now.millis())
         .bind(by.to_string())
         .execute(&mut *tx)
@@ -147,14 +166,20 @@ pub async fn update(
         .map_err(|e| AppError::db("update token policy", e))
 }
 
-/// `default_expiry_days=90 max_lifetime_days=none max_active_tokens=5`.
+/// `default_expiry_days=90 max_lifetime_days=none max_active_tokens=5`,
+/// and ` revoke_family_on_reuse=yes` when that is on.
 pub fn describe(p: &TokenPolicy) -> String {
     let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
     format!(
-        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}",
+        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}{}",
         opt(p.default_expiry_days),
         opt(p.max_lifetime_days),
-        p.max_active_tokens
+        p.max_active_tokens,
+        if p.revoke_family_on_reuse {
+            " revoke_family_on_reuse=yes"
+        } else {
+            ""
+        }
     )
 }
 
@@ -164,26 +189,26 @@ mod tests {
 
     #[test]
     fn policy_form() {
-        let p = parse_form("30", "90", "3").unwrap();
+        let p = parse_form("30", "90", "3", None).unwrap();
         assert_eq!(p.default_expiry_days, Some(30));
         assert_eq!(p.max_lifetime_days, Some(90));
         assert!(!p.allows_never());
         assert!(p.allows_days(90) && !p.allows_days(180));
-        assert!(parse_form("never", "none", "5").unwrap().allows_never());
-        assert!(parse_form("never", "90", "5")
+        assert!(parse_form("never", "none", "5", None).unwrap().allows_never());
+        assert!(parse_form("never", "90", "5", None)
             .unwrap_err()
             .for_field("default_expiry")
             .is_some());
-        assert!(parse_form("365", "90", "5")
+        assert!(parse_form("365", "90", "5", None)
             .unwrap_err()
             .for_field("default_expiry")
             .is_some());
-        assert!(parse_form("13", "none", "5")
+        assert!(parse_form("13", "none", "5", None)
             .unwrap_err()
             .for_field("default_expiry")
             .is_some());
         for bad in ["0", "101", "-1", "five", ""] {
-            assert!(parse_form("30", "none", bad)
+            assert!(parse_form("30", "none", bad, None)
                 .unwrap_err()
                 .for_field("max_active_tokens")
                 .is_some());
