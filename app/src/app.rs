@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/setup") view=SetupPage/>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/oauth/consent") view=crate::pages::consent::ConsentPage/>
                 <ParentRoute path=path!("") view=DashboardLayout>
                     <Route path=path!("") view=Home/>
                     <Route path=path!("/settings/api-keys") view=ApiKeysPage/>
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/account") view=AccountPage/>
                     <Route path=path!("/admin/accounts") view=AdminAccountsPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
+                    <Route path=path!("/settings/connected-apps") view=crate::pages::connected_apps::ConnectedAppsPage/>
                     <Route path=path!("/settings/audit-logs") view=AuditPage/>
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:id") view=ProjectPage/>

@@ -71,6 +71,13 @@ pub struct Config {
     /// Where `/metrics` (Prometheus) is served (`PREQSTATION_METRICS_LISTEN`,
     /// e.g. `127.0.0.1:9090`); unset: no metrics. Never the public listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// OAuth access-token lifetime (`PREQSTATION_OAUTH_ACCESS_TTL`, seconds, default 3600).
+    pub oauth_access_ttl_secs: i64,
+    /// OAuth refresh tokens end after this many idle days
+    /// (`PREQSTATION_OAUTH_REFRESH_IDLE_DAYS`, default 30)…
+    pub oauth_refresh_idle_days: i64,
+    /// …and this many days after the grant (`PREQSTATION_OAUTH_REFRESH_MAX_DAYS`, default 90).
+    pub oauth_refresh_max_days: i64,
     /// The server's keys (sessions, device cookies, audit chain, sealed
     /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
     pub keys: crate::keys::Keyring,
@@ -202,6 +209,13 @@ impl Config {
             ),
             token_prefix,
             metrics_listen,
+            oauth_access_ttl_secs: parse_positive(&get, "PREQSTATION_OAUTH_ACCESS_TTL", 3600)?,
+            oauth_refresh_idle_days: parse_positive(
+                &get,
+                "PREQSTATION_OAUTH_REFRESH_IDLE_DAYS",
+                30,
+            )?,
+            oauth_refresh_max_days: parse_positive(&get, "PREQSTATION_OAUTH_REFRESH_MAX_DAYS", 90)?,
             keys,
         })
     }
@@ -227,6 +241,9 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(30),
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             metrics_listen: None,
+            oauth_access_ttl_secs: 3600,
+            oauth_refresh_idle_days: 30,
+            oauth_refresh_max_days: 90,
             keys: crate::keys::Keyring::generate()?,
         })
     }

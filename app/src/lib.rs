@@ -16,6 +16,7 @@
 //! | [`projects`]  | projects and their settings (owner pages, agents read) |
 //! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke, bearer authentication |
+//! | [`oauth`]     | OAuth 2.1 for MCP hosts: metadata, registration, consent, grants and their tokens |
 //! | `api`         | (server) the bearer-token REST API under `/api/` |
 //! | `mcp`         | (server) the same operations as MCP tools: `/mcp` and the stdio server's tools |
 //! | [`error`]     | the error every server function returns |
@@ -40,6 +41,7 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod oauth;
 pub mod overview;
 pub mod pages;
 pub mod projects;

@@ -23,6 +23,9 @@ pub struct Swept {
     pub idempotency_keys: u64,
     /// Seen-IP rows of tokens revoked or expired more than a day ago.
     pub token_ips: u64,
+    /// OAuth: expired requests, codes and tokens, long-revoked grants, and
+    /// registrations nobody used.
+    pub oauth: u64,
 }
 
 pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Error> {
@@ -117,6 +120,8 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     .execute(&state.db)
     .await?
     .rows_affected();
+    done.oauth = crate::oauth::grants::sweep(&state.db, now).await?
+        + crate::oauth::clients::sweep(&state.db, now).await?;
     state.limits.retain_recent();
     Ok(done)
 }

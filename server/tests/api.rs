@@ -248,9 +248,12 @@ async fn every_route_enforces_its_scope() {
     for (method, path, body, _) in &routes {
         let res = api(&app, method, path, None, body.clone()).await;
         assert_eq!(res.status, 401, "{method} {path}");
+        // RFC 9728: the challenge says where the OAuth metadata is.
         assert_eq!(
             res.header("www-authenticate"),
-            Some(r#"Bearer realm="preqstation""#)
+            Some(
+                r#"Bearer realm="preqstation", resource_metadata="http://127.0.0.1:3000/.well-known/oauth-protected-resource", scope="projects:read tasks:read tasks:write worklogs:write""#
+            )
         );
     }
 }

@@ -138,7 +138,9 @@ async fn unauthenticated_requests_get_the_bearer_challenge() {
     assert_eq!(res.status, 401);
     assert_eq!(
         res.header("www-authenticate"),
-        Some(r#"Bearer realm="preqstation""#)
+        Some(
+            r#"Bearer realm="preqstation", resource_metadata="http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp", scope="projects:read tasks:read tasks:write worklogs:write""#
+        )
     );
     assert_eq!(res.json()["error"]["code"], "UNAUTHORIZED");
     let res = mcp(

@@ -491,10 +491,10 @@ async fn each_kind_of_bad_token_gets_a_401_that_says_why() {
 
     let missing = whoami(&app, None).await;
     assert_eq!(missing.status, 401);
-    assert_eq!(
-        missing.header("www-authenticate"),
-        Some(r#"Bearer realm="preqstation""#)
-    );
+    assert!(missing
+        .header("www-authenticate")
+        .unwrap()
+        .starts_with(r#"Bearer realm="preqstation", resource_metadata="#));
     assert_eq!(
         missing.json(),
         serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": "Missing or invalid authorization header"}})
@@ -517,10 +517,9 @@ async fn each_kind_of_bad_token_gets_a_401_that_says_why() {
     ] {
         let res = whoami(&app, Some(&auth)).await;
         assert_eq!(res.status, 401, "{auth}");
-        assert_eq!(
-            res.header("www-authenticate"),
-            Some(r#"Bearer realm="preqstation", error="invalid_token""#)
-        );
+        assert!(res.header("www-authenticate").unwrap().starts_with(
+            r#"Bearer realm="preqstation", error="invalid_token", resource_metadata="#
+        ));
         let body = res.json();
         assert_eq!(body["error"]["code"], "UNAUTHORIZED");
         assert!(

@@ -55,6 +55,8 @@ pub async fn list(
 pub struct Ended {
     pub sessions: u64,
     pub tokens: u64,
+    /// OAuth grants (connected apps) ended.
+    pub apps: u64,
 }
 
 /// An administrator's action on an account: the entry in the admin's trail
@@ -108,6 +110,13 @@ pub async fn set_disabled(
                 now,
             )
             .await?;
+            ended.apps = crate::oauth::grants::revoke_all_for_account(
+                &mut tx,
+                target,
+                "account_disabled",
+                now,
+            )
+            .await?;
         }
         let event = NewEvent {
             action: "account_disabled".into(),
@@ -116,7 +125,8 @@ pub async fn set_disabled(
         .target(target.to_string())
         .detail("disabled", disabled)
         .detail("sessions_ended", ended.sessions)
-        .detail("tokens_revoked", ended.tokens);
+        .detail("tokens_revoked", ended.tokens)
+        .detail("apps_revoked", ended.apps);
         crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
@@ -152,16 +162,28 @@ pub async fn invalidate(
             now,
         )
         .await?;
+        let apps = crate::oauth::grants::revoke_all_for_account(
+            &mut tx,
+            target,
+            "sessions_invalidated",
+            now,
+        )
+        .await?;
         let event = NewEvent {
             action: "sessions_invalidated".into(),
             ..base.clone()
         }
         .target(target.to_string())
         .detail("sessions_ended", sessions)
-        .detail("tokens_revoked", tokens);
+        .detail("tokens_revoked", tokens)
+        .detail("apps_revoked", apps);
         crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(Some(Ended { sessions, tokens }))
+        Ok::<_, sqlx::Error>(Some(Ended {
+            sessions,
+            tokens,
+            apps,
+        }))
     };
     run.await
         .map_err(|e| AppError::db("invalidate account", e))?
@@ -265,16 +287,26 @@ pub async fn change_password(
             )
             .await?
         };
+        // Connected apps end with every password change: they were allowed
+        // by whoever knew the old one.
+        let apps =
+            crate::oauth::grants::revoke_all_for_account(&mut tx, account, "password_changed", now)
+                .await?;
         let event = NewEvent {
             action: "password_changed".into(),
             ..base.clone()
         }
         .detail("other_sessions_ended", sessions)
         .detail("tokens_revoked", tokens)
+        .detail("apps_revoked", apps)
         .detail("kept_tokens", keep_tokens);
         crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(Ended { sessions, tokens })
+        Ok::<_, sqlx::Error>(Ended {
+            sessions,
+            tokens,
+            apps,
+        })
     };
     run.await.map_err(|e| AppError::db("change password", e))
 }

@@ -301,6 +301,10 @@ fn failure(f: &AuthFailure) -> ApiError {
             (format!("Token {prefix} expired at {}.", at.rfc3339()), true)
         }
         AuthFailure::Revoked { prefix, .. } => (format!("Token {prefix} has been revoked."), true),
+        AuthFailure::WrongAudience { prefix, .. } => (
+            format!("Token {prefix} was issued for another server (audience)."),
+            true,
+        ),
     };
     ApiError::Unauthorized {
         message,

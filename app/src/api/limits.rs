@@ -98,6 +98,8 @@ pub struct RateLimits {
     pub per_ip: Limiter,
     pub per_token: Limiter,
     pub verify: Limiter,
+    /// OAuth dynamic registrations per client IP (10 a minute).
+    pub oauth_register: Limiter,
 }
 
 impl RateLimits {
@@ -106,6 +108,7 @@ impl RateLimits {
             per_ip: Limiter::new("ip", per_ip),
             per_token: Limiter::new("token", per_token),
             verify: Limiter::new("verify", verify),
+            oauth_register: Limiter::new("oauth-register", 10),
         })
     }
 
@@ -113,6 +116,7 @@ impl RateLimits {
         self.per_ip.retain_recent();
         self.per_token.retain_recent();
         self.verify.retain_recent();
+        self.oauth_register.retain_recent();
     }
 }
 

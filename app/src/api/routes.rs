@@ -125,6 +125,21 @@ pub async fn revoke_self(
     ApiMeta(meta): ApiMeta,
 ) -> Result<StatusCode, ApiError> {
     let base = token_event(&token, &meta);
+    if token.oauth {
+        // An OAuth access token ends its whole grant (as RFC 7009 revocation does).
+        crate::oauth::grants::revoke(
+            &state.db,
+            &state.config.keys,
+            token.account_id,
+            &token.token_id,
+            "self_revoked",
+            &base,
+            Timestamp::now(),
+        )
+        .await
+        .map_err(|e| ApiError::db("revoke grant", e))?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     tokens::service::revoke(
         &state.db,
         &state.config.keys,

@@ -81,6 +81,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
             <p class="mt-6 hidden px-3 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">"Settings"</p>
             {link("/settings/api-keys", "API Keys")}
             {link("/settings/sessions", "Sessions")}
+            {link("/settings/connected-apps", "Connected apps")}
             {link("/settings/audit-logs", "Audit Logs")}
             {link("/settings/account", "Account")}
             <Transition fallback=|| ()>

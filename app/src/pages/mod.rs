@@ -4,6 +4,8 @@ pub mod account;
 pub mod admin_accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod connected_apps;
+pub mod consent;
 pub mod dashboard;
 pub mod login;
 pub mod policies;

@@ -194,7 +194,9 @@ mod tests {
         assert_eq!(p.max_lifetime_days, Some(90));
         assert!(!p.allows_never());
         assert!(p.allows_days(90) && !p.allows_days(180));
-        assert!(parse_form("never", "none", "5", None).unwrap().allows_never());
+        assert!(parse_form("never", "none", "5", None)
+            .unwrap()
+            .allows_never());
         assert!(parse_form("never", "90", "5", None)
             .unwrap_err()
             .for_field("default_expiry")

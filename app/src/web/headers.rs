@@ -23,6 +23,13 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .unwrap_or_default();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let path = req.uri().path().to_owned();
+    // The consent page's form is answered with a redirect to the client;
+    // Chromium and Safari hold that redirect to `form-action` too.
+    let form_action = if path == "/oauth/consent" {
+        consent_redirect_origin(&state, req.uri().query()).await
+    } else {
+        None
+    };
     let mut res = next.run(req).await;
 
     let csp = if path.starts_with("/api/") || path == "/mcp" || nonce.is_empty() {
@@ -31,7 +38,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
              style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+             object-src 'none'; base-uri 'none'; form-action 'self'{}; frame-ancestors 'none'",
+            form_action.map(|o| format!(" {o}")).unwrap_or_default()
         )
     };
     let h = res.headers_mut();
@@ -63,4 +71,23 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// The origin the parked authorization request `?request=…` redirects to
+/// (already checked against the client's registration), as a CSP source.
+async fn consent_redirect_origin(state: &AppState, query: Option<&str>) -> Option<String> {
+    let id = form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "request")
+        .map(|(_, v)| v.into_owned())?;
+    let pending = crate::oauth::flow::pending(&state.db, &id, crate::types::Timestamp::now())
+        .await
+        .ok()??;
+    let origin = url::Url::parse(&pending.redirect_uri).ok()?.origin();
+    origin
+        .is_tuple()
+        .then(|| origin.ascii_serialization())
+        .filter(|o| {
+            o.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        })
 }

@@ -14,10 +14,14 @@ mod headers;
 mod health;
 mod meta;
 pub mod request_id;
-mod session;
+pub(crate) mod session;
 mod sfn;
 
-use axum::{middleware, routing::get, Router};
+use axum::{
+    middleware,
+    routing::{get, post},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -62,6 +66,8 @@ pub fn router(state: AppState) -> Router {
             "/settings/audit-logs/export.jsonl",
             get(crate::audit::export::jsonl),
         )
+        // The consent form's answer (the page itself is a Leptos route).
+        .route("/oauth/decision", post(crate::oauth::http::consent))
         .leptos_routes_with_context(&state, routes, context.clone(), app_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -91,8 +97,13 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .nest("/api", crate::api::router(state.clone()))
         .merge(crate::mcp::http::routes(&state, api_in_process))
+        .merge(crate::oauth::http::routes())
         .merge(assets::routes(&state.leptos))
         .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::oauth::http::challenge_layer,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             deadline::layer,

@@ -33,6 +33,7 @@ fn skips_session(path: &str) -> bool {
 /// Dashboard pages that need a signed-in account.
 fn is_protected_page(path: &str) -> bool {
     path == "/"
+        || path == "/oauth/consent"
         || ["/settings", "/projects", "/admin"]
             .iter()
             .any(|p| path == *p || path.starts_with(&format!("{p}/")))

@@ -27,6 +27,9 @@ pub struct Authenticated {
     pub expires_at: Option<Timestamp>,
     /// First request from this IP (the token had been used from others).
     pub new_ip: bool,
+    /// An OAuth access token: `token_id` is then its grant's id, `name` the
+    /// client's name.
+    pub oauth: bool,
 }
 
 /// Why a bearer credential was refused (the audit log's `auth_failed` reasons).
@@ -48,6 +51,12 @@ pub enum AuthFailure {
         /// exists): presenting it is a reuse, a security event.
         retired: Option<String>,
     },
+    /// An OAuth access token issued for another audience (another public
+    /// URL of this server, or another server).
+    WrongAudience {
+        prefix: String,
+        account: String,
+    },
 }
 
 impl AuthFailure {
@@ -62,6 +71,7 @@ impl AuthFailure {
                 retired: Some(_), ..
             } => "retired_by_rotation",
             AuthFailure::Revoked { .. } => "revoked",
+            AuthFailure::WrongAudience { .. } => "wrong_audience",
         }
     }
 }
@@ -78,6 +88,9 @@ pub async fn authenticate(
     user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
+    if presented.starts_with(&crate::oauth::grants::access_prefix(config)) {
+        return crate::oauth::grants::authenticate(db, config, presented, ip, now).await;
+    }
     let secret = match format::parse(&config.token_prefix, presented) {
         Ok(s) => s,
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
@@ -178,5 +191,6 @@ pub async fn authenticate(
         created_at: Timestamp(row.try_get("created_at")?),
         expires_at: expires_at.map(Timestamp),
         new_ip,
+        oauth: false,
     }))
 }

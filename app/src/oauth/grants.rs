@@ -1,0 +1,488 @@
+//! Grants and their tokens. An access token (`<prefix>oat_…`, default one
+//! hour) and a refresh token (`<prefix>ort_…`, rotated on every use, 30 days
+//! idle, 90 days from the grant) are stored hashed like API keys, with the
+//! same CRC32 checksum. Revoking a grant ends its tokens at once, on every
+//! instance (each request reads the grant).
+
+use sqlx::Row;
+
+use super::{clients::Client, OAuthError};
+use crate::{
+    audit::NewEvent,
+    config::Config,
+    db::Db,
+    tokens::{
+        format::{self, FormatError, TokenSecret},
+        service::{AuthFailure, Authenticated},
+        Scope,
+    },
+    types::{AccountId, Timestamp},
+};
+
+/// The access-token prefix under a deployment's API-key prefix (`preq_oat_`).
+pub fn access_prefix(config: &Config) -> String {
+    format!("{}oat_", config.token_prefix)
+}
+
+/// The refresh-token prefix (`preq_ort_`).
+pub fn refresh_prefix(config: &Config) -> String {
+    format!("{}ort_", config.token_prefix)
+}
+
+/// Creates a grant on the caller's transaction; returns its id.
+pub async fn create(
+    conn: &mut sqlx::AnyConnection,
+    account: AccountId,
+    client: &Client,
+    scopes: &[Scope],
+    resource: &str,
+    now: Timestamp,
+) -> Result<String, sqlx::Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO oauth_grants (id, account_id, client_id, client_name, client_source, scopes, resource, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(account.to_string())
+    .bind(&client.client_id)
+    .bind(&client.name)
+    .bind(client.source())
+    .bind(Scope::join(scopes))
+    .bind(resource)
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// A token response (RFC 6749 5.1).
+#[derive(Debug, serde::Serialize)]
+pub struct Issued {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+/// Issues an access and a refresh token for a live grant. `refreshed` is
+/// the refresh token being exchanged (already marked used by the caller).
+pub async fn issue(
+    db: &Db,
+    config: &Config,
+    grant_id: &str,
+    refreshed: Option<&str>,
+    now: Timestamp,
+) -> Result<Issued, OAuthError> {
+    let row = sqlx::query(
+        "SELECT g.scopes, g.created_at, g.revoked_at, g.account_id, a.disabled_at \
+         FROM oauth_grants g JOIN accounts a ON a.id = g.account_id WHERE g.id = $1",
+    )
+    .bind(grant_id)
+    .fetch_optional(db)
+    .await
+    .map_err(OAuthError::db)?
+    .ok_or_else(|| OAuthError::new("invalid_grant", "The grant no longer exists."))?;
+    let revoked: Option<i64> = row.try_get("revoked_at").map_err(OAuthError::db)?;
+    let disabled: Option<i64> = row.try_get("disabled_at").map_err(OAuthError::db)?;
+    if revoked.is_some() || disabled.is_some() {
+        return Err(OAuthError::new("invalid_grant", "The grant was revoked."));
+    }
+    let scope: String = row.try_get("scopes").map_err(OAuthError::db)?;
+    let created: i64 = row.try_get("created_at").map_err(OAuthError::db)?;
+    let access = format::generate(&access_prefix(config))
+        .map_err(|_| OAuthError::new("server_error", "Randomness failed."))?;
+    let refresh = format::generate(&refresh_prefix(config))
+        .map_err(|_| OAuthError::new("server_error", "Randomness failed."))?;
+    let access_ttl = config.oauth_access_ttl_secs * 1000;
+    let day = 86_400_000;
+    let refresh_expires = (now.millis() + config.oauth_refresh_idle_days * day)
+        .min(created + config.oauth_refresh_max_days * day);
+    if refresh_expires <= now.millis() {
+        return Err(OAuthError::new(
+            "invalid_grant",
+            "The grant reached its maximum lifetime; authorize again.",
+        ));
+    }
+    let mut tx = db.begin().await.map_err(OAuthError::db)?;
+    for (secret, kind, expires) in [
+        (&access, "access", now.millis() + access_ttl),
+        (&refresh, "refresh", refresh_expires),
+    ] {
+        sqlx::query(
+            "INSERT INTO oauth_tokens (token_hash, grant_id, kind, prefix, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(secret.hash())
+        .bind(grant_id)
+        .bind(kind)
+        .bind(secret.display_prefix())
+        .bind(now.millis())
+        .bind(expires)
+        .execute(&mut *tx)
+        .await
+        .map_err(OAuthError::db)?;
+    }
+    if refreshed.is_some() {
+        let account: String = row.try_get("account_id").map_err(OAuthError::db)?;
+        let event = NewEvent::new("oauth_token_refreshed", "oauth_client", "success")
+            .account(account)
+            .actor(grant_id.to_string())
+            .target(grant_id.to_string())
+            .token(access.display_prefix());
+        crate::audit::chain::append(&mut tx, &config.keys, &[event], now)
+            .await
+            .map_err(OAuthError::db)?;
+    }
+    tx.commit().await.map_err(OAuthError::db)?;
+    Ok(Issued {
+        access_token: access.expose().to_string(),
+        token_type: "Bearer",
+        expires_in: config.oauth_access_ttl_secs,
+        refresh_token: refresh.expose().to_string(),
+        scope,
+    })
+}
+
+/// `grant_type=refresh_token`: the refresh token is used up and a new pair
+/// issued. Presenting a used refresh token revokes the whole grant.
+pub async fn refresh(
+    db: &Db,
+    config: &Config,
+    client_id: &str,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Issued, OAuthError> {
+    let invalid = |m: &str| OAuthError::new("invalid_grant", m);
+    let secret = format::parse(&refresh_prefix(config), presented)
+        .map_err(|_| invalid("Not a refresh token of this server."))?;
+    let row = sqlx::query(
+        "SELECT t.grant_id, t.expires_at, t.used_at, g.client_id FROM oauth_tokens t \
+         JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'",
+    )
+    .bind(secret.hash())
+    .fetch_optional(db)
+    .await
+    .map_err(OAuthError::db)?
+    .ok_or_else(|| invalid("Unknown refresh token."))?;
+    let grant_id: String = row.try_get("grant_id").map_err(OAuthError::db)?;
+    let owner: String = row.try_get("client_id").map_err(OAuthError::db)?;
+    if owner != client_id {
+        return Err(invalid("The refresh token was issued to another client."));
+    }
+    let used: Option<i64> = row.try_get("used_at").map_err(OAuthError::db)?;
+    let claimed = if used.is_none() {
+        sqlx::query(
+            "UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(secret.hash())
+        .execute(db)
+        .await
+        .map_err(OAuthError::db)?
+        .rows_affected()
+    } else {
+        0
+    };
+    if claimed == 0 {
+        revoke_for_reuse(db, config, &grant_id, "oauth_refresh_reused", now)
+            .await
+            .map_err(OAuthError::db)?;
+        return Err(invalid(
+            "This refresh token was already used; the grant is revoked. Authorize again.",
+        ));
+    }
+    let expires: i64 = row.try_get("expires_at").map_err(OAuthError::db)?;
+    if expires < now.millis() {
+        return Err(invalid("The refresh token has expired; authorize again."));
+    }
+    super::clients::touch(db, client_id, now)
+        .await
+        .map_err(OAuthError::db)?;
+    issue(db, config, &grant_id, Some(&grant_id), now).await
+}
+
+/// Revokes a grant because one of its codes or refresh tokens came back:
+/// a security event.
+pub async fn revoke_for_reuse(
+    db: &Db,
+    config: &Config,
+    grant_id: &str,
+    action: &'static str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = 'reuse_detected' \
+         WHERE id = $2 AND revoked_at IS NULL RETURNING account_id, client_name",
+    )
+    .bind(now.millis())
+    .bind(grant_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let account = match row {
+        Some(r) => Some(r.try_get::<String, _>("account_id")?),
+        None => sqlx::query("SELECT account_id FROM oauth_grants WHERE id = $1")
+            .bind(grant_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("account_id"))
+            .transpose()?,
+    };
+    let mut event = NewEvent::new(action, "anonymous", "failure")
+        .target(grant_id.to_string())
+        .detail("grant_revoked", true)
+        .security(true);
+    if let Some(a) = account {
+        event = event.account(a);
+    }
+    tracing::warn!(
+        grant = grant_id,
+        action,
+        "OAuth credential reused: grant revoked"
+    );
+    crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
+    tx.commit().await
+}
+
+/// RFC 7009: revokes the grant of an access or refresh token presented by
+/// its client. Unknown tokens are not an error (the answer is the same).
+pub async fn revoke_presented(
+    db: &Db,
+    config: &Config,
+    client_id: &str,
+    presented: &str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let hash = crate::crypto::sha256_hex(presented.as_bytes());
+    let row = sqlx::query(
+        "SELECT g.id, g.account_id, g.client_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+         WHERE t.token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    if row.try_get::<String, _>("client_id")? != client_id {
+        return Ok(());
+    }
+    let grant: String = row.try_get("id")?;
+    let account = AccountId::parse(&row.try_get::<String, _>("account_id")?);
+    let Some(account) = account else {
+        return Ok(());
+    };
+    let base = NewEvent::new("oauth_grant_revoked", "oauth_client", "success")
+        .actor(client_id.to_string());
+    revoke(
+        db,
+        &config.keys,
+        account,
+        &grant,
+        "revoked_by_client",
+        &base,
+        now,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Revokes one of `owner`'s grants (Connected apps, an admin, the client
+/// itself). False when there was no such live grant of that owner.
+pub async fn revoke(
+    db: &Db,
+    keys: &crate::keys::Keyring,
+    owner: AccountId,
+    grant_id: &str,
+    reason: &str,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 \
+         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL RETURNING client_name",
+    )
+    .bind(now.millis())
+    .bind(reason)
+    .bind(grant_id)
+    .bind(owner.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let event = NewEvent {
+        action: "oauth_grant_revoked".into(),
+        ..base.clone()
+    }
+    .account(owner)
+    .target(grant_id.to_string())
+    .detail("client", row.try_get::<String, _>("client_name")?)
+    .detail("reason", reason);
+    crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Ends every live grant of an account, on the caller's transaction (a
+/// password change, disabling, an admin's "invalidate"). Returns how many.
+pub async fn revoke_all_for_account(
+    conn: &mut sqlx::AnyConnection,
+    account: AccountId,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(reason)
+    .bind(account.to_string())
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Authenticates an OAuth access token as the bearer of a request: the
+/// same [`Authenticated`] an API key gives, with the grant's scopes. The
+/// grant must be live, the account enabled, and the token's audience one
+/// of this server's two resources.
+pub async fn authenticate(
+    db: &Db,
+    config: &Config,
+    presented: &str,
+    ip: Option<&str>,
+    now: Timestamp,
+) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
+    let secret: TokenSecret = match format::parse(&access_prefix(config), presented) {
+        Ok(s) => s,
+        Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
+        Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
+    };
+    let row = sqlx::query(
+        "SELECT t.prefix, t.created_at, t.expires_at, g.id AS grant_id, g.account_id, g.client_name, g.scopes, \
+                g.resource, g.revoked_at, g.last_used_at, g.last_used_ip, a.email, a.disabled_at \
+         FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
+         WHERE t.token_hash = $1 AND t.kind = 'access'",
+    )
+    .bind(secret.hash())
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Err(AuthFailure::Unknown));
+    };
+    let prefix: String = row.try_get("prefix")?;
+    let account: String = row.try_get("account_id")?;
+    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let disabled: Option<i64> = row.try_get("disabled_at")?;
+    if revoked.is_some() || disabled.is_some() {
+        return Ok(Err(AuthFailure::Revoked {
+            prefix,
+            account,
+            retired: None,
+        }));
+    }
+    let expires_at: i64 = row.try_get("expires_at")?;
+    if expires_at <= now.millis() {
+        return Ok(Err(AuthFailure::Expired {
+            prefix,
+            account,
+            at: Timestamp(expires_at),
+        }));
+    }
+    let resource: String = row.try_get("resource")?;
+    if !super::resources(config).contains(&resource) {
+        return Ok(Err(AuthFailure::WrongAudience { prefix, account }));
+    }
+    let Some(account_id) = AccountId::parse(&account) else {
+        return Ok(Err(AuthFailure::Unknown));
+    };
+    let grant_id: String = row.try_get("grant_id")?;
+    // Last use, for Connected apps: at most once a minute, or at once from a
+    // new IP (no write per request).
+    let last_at: Option<i64> = row.try_get("last_used_at")?;
+    let last_ip: Option<String> = row.try_get("last_used_ip")?;
+    if last_at.is_none_or(|t| now.millis() - t >= 60_000) || last_ip.as_deref() != ip {
+        sqlx::query("UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
+            .bind(now.millis())
+            .bind(ip)
+            .bind(&grant_id)
+            .execute(db)
+            .await?;
+    }
+    let scopes: String = row.try_get("scopes")?;
+    Ok(Ok(Authenticated {
+        token_id: grant_id,
+        account_id,
+        account_email: row.try_get("email")?,
+        name: row.try_get("client_name")?,
+        prefix,
+        scopes: scopes.split_whitespace().filter_map(Scope::parse).collect(),
+        created_at: Timestamp(row.try_get("created_at")?),
+        expires_at: Some(Timestamp(expires_at)),
+        new_ip: false,
+        oauth: true,
+    }))
+}
+
+/// One row of Connected apps.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GrantView {
+    pub id: String,
+    pub client_name: String,
+    pub client_source: String,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub last_used_ip: Option<String>,
+}
+
+/// `owner`'s live grants, newest first.
+pub async fn list(db: &Db, owner: AccountId) -> Result<Vec<GrantView>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, client_name, client_source, scopes, created_at, last_used_at, last_used_ip FROM oauth_grants \
+         WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200",
+    )
+    .bind(owner.to_string())
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(GrantView {
+                id: r.try_get("id")?,
+                client_name: r.try_get("client_name")?,
+                client_source: r.try_get("client_source")?,
+                scopes: r
+                    .try_get::<String, _>("scopes")?
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect(),
+                created_at: Timestamp(r.try_get("created_at")?),
+                last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+                last_used_ip: r.try_get("last_used_ip")?,
+            })
+        })
+        .collect()
+}
+
+/// The sweep: expired requests, codes and tokens, and grants revoked more
+/// than 30 days ago (with their tokens).
+pub async fn sweep(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
+    let mut n = 0;
+    for sql in [
+        "DELETE FROM oauth_requests WHERE expires_at < $1",
+        "DELETE FROM oauth_codes WHERE expires_at < $1",
+        "DELETE FROM oauth_tokens WHERE expires_at < $1",
+        "DELETE FROM oauth_codes WHERE grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1 - 2592000000)",
+        "DELETE FROM oauth_tokens WHERE grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1 - 2592000000)",
+        "DELETE FROM oauth_grants WHERE revoked_at < $1 - 2592000000",
+    ] {
+        n += sqlx::query(sql)
+            .bind(now.millis())
+            .execute(db)
+            .await?
+            .rows_affected();
+    }
+    Ok(n)
+}

@@ -1,0 +1,493 @@
+//! The OAuth endpoints: discovery metadata (RFC 9728, RFC 8414), authorize,
+//! token, register (RFC 7591), revoke (RFC 7009), and the consent form's
+//! POST. Thin: each calls one function of [`super::flow`],
+//! [`super::clients`] or [`super::grants`].
+
+use axum::{
+    extract::{Query, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+
+use super::{clients, flow, grants, OAuthError};
+use crate::{
+    config::Config, db::Db, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta,
+};
+
+/// The endpoints clients call (no cookies, so outside the CSRF layer).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(protected_resource_api),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            get(protected_resource_mcp),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(authorization_server),
+        )
+        .route("/oauth/authorize", get(authorize))
+        .route("/oauth/token", post(token))
+        .route("/oauth/register", post(register))
+        .route("/oauth/revoke", post(revoke))
+}
+
+fn scopes_supported() -> Vec<&'static str> {
+    super::grantable_scopes()
+        .iter()
+        .map(|s| s.as_str())
+        .collect()
+}
+
+fn metadata(value: serde_json::Value) -> Response {
+    let mut res = Json(value).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+fn protected_resource(config: &Config, resource: String) -> Response {
+    metadata(serde_json::json!({
+        "resource": resource,
+        "authorization_servers": [super::issuer(config)],
+        "scopes_supported": scopes_supported(),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Preqstation",
+        "resource_documentation": format!("{}/docs/api", super::issuer(config)),
+    }))
+}
+
+/// RFC 9728 for the REST API.
+async fn protected_resource_api(State(state): State<AppState>) -> Response {
+    let [api, _] = super::resources(&state.config);
+    protected_resource(&state.config, api)
+}
+
+/// RFC 9728 for `/mcp`: its `resource` is the URL MCP clients connect to.
+async fn protected_resource_mcp(State(state): State<AppState>) -> Response {
+    let [_, mcp] = super::resources(&state.config);
+    protected_resource(&state.config, mcp)
+}
+
+/// RFC 8414.
+async fn authorization_server(State(state): State<AppState>) -> Response {
+    let issuer = super::issuer(&state.config);
+    metadata(serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "registration_endpoint": format!("{issuer}/oauth/register"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "scopes_supported": scopes_supported(),
+        "client_id_metadata_document_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "service_documentation": format!("{issuer}/docs/api"),
+    }))
+}
+
+/// The client named by `client_id`: a registered one.
+pub async fn resolve_client(
+    db: &Db,
+    _config: &Config,
+    client_id: &str,
+    _now: Timestamp,
+) -> Result<clients::Client, OAuthError> {
+    clients::find(db, client_id)
+        .await
+        .map_err(OAuthError::db)?
+        .ok_or_else(|| OAuthError::new("invalid_client", "Unknown client_id."))
+}
+
+/// `redirect_uri` with the answer's parameters, and `iss` (RFC 9207).
+fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    url.to_string()
+}
+
+/// A page for errors that must not be redirected (an unknown client, a
+/// redirect URI that is not the client's).
+fn error_page(message: &str) -> Response {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Authorization refused</title></head>\
+             <body><main><h1>This authorization request was refused</h1><p>{escaped}</p>\
+             <p>Nothing was shared with the application. Close this tab and try connecting again.</p></main></body></html>"
+        ),
+    )
+        .into_response()
+}
+
+/// `GET /oauth/authorize`: checks the request and parks it for consent.
+async fn authorize(
+    State(state): State<AppState>,
+    Query(q): Query<flow::AuthorizeQuery>,
+) -> Response {
+    let now = Timestamp::now();
+    match flow::park(&state.db, &state.config, q, now).await {
+        Ok(id) => Redirect::to(&format!("/oauth/consent?request={id}")).into_response(),
+        Err(flow::Refusal::Show(message)) => error_page(&message),
+        Err(flow::Refusal::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        }) => {
+            let issuer = super::issuer(&state.config);
+            let mut params = vec![
+                ("error", error.error),
+                ("error_description", error.description.as_str()),
+                ("iss", issuer.as_str()),
+            ];
+            if let Some(s) = client_state.as_deref() {
+                params.push(("state", s));
+            }
+            Redirect::to(&redirect_to(&redirect_uri, &params)).into_response()
+        }
+    }
+}
+
+/// The consent form: `request`, `decision` (allow/deny), `scope` repeated.
+#[derive(Debug, Default)]
+struct ConsentForm {
+    request: String,
+    decision: String,
+    scope: Vec<String>,
+}
+
+impl ConsentForm {
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            match &*k {
+                "request" => form.request = v.into_owned(),
+                "decision" => form.decision = v.into_owned(),
+                "scope" if form.scope.len() < 16 => form.scope.push(v.into_owned()),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// `POST /oauth/decision`: Allow or Deny, then back to the client.
+pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
+    let Some(crate::web::session::MaybeSession(Some(session))) = req
+        .extensions()
+        .get::<crate::web::session::MaybeSession>()
+        .cloned()
+    else {
+        return Redirect::to("/login").into_response();
+    };
+    let (parts, body) = req.into_parts();
+    let meta = RequestMeta::of(&parts, &state.config.trust_proxy);
+    let body = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return error_page("The form could not be read."),
+    };
+    let form = ConsentForm::parse(&body);
+    let now = Timestamp::now();
+    let pending = match flow::take(&state.db, &form.request, now).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return error_page(
+                "This authorization request has expired or was already answered. Start again from the application.",
+            )
+        }
+        Err(e) => return error_page(&OAuthError::db(e).description),
+    };
+    let issuer = super::issuer(&state.config);
+    let client = match resolve_client(&state.db, &state.config, &pending.client_id, now).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&e.description),
+    };
+    let allowed: Vec<Scope> = pending
+        .scopes
+        .iter()
+        .copied()
+        .filter(|s| form.scope.iter().any(|f| f == s.as_str()))
+        .collect();
+    let base = crate::audit::NewEvent::new("", "user", "success")
+        .account(session.user.id)
+        .actor(session.user.email.clone())
+        .from_request(&meta);
+    if form.decision != "allow" || allowed.is_empty() {
+        let event = crate::audit::NewEvent {
+            action: "oauth_consent_denied".into(),
+            ..base
+        }
+        .detail("client", &client.name);
+        state.audit.push(event).await;
+        let to = redirect_to(
+            &pending.redirect_uri,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "The owner denied access."),
+                ("state", pending.state.as_str()),
+                ("iss", issuer.as_str()),
+            ],
+        );
+        return Redirect::to(&to).into_response();
+    }
+    let approval = flow::Approval {
+        account: session.user.id,
+        request: &pending,
+        client: &client,
+        scopes: &allowed,
+    };
+    match flow::approve(&state.db, &state.config.keys, approval, &base, now).await {
+        Ok(code) => Redirect::to(&redirect_to(
+            &pending.redirect_uri,
+            &[
+                ("code", code.as_str()),
+                ("state", pending.state.as_str()),
+                ("iss", issuer.as_str()),
+            ],
+        ))
+        .into_response(),
+        Err(e) => error_page(&OAuthError::db(e).description),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    resource: Option<String>,
+}
+
+/// `POST /oauth/token`.
+async fn token(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let form: TokenForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(_) => {
+            return OAuthError::new(
+                "invalid_request",
+                "The body must be application/x-www-form-urlencoded.",
+            )
+            .into_response()
+        }
+    };
+    let now = Timestamp::now();
+    let missing = |f: &str| OAuthError::new("invalid_request", format!("{f} is required."));
+    let Some(client_id) = form.client_id.as_deref() else {
+        return OAuthError::new("invalid_client", "client_id is required (a public client).")
+            .into_response();
+    };
+    if let Err(e) = resolve_client(&state.db, &state.config, client_id, now).await {
+        return e.into_response();
+    }
+    if let Some(r) = form.resource.as_deref() {
+        if !super::resources(&state.config).iter().any(|x| x == r) {
+            return OAuthError::new("invalid_target", "Unknown resource.").into_response();
+        }
+    }
+    let result = match form.grant_type.as_deref() {
+        Some("authorization_code") => {
+            let (Some(code), Some(redirect_uri), Some(verifier)) = (
+                form.code.as_deref(),
+                form.redirect_uri.as_deref(),
+                form.code_verifier.as_deref(),
+            ) else {
+                return missing("code, redirect_uri and code_verifier").into_response();
+            };
+            flow::exchange(
+                &state.db,
+                &state.config,
+                flow::CodeExchange {
+                    client_id,
+                    code,
+                    redirect_uri,
+                    code_verifier: verifier,
+                    resource: form.resource.as_deref(),
+                },
+                now,
+            )
+            .await
+        }
+        Some("refresh_token") => {
+            let Some(refresh) = form.refresh_token.as_deref() else {
+                return missing("refresh_token").into_response();
+            };
+            grants::refresh(&state.db, &state.config, client_id, refresh, now).await
+        }
+        Some(_) => Err(OAuthError::new(
+            "unsupported_grant_type",
+            "Only authorization_code and refresh_token.",
+        )),
+        None => Err(missing("grant_type")),
+    };
+    match result {
+        Ok(issued) => {
+            let mut res = Json(issued).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /oauth/register` (RFC 7591), limited per IP.
+async fn register(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let meta = RequestMeta::of(&parts, &state.config.trust_proxy);
+    let ip = meta.ip.clone().unwrap_or_default();
+    if let Some(wait) = state.limits.oauth_register.check(&ip).retry_after_secs {
+        let mut res = OAuthError::new(
+            "temporarily_unavailable",
+            "Too many registrations from this address; try again later.",
+        )
+        .into_response();
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return res;
+    }
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return OAuthError::new("invalid_client_metadata", "The body is too large.")
+                .into_response()
+        }
+    };
+    let reg: clients::Registration = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return OAuthError::new(
+                "invalid_client_metadata",
+                format!("The body must be a JSON object: {e}"),
+            )
+            .into_response()
+        }
+    };
+    let now = Timestamp::now();
+    match clients::register(&state.db, reg, meta.ip.as_deref(), now).await {
+        Ok(client) => {
+            state
+                .audit
+                .push(
+                    crate::audit::NewEvent::new("oauth_client_registered", "anonymous", "success")
+                        .from_request(&meta)
+                        .target(client.client_id.clone())
+                        .detail("client", &client.name),
+                )
+                .await;
+            let mut res = (
+                StatusCode::CREATED,
+                Json(serde_json::json!({
+                    "client_id": client.client_id,
+                    "client_id_issued_at": now.millis() / 1000,
+                    "client_name": client.name,
+                    "redirect_uris": client.redirect_uris,
+                    "token_endpoint_auth_method": "none",
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                })),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token existed.
+async fn revoke(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let form: RevokeForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(_) => {
+            return OAuthError::new("invalid_request", "Form-encoded token expected.")
+                .into_response()
+        }
+    };
+    let (Some(token), Some(client_id)) = (form.token, form.client_id) else {
+        return OAuthError::new("invalid_request", "token and client_id are required.")
+            .into_response();
+    };
+    match grants::revoke_presented(
+        &state.db,
+        &state.config,
+        &client_id,
+        &token,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => OAuthError::db(e).into_response(),
+    }
+}
+
+/// Adds where to find the authorization server to the 401 challenges of
+/// `/mcp` and `/api/` (RFC 9728 5.1): `resource_metadata` and `scope`.
+pub async fn challenge_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let mut res = next.run(req).await;
+    if res.status() != StatusCode::UNAUTHORIZED {
+        return res;
+    }
+    let issuer = super::issuer(&state.config);
+    let metadata = if path == "/mcp" || path.starts_with("/mcp/") {
+        format!("{issuer}/.well-known/oauth-protected-resource/mcp")
+    } else if path.starts_with("/api/") {
+        format!("{issuer}/.well-known/oauth-protected-resource")
+    } else {
+        return res;
+    };
+    let current = res
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(r#"Bearer realm="preqstation""#)
+        .to_string();
+    let scope = scopes_supported().join(" ");
+    let value = format!(r#"{current}, resource_metadata="{metadata}", scope="{scope}""#);
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}

@@ -1,0 +1,83 @@
+//! Settings > Connected apps: one row per OAuth grant (an MCP host you
+//! allowed), with when and from where it was last used, and Revoke.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::oauth::consent::{connected_apps, ConnectedApp, RevokeApp};
+
+#[component]
+pub fn ConnectedAppsPage() -> impl IntoView {
+    let revoke = ServerAction::<RevokeApp>::new();
+    let apps = Resource::new(move || revoke.version().get(), |_| connected_apps());
+    let error = move || {
+        revoke
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <Title text="Connected apps · Preqstation"/>
+        <h1 class="text-2xl font-semibold">"Connected apps"</h1>
+        <p class="mt-1 max-w-2xl text-sm text-slate-600">
+            "Applications you allowed through OAuth (for example an MCP host such as Claude). Revoking one ends its access at once."
+        </p>
+        <Show when=move || error().is_some()>
+            <p role="alert" class="mt-4 text-sm text-red-700">{error}</p>
+        </Show>
+        <Transition fallback=|| view! { <p class="mt-6 text-sm text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match apps.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="mt-6 text-sm text-slate-500">"No connected apps."</p>
+                    }.into_any(),
+                    Ok(list) => view! { <AppTable list=list revoke=revoke/> }.into_any(),
+                    Err(e) => view! { <p class="mt-6 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AppTable(list: Vec<ConnectedApp>, revoke: ServerAction<RevokeApp>) -> impl IntoView {
+    view! {
+        <table class="mt-6 w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-left text-sm">
+            <thead class="bg-slate-50 text-xs uppercase text-slate-500">
+                <tr>
+                    <th class="px-4 py-2">"Application"</th>
+                    <th class="px-4 py-2">"Scopes"</th>
+                    <th class="px-4 py-2">"Connected"</th>
+                    <th class="px-4 py-2">"Last used"</th>
+                    <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|a| {
+                        let id = a.id.clone();
+                        view! {
+                            <tr class="border-t border-slate-100" data-grant=a.id.clone()>
+                                <td class="px-4 py-2">
+                                    <span class="font-medium">{a.client_name.clone()}</span>
+                                    <span class="block text-xs text-slate-500">{a.client_source.clone()}</span>
+                                </td>
+                                <td class="px-4 py-2 font-mono text-xs">{a.scopes.join(" ")}</td>
+                                <td class="px-4 py-2">{a.created_at.clone()}</td>
+                                <td class="px-4 py-2">{a.last_used.clone().unwrap_or_else(|| "never".into())}</td>
+                                <td class="px-4 py-2 text-right">
+                                    <ActionForm action=revoke>
+                                        <input type="hidden" name="id" value=id/>
+                                        <button type="submit" class="text-sm text-red-700 hover:underline">"Revoke"</button>
+                                    </ActionForm>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect::<Vec<_>>()}
+            </tbody>
+        </table>
+    }
+}
