@@ -19,7 +19,7 @@ export PREQSTATION_DATA_DIR="$DIR" PREQSTATION_PUBLIC_URL="$BASE" RUST_LOG=warn
 echo "$PASSWORD" | "$BIN" create-admin --email mcp@example.com >/dev/null
 PREQSTATION_LISTEN="127.0.0.1:$PORT_A" "$BIN" serve >"$DIR/a.log" 2>&1 &
 A=$!
-trap 'kill $A ${B:-} 2>/dev/null || true' EXIT
+trap 'kill $A ${B:-} ${C:-} 2>/dev/null || true' EXIT
 wait_healthy "http://127.0.0.1:$PORT_A"
 # The second instance shares the database and the session key file.
 PREQSTATION_LISTEN="127.0.0.1:$PORT_B" "$BIN" serve >"$DIR/b.log" 2>&1 &
@@ -39,6 +39,31 @@ REVOKED_ID="$(curl -fsS "$RPC_URL/api/tokens/self" -H "Authorization: Bearer $RE
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 rpc tokens/revoke --data-urlencode "id=$REVOKED_ID" >/dev/null
 
+S1=0
 BASE="$BASE" BACKEND_PORTS="$PORT_A,$PORT_B" PROXY_PORT="$PROXY" TOKEN="$TOKEN" READER_TOKEN="$READER" \
     REVOKED_TOKEN="$REVOKED" PROJECT="$PROJECT" BIN="$BIN" \
-    timeout 300 "$PY" end2end/mcp/clients.py
+    timeout 300 "$PY" end2end/mcp/clients.py | tee "$DIR/clients.out" || S1=$?
+
+# OAuth (issue 15): the SDK's OAuth client against a third instance on the
+# same database and keyring whose public URL is its own address (the issuer
+# and the resource must be the URL the client connects to).
+PORT_C=$((PORT_A + 3))
+OAUTH_BASE="http://127.0.0.1:$PORT_C"
+PREQSTATION_PUBLIC_URL="$OAUTH_BASE" PREQSTATION_LISTEN="127.0.0.1:$PORT_C" "$BIN" serve >"$DIR/c.log" 2>&1 &
+C=$!
+wait_healthy "$OAUTH_BASE"
+OAUTH_COOKIE="$(BASE="$OAUTH_BASE" RPC_URL="$OAUTH_BASE" sign_in mcp@example.com "$PASSWORD")"
+S2=0
+BASE="$OAUTH_BASE" COOKIE="$OAUTH_COOKIE" timeout 150 "$PY" end2end/mcp/oauth_client.py \
+    | tee "$DIR/oauth.out" || S2=$?
+
+# One line for the summary: both runs' checks together.
+count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p" "$2" | tail -1; }
+read -r P1 F1 <<<"$(count 'MCP clients' "$DIR/clients.out")"
+read -r P2 F2 <<<"$(count 'OAuth client' "$DIR/oauth.out")"
+P=$(( ${P1:-0} + ${P2:-0} ))
+F=$(( ${F1:-0} + ${F2:-0} ))
+if [ -z "${P1:-}" ] || [ "$S1" != 0 ] && [ "${F1:-0}" = 0 ]; then F=$((F + 1)); fi
+if [ -z "${P2:-}" ] || [ "$S2" != 0 ] && [ "${F2:-0}" = 0 ]; then F=$((F + 1)); fi
+echo "MCP clients: $P passed, $F failed"
+[ "$F" = 0 ]

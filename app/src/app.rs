@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/policies") view=PoliciesPage/>
                     <Route path=path!("/settings/account") view=AccountPage/>
                     <Route path=path!("/admin/accounts") view=AdminAccountsPage/>
+                    <Route path=path!("/admin/accounts/:id/apps") view=crate::pages::connected_apps::AccountAppsPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
                     <Route path=path!("/settings/connected-apps") view=crate::pages::connected_apps::ConnectedAppsPage/>
                     <Route path=path!("/settings/audit-logs") view=AuditPage/>

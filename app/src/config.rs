@@ -78,6 +78,10 @@ pub struct Config {
     pub oauth_refresh_idle_days: i64,
     /// …and this many days after the grant (`PREQSTATION_OAUTH_REFRESH_MAX_DAYS`, default 90).
     pub oauth_refresh_max_days: i64,
+    /// Hosts whose Client ID Metadata Documents may be fetched even on a
+    /// private address or over http (`PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS`,
+    /// comma-separated; default none).
+    pub oauth_metadata_allow_hosts: Vec<String>,
     /// The server's keys (sessions, device cookies, audit chain, sealed
     /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
     pub keys: crate::keys::Keyring,
@@ -216,6 +220,14 @@ impl Config {
                 30,
             )?,
             oauth_refresh_max_days: parse_positive(&get, "PREQSTATION_OAUTH_REFRESH_MAX_DAYS", 90)?,
+            oauth_metadata_allow_hosts: get("PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|h| h.trim().to_ascii_lowercase())
+                        .filter(|h| !h.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             keys,
         })
     }
@@ -244,6 +256,7 @@ impl Config {
             oauth_access_ttl_secs: 3600,
             oauth_refresh_idle_days: 30,
             oauth_refresh_max_days: 90,
+            oauth_metadata_allow_hosts: Vec::new(),
             keys: crate::keys::Keyring::generate()?,
         })
     }

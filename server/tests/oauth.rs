@@ -705,3 +705,29 @@ async fn a_token_for_another_audience_is_refused_on_both_doors() {
         .await;
     assert_eq!(res.status, 401, "{}", res.body);
 }
+
+#[tokio::test]
+async fn an_admin_sees_and_revokes_an_accounts_apps_and_a_member_cannot() {
+    let app = TestApp::new().await;
+    let admin = owner(&app, "admin@example.com", true).await;
+    let member = owner(&app, "member@example.com", false).await;
+    let (client_id, c) = code(&app, &member).await;
+    let access = exchange(&app, &client_id, &c, VERIFIER).await.json()["access_token"].as_str().unwrap().to_string();
+    let member_id = whoami(&app, &access).await.json()["account"]["id"].as_str().unwrap().to_string();
+    // The member cannot look at the admin's apps.
+    let admin_row: String = sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'admin@example.com'")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    let refused = app.call("oauth/connected-apps", &[("account", &admin_row)], Some(&member.cookie)).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    // The admin sees the member's app and revokes it.
+    let apps = app.call("oauth/connected-apps", &[("account", &member_id)], Some(&admin.cookie)).await;
+    assert_eq!(apps.status, 200, "{}", apps.body);
+    let id = apps.json()[0]["id"].as_str().unwrap().to_string();
+    let res = app.call("oauth/revoke-app", &[("id", &id), ("account", &member_id)], Some(&admin.cookie)).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(whoami(&app, &access).await.status, 401);
+    let page = app.get(&format!("/admin/accounts/{member_id}/apps"), Some(&admin.cookie)).await;
+    assert_eq!(page.status, 200);
+}

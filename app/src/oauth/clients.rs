@@ -240,6 +240,15 @@ pub async fn touch(db: &Db, client_id: &str, now: Timestamp) -> Result<(), sqlx:
 /// not grow a table forever).
 pub async fn sweep(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
     let day = 86_400_000;
+    // Cached metadata documents a day past their cache lifetime.
+    let documents = sqlx::query(
+        "DELETE FROM oauth_clients WHERE kind = 'metadata_document' AND cache_until < $1 \
+         AND client_id NOT IN (SELECT client_id FROM oauth_grants WHERE revoked_at IS NULL)",
+    )
+    .bind(now.millis() - day)
+    .execute(db)
+    .await?
+    .rows_affected();
     sqlx::query(
         "DELETE FROM oauth_clients WHERE kind = 'registered' AND \
          ((last_used_at IS NULL AND created_at < $1) OR last_used_at < $2) \
@@ -249,7 +258,7 @@ pub async fn sweep(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
     .bind(now.millis() - 90 * day)
     .execute(db)
     .await
-    .map(|r| r.rows_affected())
+    .map(|r| r.rows_affected() + documents)
 }
 
 #[cfg(test)]

@@ -75,11 +75,32 @@ pub async fn consent_info(request: String) -> Result<ConsentDetails, AppError> {
     })
 }
 
-#[server(prefix = "/rpc", endpoint = "oauth/connected-apps")]
-pub async fn connected_apps() -> Result<Vec<ConnectedApp>, AppError> {
-    let cx = crate::web::ServerFnContext::get()?;
+/// Whose apps a call is about: the signed-in account, or (admins only)
+/// the account named by `account`.
+#[cfg(feature = "ssr")]
+fn whose(
+    cx: &crate::web::ServerFnContext,
+    account: Option<&str>,
+) -> Result<crate::types::AccountId, AppError> {
     let me = cx.require_session()?;
-    let list = super::grants::list(&cx.state.db, me.user.id)
+    match account.map(str::trim).filter(|a| !a.is_empty()) {
+        None => Ok(me.user.id),
+        Some(a) if a == me.user.id.to_string() => Ok(me.user.id),
+        Some(a) => {
+            crate::accounts::require_admin(cx)?;
+            crate::types::AccountId::parse(a)
+                .ok_or_else(|| AppError::NotFound("No such account.".into()))
+        }
+    }
+}
+
+/// The connected apps of the signed-in account, or of `account` for an admin
+/// (Admin > Accounts).
+#[server(prefix = "/rpc", endpoint = "oauth/connected-apps")]
+pub async fn connected_apps(account: Option<String>) -> Result<Vec<ConnectedApp>, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let owner = whose(&cx, account.as_deref())?;
+    let list = super::grants::list(&cx.state.db, owner)
         .await
         .map_err(|e| AppError::db("list connected apps", e))?;
     Ok(list
@@ -101,19 +122,26 @@ pub async fn connected_apps() -> Result<Vec<ConnectedApp>, AppError> {
         .collect())
 }
 
-/// Revokes one of the signed-in account's connected apps: its access and
-/// refresh tokens stop working at once, on every instance.
+/// Revokes a connected app of the signed-in account (or, for an admin, of
+/// `account`): its access and refresh tokens stop working at once, on
+/// every instance.
 #[server(prefix = "/rpc", endpoint = "oauth/revoke-app")]
-pub async fn revoke_app(id: String) -> Result<(), AppError> {
+pub async fn revoke_app(id: String, account: Option<String>) -> Result<(), AppError> {
     let cx = crate::web::ServerFnContext::get()?;
+    let owner = whose(&cx, account.as_deref())?;
     let me = cx.require_session()?;
     let base = cx.event("oauth_grant_revoked", "success");
+    let reason = if owner == me.user.id {
+        "revoked_by_owner"
+    } else {
+        "revoked_by_admin"
+    };
     let done = super::grants::revoke(
         &cx.state.db,
         &cx.state.config.keys,
-        me.user.id,
+        owner,
         id.trim(),
-        "revoked_by_owner",
+        reason,
         &base,
         crate::types::Timestamp::now(),
     )
@@ -122,6 +150,6 @@ pub async fn revoke_app(id: String) -> Result<(), AppError> {
     if !done {
         return Err(AppError::NotFound("No such connected app.".into()));
     }
-    tracing::info!(account = %me.user.id, grant = id.trim(), "connected app revoked");
+    tracing::info!(account = %owner, by = %me.user.id, grant = id.trim(), "connected app revoked");
     Ok(())
 }

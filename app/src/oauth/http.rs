@@ -97,19 +97,23 @@ async fn authorization_server(State(state): State<AppState>) -> Response {
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": scopes_supported(),
-        "client_id_metadata_document_supported": false,
+        "client_id_metadata_document_supported": true,
         "authorization_response_iss_parameter_supported": true,
         "service_documentation": format!("{issuer}/docs/api"),
     }))
 }
 
-/// The client named by `client_id`: a registered one.
+/// The client named by `client_id`: a metadata document's URL, or a
+/// registered one.
 pub async fn resolve_client(
     db: &Db,
-    _config: &Config,
+    config: &Config,
     client_id: &str,
-    _now: Timestamp,
+    now: Timestamp,
 ) -> Result<clients::Client, OAuthError> {
+    if super::metadata_document::is_document_url(client_id) {
+        return super::metadata_document::resolve(db, config, client_id, now).await;
+    }
     clients::find(db, client_id)
         .await
         .map_err(OAuthError::db)?

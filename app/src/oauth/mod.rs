@@ -3,6 +3,7 @@
 //! | module | what it owns |
 //! |---|---|
 //! | [`clients`] | dynamic registration and the redirect-URI rules |
+//! | [`metadata_document`] | Client ID Metadata Documents, fetched behind an SSRF guard |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
 //! | [`grants`] | grants, access and refresh tokens, revocation, bearer authentication |
 //! | [`http`] | the endpoints: metadata, authorize, token, register, revoke, consent |
@@ -21,6 +22,8 @@ pub mod flow;
 pub mod grants;
 #[cfg(feature = "ssr")]
 pub mod http;
+#[cfg(feature = "ssr")]
+pub mod metadata_document;
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;

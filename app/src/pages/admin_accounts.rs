@@ -141,6 +141,7 @@ fn AccountTable(
                                     </td>
                                     <td class="px-4 py-2">
                                         <div class="flex justify-end gap-3">
+                                            <a href=format!("/admin/accounts/{}/apps", a.id) class="text-sm text-indigo-700 hover:underline">"Connected apps"</a>
                                             <ActionForm action=invalidate>
                                                 <input type="hidden" name="id" value=id/>
                                                 <button type="submit" class="text-sm text-slate-700 hover:underline">"End sessions and tokens"</button>

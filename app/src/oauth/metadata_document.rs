@@ -1,0 +1,318 @@
+//! Client ID Metadata Documents: a `client_id` that is an https URL names
+//! a JSON document the client publishes there; its `client_id` must equal
+//! the URL and its `redirect_uris` are the allowed ones.
+//!
+//! Fetching a URL chosen by anyone is a server-side request forgery risk,
+//! so the fetch is guarded for real, not by looking at the host name:
+//! - the host is resolved first, and the fetch is refused if *any* address
+//!   is loopback, private, link-local, CGNAT, unique-local, IPv4-mapped,
+//!   multicast, unspecified or reserved;
+//! - the connection goes to the address that was checked (the resolver is
+//!   pinned for that request: no second lookup an attacker could rebind);
+//! - no redirects are followed, the answer is at most 64 KiB and the whole
+//!   exchange at most 5 seconds;
+//! - https only. Hosts named in `PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS`
+//!   skip the address check and may use http (tests, or an internal host
+//!   an admin trusts).
+//!
+//! Documents are cached per their `Cache-Control: max-age` (from a minute
+//! to a day; `no-store`/`no-cache`: a minute; no header: 5 minutes).
+
+use std::net::{IpAddr, SocketAddr};
+
+use sqlx::Row;
+
+use super::{
+    clients::{validate_redirect_uri, Client, ClientKind},
+    OAuthError,
+};
+use crate::{config::Config, db::Db, types::Timestamp};
+
+const MAX_BYTES: usize = 64 * 1024;
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const DEFAULT_CACHE_MS: i64 = 5 * 60_000;
+const MAX_CACHE_MS: i64 = 86_400_000;
+
+/// True for the `client_id`s that name a metadata document.
+pub fn is_document_url(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+/// Addresses a fetch must never reach.
+pub fn forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])) // CGNAT 100.64/10
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF 192.0.0/24
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking
+                || o[0] >= 240 // reserved
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || v6.to_ipv4_mapped().is_some() // ::ffff:a.b.c.d
+                || (s[0] == 0 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0 && s[5] == 0) // ::a.b.c.d
+                || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64
+                || s[0] == 0x2001 && s[1] == 0x0db8 // documentation
+        }
+    }
+}
+
+/// The client a metadata-document URL names: from the cache, or fetched.
+pub async fn resolve(
+    db: &Db,
+    config: &Config,
+    url: &str,
+    now: Timestamp,
+) -> Result<Client, OAuthError> {
+    let cached = sqlx::query(
+        "SELECT name, redirect_uris FROM oauth_clients WHERE client_id = $1 AND kind = 'metadata_document' \
+         AND cache_until >= $2",
+    )
+    .bind(url)
+    .bind(now.millis())
+    .fetch_optional(db)
+    .await
+    .map_err(OAuthError::db)?;
+    if let Some(r) = cached {
+        let uris: String = r.try_get("redirect_uris").map_err(OAuthError::db)?;
+        return Ok(Client {
+            client_id: url.to_string(),
+            kind: ClientKind::MetadataDocument,
+            name: r.try_get("name").map_err(OAuthError::db)?,
+            redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
+        });
+    }
+    let (client, cache_ms) = fetch(config, url).await?;
+    sqlx::query("DELETE FROM oauth_clients WHERE client_id = $1")
+        .bind(url)
+        .execute(db)
+        .await
+        .map_err(OAuthError::db)?;
+    sqlx::query(
+        "INSERT INTO oauth_clients (client_id, kind, name, redirect_uris, created_at, cache_until) \
+         VALUES ($1, 'metadata_document', $2, $3, $4, $5)",
+    )
+    .bind(url)
+    .bind(&client.name)
+    .bind(serde_json::to_string(&client.redirect_uris).unwrap_or_default())
+    .bind(now.millis())
+    .bind(now.millis() + cache_ms)
+    .execute(db)
+    .await
+    .map_err(OAuthError::db)?;
+    Ok(client)
+}
+
+fn refused(m: impl Into<String>) -> OAuthError {
+    OAuthError::new("invalid_client", m)
+}
+
+/// Fetches and checks a document; returns it and how long it may be cached.
+async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthError> {
+    let url = url::Url::parse(client_id).map_err(|_| refused("client_id is not a URL."))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| refused("client_id has no host."))?
+        .to_string();
+    let allowed = config
+        .oauth_metadata_allow_hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&host));
+    if url.scheme() != "https" && !allowed {
+        return Err(refused("A client ID metadata document must be served over https."));
+    }
+    if url.path() == "/" || url.path().is_empty() || url.fragment().is_some() || url.username() != ""
+    {
+        return Err(refused(
+            "A client ID metadata document URL needs a path, and no fragment or credentials.",
+        ));
+    }
+    let port = url.port_or_known_default().unwrap_or(443);
+    let lookup_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((lookup_host.as_str(), port)))
+            .await
+            .map_err(|_| refused("The client's host did not resolve in time."))?
+            .map_err(|_| refused("The client's host does not resolve."))?
+            .collect();
+    let Some(first) = addrs.first().copied() else {
+        return Err(refused("The client's host does not resolve."));
+    };
+    if !allowed && addrs.iter().any(|a| forbidden(a.ip())) {
+        tracing::warn!(client_id, "metadata document on a private or reserved address refused");
+        return Err(refused(
+            "The client's host resolves to a private or reserved address.",
+        ));
+    }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        // Connect to the address that was checked, not a fresh lookup.
+        .resolve(&lookup_host, first)
+        .user_agent("Preqstation (client metadata fetch)")
+        .build()
+        .map_err(|_| refused("Could not set up the fetch."))?;
+    let exchange = async {
+        let mut res = http
+            .get(url.clone())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| refused(format!("The metadata document could not be fetched: {}", short(&e))))?;
+        if !res.status().is_success() {
+            return Err(refused(format!(
+                "The metadata document answered {} (redirects are not followed).",
+                res.status().as_u16()
+            )));
+        }
+        if res.content_length().is_some_and(|n| n as usize > MAX_BYTES) {
+            return Err(refused("The metadata document is larger than 64 KiB."));
+        }
+        let cache_ms = cache_ms(res.headers().get("cache-control"));
+        let mut body = Vec::new();
+        while let Some(chunk) = res
+            .chunk()
+            .await
+            .map_err(|e| refused(format!("The metadata document could not be read: {}", short(&e))))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > MAX_BYTES {
+                return Err(refused("The metadata document is larger than 64 KiB."));
+            }
+        }
+        Ok((body, cache_ms))
+    };
+    let (body, cache_ms) = tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .map_err(|_| refused("The metadata document took longer than 5 seconds."))??;
+    Ok((parse(client_id, &body)?, cache_ms))
+}
+
+fn short(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "it took longer than 5 seconds"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+}
+
+fn cache_ms(header: Option<&http::HeaderValue>) -> i64 {
+    let Some(v) = header.and_then(|h| h.to_str().ok()) else {
+        return DEFAULT_CACHE_MS;
+    };
+    if v.contains("no-store") || v.contains("no-cache") {
+        return DEFAULT_CACHE_MS.min(60_000);
+    }
+    v.split(',')
+        .filter_map(|d| d.trim().strip_prefix("max-age="))
+        .filter_map(|n| n.trim().parse::<i64>().ok())
+        .next()
+        .map_or(DEFAULT_CACHE_MS, |s| (s * 1000).clamp(60_000, MAX_CACHE_MS))
+}
+
+#[derive(serde::Deserialize)]
+struct Document {
+    client_id: String,
+    client_name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    token_endpoint_auth_method: Option<String>,
+}
+
+/// Checks a fetched document against the URL it came from.
+pub fn parse(client_id: &str, body: &[u8]) -> Result<Client, OAuthError> {
+    let doc: Document = serde_json::from_slice(body)
+        .map_err(|_| refused("The metadata document is not a JSON client metadata object."))?;
+    if doc.client_id != client_id {
+        return Err(refused(
+            "The metadata document's client_id is not the URL it was fetched from.",
+        ));
+    }
+    if doc.redirect_uris.is_empty() || doc.redirect_uris.len() > 10 {
+        return Err(refused("The metadata document must list 1-10 redirect_uris."));
+    }
+    for uri in &doc.redirect_uris {
+        validate_redirect_uri(uri)
+            .map_err(|m| refused(format!("redirect_uri {uri:?} {m}.")))?;
+    }
+    if !matches!(doc.token_endpoint_auth_method.as_deref(), None | Some("none")) {
+        return Err(refused(
+            "Only public clients (token_endpoint_auth_method \"none\") are supported.",
+        ));
+    }
+    let name = doc
+        .client_name
+        .map(|n| n.chars().filter(|c| !c.is_control()).take(100).collect::<String>())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| client_id.to_string());
+    Ok(Client {
+        client_id: client_id.to_string(),
+        kind: ClientKind::MetadataDocument,
+        name,
+        redirect_uris: doc.redirect_uris,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_reserved_addresses_are_forbidden() {
+        for a in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+            "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1",
+            "::ffff:127.0.0.1", "::ffff:8.8.8.8", "64:ff9b::a00:1", "240.0.0.1",
+        ] {
+            assert!(forbidden(a.parse().unwrap()), "{a}");
+        }
+        for a in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "100.128.0.1"] {
+            assert!(!forbidden(a.parse().unwrap()), "{a}");
+        }
+    }
+
+    #[test]
+    fn documents_must_name_themselves_and_list_good_redirects() {
+        let url = "https://client.example/oauth/metadata.json";
+        let ok = serde_json::json!({"client_id": url, "client_name": "Example", "redirect_uris": ["https://client.example/cb"]});
+        let c = parse(url, ok.to_string().as_bytes()).unwrap();
+        assert_eq!(c.name, "Example");
+        assert_eq!(c.source(), "client.example");
+        for bad in [
+            serde_json::json!({"client_id": "https://evil.example/x", "redirect_uris": ["https://client.example/cb"]}),
+            serde_json::json!({"client_id": url, "redirect_uris": []}),
+            serde_json::json!({"client_id": url, "redirect_uris": ["http://client.example/cb"]}),
+            serde_json::json!({"client_id": url, "redirect_uris": ["https://client.example/cb"], "token_endpoint_auth_method": "private_key_jwt"}),
+        ] {
+            assert!(parse(url, bad.to_string().as_bytes()).is_err(), "{bad}");
+        }
+        assert!(parse(url, b"not json").is_err());
+    }
+
+    #[test]
+    fn cache_lifetimes_follow_cache_control() {
+        let h = |v: &str| http::HeaderValue::from_str(v).unwrap();
+        assert_eq!(cache_ms(None), DEFAULT_CACHE_MS);
+        assert_eq!(cache_ms(Some(&h("public, max-age=600"))), 600_000);
+        assert_eq!(cache_ms(Some(&h("max-age=999999"))), MAX_CACHE_MS);
+        assert_eq!(cache_ms(Some(&h("max-age=1"))), 60_000);
+        assert_eq!(cache_ms(Some(&h("no-store"))), 60_000);
+    }
+}
