@@ -46,10 +46,12 @@ BASE="$BASE" BACKEND_PORTS="$PORT_A,$PORT_B" PROXY_PORT="$PROXY" TOKEN="$TOKEN" 
 
 # OAuth (issue 15): the SDK's OAuth client against a third instance on the
 # same database and keyring whose public URL is its own address (the issuer
-# and the resource must be the URL the client connects to).
+# and the resource must be the URL the client connects to), which fetches
+# client metadata documents from 127.0.0.1 (the test serves one there).
 PORT_C=$((PORT_A + 3))
 OAUTH_BASE="http://127.0.0.1:$PORT_C"
-PREQSTATION_PUBLIC_URL="$OAUTH_BASE" PREQSTATION_LISTEN="127.0.0.1:$PORT_C" "$BIN" serve >"$DIR/c.log" 2>&1 &
+PREQSTATION_PUBLIC_URL="$OAUTH_BASE" PREQSTATION_LISTEN="127.0.0.1:$PORT_C" \
+    PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS=127.0.0.1 "$BIN" serve >"$DIR/c.log" 2>&1 &
 C=$!
 wait_healthy "$OAUTH_BASE"
 OAUTH_COOKIE="$(BASE="$OAUTH_BASE" RPC_URL="$OAUTH_BASE" sign_in mcp@example.com "$PASSWORD")"

@@ -1,8 +1,10 @@
 """The official MCP Python SDK's OAuth client against the real binary
-(issue 15): it starts from the 401 of /mcp and discovers everything itself
-(protected-resource metadata, authorization-server metadata), registers
-dynamically, runs the authorization-code flow with PKCE, and calls
-`tools/list` with the access token it got. The person's part (sign in,
+(issue 15), twice: once identified by a Client ID Metadata Document (served
+here on 127.0.0.1, which the server is configured to allow), once through
+dynamic registration. Each time it starts from the 401 of /mcp and
+discovers everything itself (protected-resource metadata,
+authorization-server metadata), runs the authorization-code flow with PKCE,
+and calls `tools/list` with the access token it got. The person's part (sign in,
 Allow on the consent page) is done here over HTTP with a signed-in session
 cookie, as the browser would; end2end/tests/06-oauth.spec.ts clicks Allow in
 Chromium. Then the access token calls GET /api/auth/whoami, the app is
@@ -12,9 +14,12 @@ Needs BASE (public URL), COOKIE (a session of the account). Bounded in time.
 """
 
 import asyncio
+import json
 import os
 import sys
-from urllib.parse import parse_qs, urlparse
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import httpx2
 from mcp import Client
@@ -83,8 +88,9 @@ class SignedInBrowser:
             form = [("request", request), ("decision", "allow")] + [("scope", s) for s in scopes]
             r = await b.post(
                 f"{BASE}/oauth/decision",
-                data=form,
-                headers={**headers, "Origin": BASE},
+                content=urlencode(form),
+                headers={**headers, "Origin": BASE,
+                         "Content-Type": "application/x-www-form-urlencoded"},
             )
         q = parse_qs(urlparse(r.headers["location"]).query)
         self.result = AuthorizationCodeResult(
@@ -95,49 +101,96 @@ class SignedInBrowser:
         return self.result
 
 
-async def main():
+def serve_metadata_document(name):
+    """The client's metadata document on 127.0.0.1; returns its URL."""
+    holder = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({
+                "client_id": holder["url"],
+                "client_name": name,
+                "redirect_uris": [REDIRECT],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            }).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "max-age=300")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    holder["url"] = f"http://127.0.0.1:{server.server_address[1]}/oauth/client.json"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return holder["url"], server
+
+
+async def flow(label, name, metadata_url=None):
     storage, browser = MemoryStorage(), SignedInBrowser()
     provider = OAuthClientProvider(
         server_url=f"{BASE}/mcp",
-        client_metadata=OAuthClientMetadata(client_name="MCP SDK e2e", redirect_uris=[REDIRECT]),
+        client_metadata=OAuthClientMetadata(client_name=name, redirect_uris=[REDIRECT]),
         storage=storage,
         redirect_handler=browser.redirect,
         callback_handler=browser.callback,
     )
+    if metadata_url:
+        # The SDK accepts only https metadata URLs in its constructor; the
+        # document is served over http on 127.0.0.1 here, so it is set after
+        # (the server allows that host by configuration, as an admin would).
+        provider.context.client_metadata_url = metadata_url
     async with httpx2.AsyncClient(auth=provider, timeout=30) as http:
         async with Client(
             streamable_http_client(f"{BASE}/mcp", http_client=http), mode="legacy", cache=None
         ) as c:
             tools = [t.name for t in (await c.list_tools()).tools]
-    check("the SDK registered dynamically", storage.client_info is not None
-          and storage.client_info.client_id.startswith("dyn_"))
-    check("the consent page came up for the signed-in owner", browser.consent_seen and browser.page_ok)
-    check("tools/list with the OAuth access token", "list_projects" in tools, str(tools))
+    client_id = storage.client_info.client_id if storage.client_info else ""
+    if metadata_url:
+        check(f"{label}: the client is its metadata document's URL", client_id == metadata_url, client_id)
+    else:
+        check(f"{label}: the SDK registered dynamically", client_id.startswith("dyn_"), client_id)
+    check(f"{label}: the consent page came up for the signed-in owner", browser.consent_seen and browser.page_ok)
+    check(f"{label}: tools/list with the OAuth access token", "list_projects" in tools, str(tools))
     access = storage.tokens.access_token if storage.tokens else ""
-    check("an access token with the OAuth prefix", access.startswith("preq_oat_"), access[:12])
-    check("a refresh token", bool(storage.tokens and storage.tokens.refresh_token))
+    check(f"{label}: an access token with the OAuth prefix", access.startswith("preq_oat_"), access[:12])
+    check(f"{label}: a refresh token", bool(storage.tokens and storage.tokens.refresh_token))
 
     async with httpx2.AsyncClient(timeout=30) as h:
         bearer = {"Authorization": f"Bearer {access}"}
         me = await h.get(f"{BASE}/api/auth/whoami", headers=bearer)
-        check("GET /api/auth/whoami with the access token", me.status_code == 200, me.text)
+        check(f"{label}: GET /api/auth/whoami with the access token", me.status_code == 200, me.text)
         rpc = {"Cookie": COOKIE, "Origin": BASE, "Accept": "application/json"}
         apps = (await h.post(f"{BASE}/rpc/oauth/connected-apps", headers=rpc)).json()
-        mine = [a for a in apps if a["client_name"] == "MCP SDK e2e"]
-        check("Connected apps lists it", len(mine) == 1, str(apps))
+        mine = [a for a in apps if a["client_name"] == name]
+        check(f"{label}: Connected apps lists it", len(mine) == 1, str(apps))
         if mine:
-            r = await h.post(f"{BASE}/rpc/oauth/revoke-app", headers=rpc, data={"id": mine[0]["id"]})
-            check("revoke from Connected apps", r.status_code == 200, r.text)
+            r = await h.post(f"{BASE}/rpc/oauth/revoke-app", content=urlencode({"id": mine[0]["id"]}),
+                             headers={**rpc, "Content-Type": "application/x-www-form-urlencoded"})
+            check(f"{label}: revoke from Connected apps", r.status_code == 200, r.text)
         me = await h.get(f"{BASE}/api/auth/whoami", headers=bearer)
-        check("the next call after revoking is 401", me.status_code == 401, str(me.status_code))
+        check(f"{label}: the next call after revoking is 401", me.status_code == 401, str(me.status_code))
         mcp = await h.post(
             f"{BASE}/mcp",
             headers={**bearer, "Accept": "application/json, text/event-stream",
                      "Content-Type": "application/json", "MCP-Protocol-Version": "2025-11-25"},
             json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
         )
-        check("and /mcp refuses it too", mcp.status_code == 401, str(mcp.status_code))
+        check(f"{label}: and /mcp refuses it too", mcp.status_code == 401, str(mcp.status_code))
 
+
+async def main():
+    url, server = serve_metadata_document("MCP SDK e2e (metadata document)")
+    try:
+        await flow("metadata document", "MCP SDK e2e (metadata document)", url)
+    finally:
+        server.shutdown()
+    await flow("dynamic registration", "MCP SDK e2e (registered)")
     print(f"OAuth client: {passed} passed, {failed} failed")
     return failed
 
