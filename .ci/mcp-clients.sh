@@ -56,7 +56,8 @@ C=$!
 wait_healthy "$OAUTH_BASE"
 OAUTH_COOKIE="$(BASE="$OAUTH_BASE" RPC_URL="$OAUTH_BASE" sign_in mcp@example.com "$PASSWORD")"
 S2=0
-BASE="$OAUTH_BASE" COOKIE="$OAUTH_COOKIE" timeout 150 "$PY" end2end/mcp/oauth_client.py \
+BASE="$OAUTH_BASE" COOKIE="$OAUTH_COOKIE" EMAIL=mcp@example.com PASSWORD="$PASSWORD" \
+    timeout 200 "$PY" end2end/mcp/oauth_client.py \
     | tee "$DIR/oauth.out" || S2=$?
 
 # One line for the summary: both runs' checks together.

@@ -5,12 +5,12 @@ dynamic registration. Each time it starts from the 401 of /mcp and
 discovers everything itself (protected-resource metadata,
 authorization-server metadata), runs the authorization-code flow with PKCE,
 and calls `tools/list` with the access token it got. The person's part (sign in,
-Allow on the consent page) is done here over HTTP with a signed-in session
-cookie, as the browser would; end2end/tests/06-oauth.spec.ts clicks Allow in
-Chromium. Then the access token calls GET /api/auth/whoami, the app is
+Allow on the consent page) is done in Chromium by end2end/mcp/consent.mjs
+(Playwright). Then the access token calls GET /api/auth/whoami, the app is
 revoked from Connected apps, and the next call is refused.
 
-Needs BASE (public URL), COOKIE (a session of the account). Bounded in time.
+Needs BASE (public URL), COOKIE (a session of the account, for Connected
+apps), EMAIL and PASSWORD (to sign in in Chromium). Bounded in time.
 """
 
 import asyncio
@@ -34,7 +34,7 @@ from mcp.shared.auth import (
 
 BASE = os.environ["BASE"]
 COOKIE = os.environ["COOKIE"]
-REDIRECT = "http://127.0.0.1:1/callback"  # never contacted: the code is read off the redirect
+REDIRECT = "http://127.0.0.1:43117/callback"  # answered by Chromium's route in consent.mjs, never contacted
 
 passed, failed = 0, 0
 
@@ -67,32 +67,24 @@ class MemoryStorage:
         self.client_info = info
 
 
-class SignedInBrowser:
-    """Follows the authorization URL with the owner's session, allows every
-    scope asked for on the consent page, and reads the code off the redirect."""
+class ChromiumBrowser:
+    """The person's part, in Chromium (end2end/mcp/consent.mjs): sign in,
+    click Allow on the consent page; the code is read off the redirect."""
 
     def __init__(self):
         self.result = None
-        self.consent_seen = False
+        self.ok = False
 
     async def redirect(self, authorization_url: str) -> None:
-        headers = {"Cookie": COOKIE}
-        async with httpx2.AsyncClient(timeout=30) as b:
-            r = await b.get(authorization_url, headers=headers)
-            location = r.headers.get("location", "")
-            self.consent_seen = r.status_code == 303 and location.startswith("/oauth/consent?request=")
-            request = parse_qs(urlparse(location).query)["request"][0]
-            page = await b.get(f"{BASE}{location}", headers=headers)
-            scopes = parse_qs(urlparse(authorization_url).query).get("scope", [""])[0].split()
-            self.page_ok = page.status_code == 200
-            form = [("request", request), ("decision", "allow")] + [("scope", s) for s in scopes]
-            r = await b.post(
-                f"{BASE}/oauth/decision",
-                content=urlencode(form),
-                headers={**headers, "Origin": BASE,
-                         "Content-Type": "application/x-www-form-urlencoded"},
-            )
-        q = parse_qs(urlparse(r.headers["location"]).query)
+        proc = await asyncio.create_subprocess_exec(
+            "node", "end2end/mcp/consent.mjs", authorization_url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        if proc.returncode != 0:
+            raise RuntimeError(err.decode().strip() or "consent.mjs failed")
+        q = parse_qs(urlparse(out.decode().strip()).query)
+        self.ok = "code" in q
         self.result = AuthorizationCodeResult(
             code=q["code"][0], state=q.get("state", [None])[0], iss=q.get("iss", [None])[0]
         )
@@ -132,7 +124,7 @@ def serve_metadata_document(name):
 
 
 async def flow(label, name, metadata_url=None):
-    storage, browser = MemoryStorage(), SignedInBrowser()
+    storage, browser = MemoryStorage(), ChromiumBrowser()
     provider = OAuthClientProvider(
         server_url=f"{BASE}/mcp",
         client_metadata=OAuthClientMetadata(client_name=name, redirect_uris=[REDIRECT]),
@@ -155,7 +147,7 @@ async def flow(label, name, metadata_url=None):
         check(f"{label}: the client is its metadata document's URL", client_id == metadata_url, client_id)
     else:
         check(f"{label}: the SDK registered dynamically", client_id.startswith("dyn_"), client_id)
-    check(f"{label}: the consent page came up for the signed-in owner", browser.consent_seen and browser.page_ok)
+    check(f"{label}: Chromium signed in and clicked Allow; the code came back", browser.ok)
     check(f"{label}: tools/list with the OAuth access token", "list_projects" in tools, str(tools))
     access = storage.tokens.access_token if storage.tokens else ""
     check(f"{label}: an access token with the OAuth prefix", access.startswith("preq_oat_"), access[:12])

@@ -712,22 +712,100 @@ async fn an_admin_sees_and_revokes_an_accounts_apps_and_a_member_cannot() {
     let admin = owner(&app, "admin@example.com", true).await;
     let member = owner(&app, "member@example.com", false).await;
     let (client_id, c) = code(&app, &member).await;
-    let access = exchange(&app, &client_id, &c, VERIFIER).await.json()["access_token"].as_str().unwrap().to_string();
-    let member_id = whoami(&app, &access).await.json()["account"]["id"].as_str().unwrap().to_string();
+    let access = exchange(&app, &client_id, &c, VERIFIER).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let member_id = whoami(&app, &access).await.json()["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The member cannot look at the admin's apps.
-    let admin_row: String = sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'admin@example.com'")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
-    let refused = app.call("oauth/connected-apps", &[("account", &admin_row)], Some(&member.cookie)).await;
+    let admin_row: String =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'admin@example.com'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    let refused = app
+        .call(
+            "oauth/connected-apps",
+            &[("account", &admin_row)],
+            Some(&member.cookie),
+        )
+        .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     // The admin sees the member's app and revokes it.
-    let apps = app.call("oauth/connected-apps", &[("account", &member_id)], Some(&admin.cookie)).await;
+    let apps = app
+        .call(
+            "oauth/connected-apps",
+            &[("account", &member_id)],
+            Some(&admin.cookie),
+        )
+        .await;
     assert_eq!(apps.status, 200, "{}", apps.body);
     let id = apps.json()[0]["id"].as_str().unwrap().to_string();
-    let res = app.call("oauth/revoke-app", &[("id", &id), ("account", &member_id)], Some(&admin.cookie)).await;
+    let res = app
+        .call(
+            "oauth/revoke-app",
+            &[("id", &id), ("account", &member_id)],
+            Some(&admin.cookie),
+        )
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(whoami(&app, &access).await.status, 401);
-    let page = app.get(&format!("/admin/accounts/{member_id}/apps"), Some(&admin.cookie)).await;
+    let page = app
+        .get(
+            &format!("/admin/accounts/{member_id}/apps"),
+            Some(&admin.cookie),
+        )
+        .await;
     assert_eq!(page.status, 200);
+}
+
+#[tokio::test]
+async fn grants_per_client_are_bounded_and_account_changes_end_them() {
+    let app = TestApp::new().await;
+    let o = owner(&app, "owner@example.com", true).await;
+    let member = owner(&app, "member@example.com", false).await;
+    let client_id = client(&app).await;
+    // Eleven authorizations of one client: the oldest grant ends.
+    let mut first_access = String::new();
+    for i in 0..11 {
+        let request = park(&app, &client_id).await;
+        let res = decide(&app, &member, &request, "allow", &["projects:read"]).await;
+        let c = query_of(res.header("location").unwrap())["code"].clone();
+        let t = exchange(&app, &client_id, &c, VERIFIER).await.json();
+        if i == 0 {
+            first_access = t["access_token"].as_str().unwrap().to_string();
+        }
+    }
+    assert_eq!(whoami(&app, &first_access).await.status, 401, "superseded");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oauth_grants WHERE revoked_at IS NULL")
+            .await,
+        oauth_grants_cap()
+    );
+    // Disabling the account ends its grants; so does an admin's invalidate.
+    let member_id: String =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'member@example.com'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    let res = app
+        .call(
+            "admin/accounts/invalidate",
+            &[("id", &member_id)],
+            Some(&o.cookie),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oauth_grants WHERE revoked_at IS NULL")
+            .await,
+        0
+    );
+}
+
+fn oauth_grants_cap() -> i64 {
+    app::oauth::grants::GRANTS_PER_CLIENT
 }

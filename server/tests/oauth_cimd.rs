@@ -38,7 +38,13 @@ async fn client_server() -> (String, tokio::task::JoinHandle<()>) {
                 async move { ([(header::CACHE_CONTROL, "max-age=600")], body) }
             }),
         )
-        .route("/mismatch.json", get(move || { let b = mismatched.clone(); async move { b } }))
+        .route(
+            "/mismatch.json",
+            get(move || {
+                let b = mismatched.clone();
+                async move { b }
+            }),
+        )
         .route("/big.json", get(|| async { "x".repeat(70 * 1024) }))
         .route(
             "/slow.json",
@@ -47,7 +53,10 @@ async fn client_server() -> (String, tokio::task::JoinHandle<()>) {
                 "{}"
             }),
         )
-        .route("/redirect.json", get(|| async { Redirect::temporary("/good.json").into_response() }));
+        .route(
+            "/redirect.json",
+            get(|| async { Redirect::temporary("/good.json").into_response() }),
+        );
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
@@ -59,7 +68,10 @@ fn authorize(client_id: &str) -> String {
         ("response_type", "code"),
         ("client_id", client_id),
         ("redirect_uri", "http://127.0.0.1:4711/callback"),
-        ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
         ("code_challenge_method", "S256"),
         ("state", "s"),
         ("resource", "http://127.0.0.1:3000/mcp"),
@@ -70,9 +82,13 @@ fn authorize(client_id: &str) -> String {
 #[tokio::test]
 async fn documents_are_fetched_behind_an_ssrf_guard() {
     let (base, server) = client_server().await;
-    let app = TestApp::with_config(|c| c.oauth_metadata_allow_hosts = vec!["127.0.0.1".into()]).await;
+    let app =
+        TestApp::with_config(|c| c.oauth_metadata_allow_hosts = vec!["127.0.0.1".into()]).await;
     let o = common::owner(&app, "owner@example.com", true).await;
-    let meta = app.get("/.well-known/oauth-authorization-server", None).await.json();
+    let meta = app
+        .get("/.well-known/oauth-authorization-server", None)
+        .await
+        .json();
     assert_eq!(meta["client_id_metadata_document_supported"], true);
 
     // A good document: parked, shown as coming from its host, cached.
@@ -81,12 +97,20 @@ async fn documents_are_fetched_behind_an_ssrf_guard() {
     assert_eq!(res.status, 303, "{}", res.body);
     let location = res.header("location").unwrap().to_string();
     let request = location.split("request=").nth(1).unwrap().to_string();
-    let info = app.call("oauth/consent-info", &[("request", &request)], Some(&o.cookie)).await.json();
+    let info = app
+        .call(
+            "oauth/consent-info",
+            &[("request", &request)],
+            Some(&o.cookie),
+        )
+        .await
+        .json();
     assert_eq!(info["client_name"], "Metadata host");
     assert_eq!(info["source"], "127.0.0.1");
     assert_eq!(info["verified"], true);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM oauth_clients WHERE kind = 'metadata_document'").await,
+        app.count("SELECT COUNT(*) FROM oauth_clients WHERE kind = 'metadata_document'")
+            .await,
         1,
         "cached"
     );
@@ -111,14 +135,25 @@ async fn private_addresses_and_plain_http_are_refused_unless_allowed() {
     let (base, server) = client_server().await;
     // No allowed hosts: 127.0.0.1 is loopback, and http is not https.
     let app = TestApp::new().await;
-    let res = app.get(&authorize(&format!("{base}/good.json")), None).await;
+    let res = app
+        .get(&authorize(&format!("{base}/good.json")), None)
+        .await;
     assert_eq!(res.status, 400);
     assert!(res.body.contains("https"), "{}", res.body);
     // localhost over https resolves to loopback: refused before connecting.
     let port = base.rsplit(':').next().unwrap();
-    let res = app.get(&authorize(&format!("https://localhost:{port}/good.json")), None).await;
+    let res = app
+        .get(
+            &authorize(&format!("https://localhost:{port}/good.json")),
+            None,
+        )
+        .await;
     assert_eq!(res.status, 400);
-    assert!(res.body.contains("private or reserved address"), "{}", res.body);
+    assert!(
+        res.body.contains("private or reserved address"),
+        "{}",
+        res.body
+    );
     for hostile in [
         "https://169.254.169.254/latest/meta-data.json",
         "https://10.0.0.1/client.json",
@@ -127,7 +162,11 @@ async fn private_addresses_and_plain_http_are_refused_unless_allowed() {
     ] {
         let res = app.get(&authorize(hostile), None).await;
         assert_eq!(res.status, 400, "{hostile}");
-        assert!(res.body.contains("private or reserved address"), "{hostile}: {}", res.body);
+        assert!(
+            res.body.contains("private or reserved address"),
+            "{hostile}: {}",
+            res.body
+        );
     }
     server.abort();
 }

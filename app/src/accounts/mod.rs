@@ -102,7 +102,9 @@ pub async fn change_password(
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn require_admin(cx: &crate::web::ServerFnContext) -> Result<crate::types::AccountId, AppError> {
+pub(crate) fn require_admin(
+    cx: &crate::web::ServerFnContext,
+) -> Result<crate::types::AccountId, AppError> {
     let me = cx.require_session()?;
     if me.user.is_admin() {
         Ok(me.user.id)

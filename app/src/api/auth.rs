@@ -89,11 +89,12 @@ impl FromRequestParts<AppState> for TokenAuth {
                     meta.set(|m| {
                         m.token_expires_at = token.expires_at;
                         m.rate = Some(rate.clone());
-                        m.token = Some((
-                            token.account_id.to_string(),
-                            token.prefix.clone(),
-                            token.new_ip,
-                        ));
+                        m.token = Some(super::meta::UsedToken {
+                            account: token.account_id.to_string(),
+                            prefix: token.prefix.clone(),
+                            new_ip: token.new_ip,
+                            oauth_client: token.oauth.then(|| token.name.clone()),
+                        });
                     });
                 }
                 if rate.retry_after_secs.is_some() {

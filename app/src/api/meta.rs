@@ -19,11 +19,22 @@ use crate::{state::AppState, types::Timestamp, web::RequestMeta};
 pub struct MetaInner {
     pub token_expires_at: Option<Timestamp>,
     pub rate: Option<RateState>,
-    /// The authenticated token (account id, prefix, first time from this IP),
-    /// for the `token_used` audit event.
-    pub token: Option<(String, String, bool)>,
+    /// The authenticated token, for the `token_used` audit event.
+    pub token: Option<UsedToken>,
     /// Set by the MCP door: the JSON-RPC method and tool of this request.
     pub mcp: Option<crate::mcp::http::McpCall>,
+}
+
+/// Who called, as the `token_used` entry records it.
+#[derive(Debug, Clone)]
+pub struct UsedToken {
+    pub account: String,
+    pub prefix: String,
+    /// First request from this IP.
+    pub new_ip: bool,
+    /// An OAuth access token: its client's name (the entry's actor is then
+    /// the client, acting for the account).
+    pub oauth_client: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,7 +105,13 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         ),
         Err(_) => (None, None, None, None),
     };
-    if let Some((account, prefix, new_ip)) = token {
+    if let Some(UsedToken {
+        account,
+        prefix,
+        new_ip,
+        oauth_client,
+    }) = token
+    {
         let http_status = res.status().as_u16();
         // A failed tool call is HTTP 200 at /mcp: its route's status counts.
         let status = mcp
@@ -122,9 +139,16 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         let mut event = crate::audit::NewEvent::new(
             "token_used",
-            "token",
+            if oauth_client.is_some() {
+                "oauth_client"
+            } else {
+                "token"
+            },
             if status < 400 { "success" } else { "failure" },
         );
+        if let Some(client) = &oauth_client {
+            event = event.detail("client", client);
+        }
         if let Some(m) = &mcp {
             event = event.detail("mcp_method", &m.method);
             if let Some(tool) = &m.tool {

@@ -53,8 +53,31 @@ pub async fn create(
     .bind(now.millis())
     .execute(&mut *conn)
     .await?;
+    // Bounded, as GitHub bounds OAuth tokens per user and app: at most
+    // GRANTS_PER_CLIENT live grants of one client (several machines) and
+    // GRANTS_PER_ACCOUNT in all; the oldest beyond that end.
+    for (filter, cap) in [
+        ("AND client_id = $2", GRANTS_PER_CLIENT),
+        ("AND $2 = $2", GRANTS_PER_ACCOUNT),
+    ] {
+        sqlx::query(&format!(
+            "UPDATE oauth_grants SET revoked_at = $3, revoked_reason = 'superseded' WHERE id IN (\
+             SELECT id FROM oauth_grants WHERE account_id = $1 {filter} AND revoked_at IS NULL \
+             ORDER BY created_at DESC, id DESC LIMIT 1000000 OFFSET {cap})"
+        ))
+        .bind(account.to_string())
+        .bind(&client.client_id)
+        .bind(now.millis())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(id)
 }
+
+/// Live grants one client may hold for one account.
+pub const GRANTS_PER_CLIENT: i64 = 10;
+/// Live grants one account may hold in all.
+pub const GRANTS_PER_ACCOUNT: i64 = 100;
 
 /// A token response (RFC 6749 5.1).
 #[derive(Debug, serde::Serialize)]

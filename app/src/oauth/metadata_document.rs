@@ -133,27 +133,40 @@ async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthE
         .iter()
         .any(|h| h.eq_ignore_ascii_case(&host));
     if url.scheme() != "https" && !allowed {
-        return Err(refused("A client ID metadata document must be served over https."));
+        return Err(refused(
+            "A client ID metadata document must be served over https.",
+        ));
     }
-    if url.path() == "/" || url.path().is_empty() || url.fragment().is_some() || url.username() != ""
+    if url.path() == "/"
+        || url.path().is_empty()
+        || url.fragment().is_some()
+        || url.username() != ""
     {
         return Err(refused(
             "A client ID metadata document URL needs a path, and no fragment or credentials.",
         ));
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let lookup_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let addrs: Vec<SocketAddr> =
-        tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((lookup_host.as_str(), port)))
-            .await
-            .map_err(|_| refused("The client's host did not resolve in time."))?
-            .map_err(|_| refused("The client's host does not resolve."))?
-            .collect();
+    let lookup_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let addrs: Vec<SocketAddr> = tokio::time::timeout(
+        TIMEOUT,
+        tokio::net::lookup_host((lookup_host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| refused("The client's host did not resolve in time."))?
+    .map_err(|_| refused("The client's host does not resolve."))?
+    .collect();
     let Some(first) = addrs.first().copied() else {
         return Err(refused("The client's host does not resolve."));
     };
     if !allowed && addrs.iter().any(|a| forbidden(a.ip())) {
-        tracing::warn!(client_id, "metadata document on a private or reserved address refused");
+        tracing::warn!(
+            client_id,
+            "metadata document on a private or reserved address refused"
+        );
         return Err(refused(
             "The client's host resolves to a private or reserved address.",
         ));
@@ -173,7 +186,12 @@ async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthE
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| refused(format!("The metadata document could not be fetched: {}", short(&e))))?;
+            .map_err(|e| {
+                refused(format!(
+                    "The metadata document could not be fetched: {}",
+                    short(&e)
+                ))
+            })?;
         if !res.status().is_success() {
             return Err(refused(format!(
                 "The metadata document answered {} (redirects are not followed).",
@@ -185,11 +203,12 @@ async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthE
         }
         let cache_ms = cache_ms(res.headers().get("cache-control"));
         let mut body = Vec::new();
-        while let Some(chunk) = res
-            .chunk()
-            .await
-            .map_err(|e| refused(format!("The metadata document could not be read: {}", short(&e))))?
-        {
+        while let Some(chunk) = res.chunk().await.map_err(|e| {
+            refused(format!(
+                "The metadata document could not be read: {}",
+                short(&e)
+            ))
+        })? {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_BYTES {
                 return Err(refused("The metadata document is larger than 64 KiB."));
@@ -246,20 +265,29 @@ pub fn parse(client_id: &str, body: &[u8]) -> Result<Client, OAuthError> {
         ));
     }
     if doc.redirect_uris.is_empty() || doc.redirect_uris.len() > 10 {
-        return Err(refused("The metadata document must list 1-10 redirect_uris."));
+        return Err(refused(
+            "The metadata document must list 1-10 redirect_uris.",
+        ));
     }
     for uri in &doc.redirect_uris {
-        validate_redirect_uri(uri)
-            .map_err(|m| refused(format!("redirect_uri {uri:?} {m}.")))?;
+        validate_redirect_uri(uri).map_err(|m| refused(format!("redirect_uri {uri:?} {m}.")))?;
     }
-    if !matches!(doc.token_endpoint_auth_method.as_deref(), None | Some("none")) {
+    if !matches!(
+        doc.token_endpoint_auth_method.as_deref(),
+        None | Some("none")
+    ) {
         return Err(refused(
             "Only public clients (token_endpoint_auth_method \"none\") are supported.",
         ));
     }
     let name = doc
         .client_name
-        .map(|n| n.chars().filter(|c| !c.is_control()).take(100).collect::<String>())
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect::<String>()
+        })
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| client_id.to_string());
     Ok(Client {
@@ -277,9 +305,24 @@ mod tests {
     #[test]
     fn private_and_reserved_addresses_are_forbidden() {
         for a in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "fc00::1", "fd12::1", "fe80::1",
-            "::ffff:127.0.0.1", "::ffff:8.8.8.8", "64:ff9b::a00:1", "240.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::a00:1",
+            "240.0.0.1",
         ] {
             assert!(forbidden(a.parse().unwrap()), "{a}");
         }

@@ -16,6 +16,21 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
     let err = move || action.value().get().and_then(|r| r.err());
+    // Back to an OAuth consent page: load it as a whole document, not by a
+    // client-side route change, so the browser applies that page's own CSP
+    // (its form-action allows the client's redirect origin; this page's
+    // does not, and Chromium holds the consent form's redirect to it).
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_))) {
+            let target = next();
+            if target.starts_with("/oauth/") {
+                if let Some(w) = web_sys::window() {
+                    // A local path: "/oauth/..." cannot leave this origin.
+                    let _ = w.location().assign(&target);
+                }
+            }
+        }
+    });
     view! {
         <Title text="Sign in · Preqstation"/>
         <AuthCard title="Sign in" subtitle="Manage the API tokens your agents use.">
