@@ -760,6 +760,27 @@ async fn an_admin_sees_and_revokes_an_accounts_apps_and_a_member_cannot() {
         )
         .await;
     assert_eq!(page.status, 200);
+    // Disabling the account ends its grants at once.
+    let (client_id, c) = code(&app, &member).await;
+    let access = exchange(&app, &client_id, &c, VERIFIER).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(whoami(&app, &access).await.status, 200);
+    let res = app
+        .call(
+            "admin/accounts/disable",
+            &[("id", &member_id), ("disabled", "true")],
+            Some(&admin.cookie),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(whoami(&app, &access).await.status, 401);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oauth_grants WHERE revoked_reason = 'account_disabled'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
