@@ -830,3 +830,23 @@ async fn grants_per_client_are_bounded_and_account_changes_end_them() {
 fn oauth_grants_cap() -> i64 {
     app::oauth::grants::GRANTS_PER_CLIENT
 }
+
+#[tokio::test]
+async fn the_oauth_endpoints_are_limited_per_ip() {
+    let app = TestApp::with_config(|c| c.api_rate_per_ip = 3).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            get(&app, "/oauth/authorize?client_id=x")
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    assert_eq!(&statuses[..3], &[400, 400, 400], "{statuses:?}");
+    assert_eq!(statuses[4], 429, "{statuses:?}");
+    let res = get(&app, "/.well-known/oauth-authorization-server").await;
+    assert_eq!(res.status, 429);
+    assert!(res.header("retry-after").is_some());
+    assert_eq!(res.json()["error"], "temporarily_unavailable");
+}

@@ -18,8 +18,10 @@ use crate::{
     config::Config, db::Db, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta,
 };
 
-/// The endpoints clients call (no cookies, so outside the CSRF layer).
-pub fn routes() -> Router<AppState> {
+/// The endpoints clients call (no cookies, so outside the CSRF layer),
+/// under the API's per-IP rate limit: anonymous callers can park requests
+/// and make the server fetch metadata documents, so they are bounded too.
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/.well-known/oauth-protected-resource",
@@ -37,6 +39,31 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth/token", post(token))
         .route("/oauth/register", post(register))
         .route("/oauth/revoke", post(revoke))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            per_ip_limit,
+        ))
+}
+
+async fn per_ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let ip = RequestMeta::of(&parts, &state.config.trust_proxy)
+        .ip
+        .unwrap_or_default();
+    if let Some(wait) = state.limits.per_ip.check(&ip).retry_after_secs {
+        metrics::counter!("rate_limited_total", "limit" => "oauth_ip").increment(1);
+        tracing::warn!(%ip, path = %parts.uri.path(), "OAuth rate limit (per IP) exceeded");
+        let mut res = OAuthError::new(
+            "temporarily_unavailable",
+            "Too many requests from this address; try again later.",
+        )
+        .into_response();
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return res;
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 fn scopes_supported() -> Vec<&'static str> {

@@ -97,7 +97,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .nest("/api", crate::api::router(state.clone()))
         .merge(crate::mcp::http::routes(&state, api_in_process))
-        .merge(crate::oauth::http::routes())
+        .merge(crate::oauth::http::routes(&state))
         .merge(assets::routes(&state.leptos))
         .merge(pages)
         .layer(middleware::from_fn_with_state(
