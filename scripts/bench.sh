@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The load benchmark (issue 11): the release binary on loopback, driven by
+# wrk, on SQLite and then on the local PostgreSQL, with `pgbench -S` for the
+# floor. Prints one table of throughput and ratios (never asserts a time) and,
+# with --record, writes it into docs/benchmarks.md between the bench markers.
+#
+#   scripts/bench.sh [--record] [--duration SECONDS] [--connections N]
+#
+# Every loop is bounded in count and time; traffic goes to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source .ci/common.sh
+
+RECORD=0
+DURATION=10
+CONNS=32
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --record) RECORD=1 ;;
+        --duration) DURATION="$2"; shift ;;
+        --connections) CONNS="$2"; shift ;;
+        *) echo "usage: scripts/bench.sh [--record] [--duration S] [--connections N]" >&2; exit 2 ;;
+    esac
+    shift
+done
+PG_ADMIN="${BENCH_PG_ADMIN:-postgres://preq_test:preq_test@127.0.0.1:5432/postgres}"
+PORT="${BENCH_PORT:-3981}"
+BASE="http://127.0.0.1:$PORT"
+PASSWORD='the benchmark account passphrase'
+
+command -v wrk >/dev/null || apt_install wrk
+command -v pgbench >/dev/null || apt_install postgresql-15
+pg_isready -q -h 127.0.0.1 || as_root pg_ctlcluster --skip-systemctl-redirect 15 main start
+
+step "Building the release binary"
+cargo build -p server --release 2>&1 | tail -1
+BIN="$CARGO_TARGET_DIR/release/preqstation"
+
+source .ci/live.sh
+WORK="$(mktemp -d)"
+SERVER=""
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+rss_mb() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# wrk: requests/s, p50 and p99 latency (ms) of one endpoint.
+load() { # path [header]
+    local out
+    out="$(timeout $((DURATION + 30)) wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency ${2:+-H "$2"} "$BASE$1")"
+    local rps p50 p99
+    rps="$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out")"
+    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    echo "$rps $p50 $p99"
+}
+
+declare -A R
+bench_backend() { # name database_url
+    local name="$1" url="$2"
+    step "Benchmarking on $name"
+    local dir="$WORK/$name"
+    mkdir -p "$dir"
+    export PREQSTATION_DATA_DIR="$dir" PREQSTATION_PUBLIC_URL="$BASE" PREQSTATION_LISTEN="127.0.0.1:$PORT" \
+        PREQSTATION_API_RATE_PER_IP=1000000000 PREQSTATION_API_RATE_PER_TOKEN=1000000000 RUST_LOG=error
+    if [ -n "$url" ]; then export DATABASE_URL="$url"; else unset DATABASE_URL; fi
+    echo "$PASSWORD" | "$BIN" create-admin --email bench@example.com >/dev/null
+    "$BIN" serve >"$dir/server.log" 2>&1 &
+    SERVER=$!
+    wait_healthy "$BASE"
+    R[$name.idle_rss]="$(rss_mb "$SERVER")"
+    COOKIE="$(sign_in bench@example.com "$PASSWORD")"
+    local token project
+    token="$(COOKIE="$COOKIE" new_token bench scope_projects_read scope_tasks_read scope_tasks_write)"
+    project="$(COOKIE="$COOKIE" rpc projects/create --data-urlencode name=bench \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+    for i in $(seq 1 60); do
+        curl -fsS -o /dev/null -X POST "$BASE/api/tasks" -H "Authorization: Bearer $token" \
+            -H 'Content-Type: application/json' -d "{\"project_id\":\"$project\",\"title\":\"task $i\"}"
+    done
+    read -r R[$name.healthz] R[$name.healthz_p50] R[$name.healthz_p99] <<<"$(load /healthz)"
+    read -r R[$name.whoami] R[$name.whoami_p50] R[$name.whoami_p99] \
+        <<<"$(load /api/auth/whoami "Authorization: Bearer $token")"
+    R[$name.rss_after]="$(rss_mb "$SERVER")"
+    read -r R[$name.tasks] R[$name.tasks_p50] R[$name.tasks_p99] \
+        <<<"$(load "/api/tasks?project_id=$project&limit=50" "Authorization: Bearer $token")"
+    kill -TERM "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=""
+}
+
+bench_backend SQLite ""
+psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS preq_bench" -c "CREATE DATABASE preq_bench"
+bench_backend PostgreSQL "${PG_ADMIN%/*}/preq_bench"
+psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS preq_bench"
+
+step "pgbench -S (the floor: one indexed read per transaction)"
+psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS preq_pgbench" -c "CREATE DATABASE preq_pgbench"
+PGBENCH_URL="${PG_ADMIN%/*}/preq_pgbench"
+pgbench -q -i -s 10 "$PGBENCH_URL" >/dev/null 2>&1
+PGBENCH="$(timeout $((DURATION + 30)) pgbench -S -c"$CONNS" -j2 -T"$DURATION" "$PGBENCH_URL" 2>/dev/null \
+    | awk '/^tps/ {printf "%d", $3}')"
+psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS preq_pgbench"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+CPU="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+TABLE="$(cat <<EOF
+Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%d GiB", $2/1048576}' /proc/meminfo) RAM: \`wrk -t2 -c$CONNS -d${DURATION}s\` on loopback, release build, rate limits out of the way.
+
+| | SQLite | PostgreSQL 15 |
+|---|---|---|
+| \`GET /healthz\` (req/s) | ${R[SQLite.healthz]} | ${R[PostgreSQL.healthz]} |
+| \`GET /api/auth/whoami\` (req/s) | ${R[SQLite.whoami]} | ${R[PostgreSQL.whoami]} |
+| whoami / healthz (P1: ≥ 0.5 SQLite, ≥ 0.4 PostgreSQL) | $(ratio "${R[SQLite.whoami]}" "${R[SQLite.healthz]}") | $(ratio "${R[PostgreSQL.whoami]}" "${R[PostgreSQL.healthz]}") |
+| \`pgbench -S\`, same clients (tps) | | $PGBENCH |
+| whoami / pgbench -S (P1b: ≥ 0.5) | | $(ratio "${R[PostgreSQL.whoami]}" "$PGBENCH") |
+| \`GET /api/tasks\`, page of 50 (req/s) | ${R[SQLite.tasks]} | ${R[PostgreSQL.tasks]} |
+| tasks / healthz (P3: ≥ 0.3) | $(ratio "${R[SQLite.tasks]}" "${R[SQLite.healthz]}") | $(ratio "${R[PostgreSQL.tasks]}" "${R[PostgreSQL.healthz]}") |
+| whoami latency p50 / p99 (P5) | ${R[SQLite.whoami_p50]} / ${R[SQLite.whoami_p99]} | ${R[PostgreSQL.whoami_p50]} / ${R[PostgreSQL.whoami_p99]} |
+| RSS idle after start / after the whoami run (MB) | ${R[SQLite.idle_rss]} / ${R[SQLite.rss_after]} | ${R[PostgreSQL.idle_rss]} / ${R[PostgreSQL.rss_after]} |
+EOF
+)"
+echo
+echo "$TABLE"
+if [ "$RECORD" = 1 ]; then
+    python3 - "$TABLE" <<'PY'
+import sys
+path = "docs/benchmarks.md"
+start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+text = open(path).read()
+block = f"{start}\n{sys.argv[1]}\n{end}"
+if start in text and end in text:
+    text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+else:
+    text = text.rstrip() + "\n\n## Load: `scripts/bench.sh`\n\n" + block + "\n"
+open(path, "w").write(text)
+PY
+    echo "(written to docs/benchmarks.md)"
+fi
