@@ -4,7 +4,10 @@
 # floor. Prints one table of throughput and ratios (never asserts a time) and,
 # with --record, writes it into docs/benchmarks.md between the bench markers.
 #
-#   scripts/bench.sh [--record] [--duration SECONDS] [--connections N]
+#   scripts/bench.sh [--record] [--memory] [--duration SECONDS] [--connections N]
+#
+# --memory adds two 60-second whoami runs per database (c=32, c=512) and
+# samples the server's resident memory at 5, 30 and 60 s of each.
 #
 # Every loop is bounded in count and time; traffic goes to 127.0.0.1 only.
 set -euo pipefail
@@ -12,14 +15,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source .ci/common.sh
 
 RECORD=0
+MEMORY=0
 DURATION=10
 CONNS=32
 while [ $# -gt 0 ]; do
     case "$1" in
         --record) RECORD=1 ;;
+        --memory) MEMORY=1 ;;
         --duration) DURATION="$2"; shift ;;
         --connections) CONNS="$2"; shift ;;
-        *) echo "usage: scripts/bench.sh [--record] [--duration S] [--connections N]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--record] [--memory] [--duration S] [--connections N]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -84,6 +89,22 @@ bench_backend() { # name database_url
     R[$name.rss_after]="$(rss_mb "$SERVER")"
     read -r R[$name.tasks] R[$name.tasks_p50] R[$name.tasks_p99] \
         <<<"$(load "/api/tasks?project_id=$project&limit=50" "Authorization: Bearer $token")"
+    if [ "$MEMORY" = 1 ]; then
+        # Memory under sustained load: 60 s of whoami at c=32, then at c=512;
+        # resident memory sampled at 5, 30 and 60 s of each run.
+        for c in 32 512; do
+            timeout 90 wrk -t2 -c"$c" -d60s -H "Authorization: Bearer $token" "$BASE/api/auth/whoami" \
+                >/dev/null 2>&1 &
+            local w=$! samples=""
+            for t in 5 25 30; do
+                sleep "$t"
+                samples="$samples $(rss_mb "$SERVER")"
+            done
+            wait "$w" || true
+            read -r a b c2 <<<"$samples"
+            R[$name.mem$c]="$a / $b / $c2"
+        done
+    fi
     kill -TERM "$SERVER"
     wait "$SERVER" 2>/dev/null || true
     SERVER=""
@@ -118,6 +139,8 @@ Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($CPU), $(awk '/MemTotal/ {print
 | tasks / healthz (P3: ≥ 0.3) | $(ratio "${R[SQLite.tasks]}" "${R[SQLite.healthz]}") | $(ratio "${R[PostgreSQL.tasks]}" "${R[PostgreSQL.healthz]}") |
 | whoami latency p50 / p99 (P5) | ${R[SQLite.whoami_p50]} / ${R[SQLite.whoami_p99]} | ${R[PostgreSQL.whoami_p50]} / ${R[PostgreSQL.whoami_p99]} |
 | RSS idle after start / after the whoami run (MB) | ${R[SQLite.idle_rss]} / ${R[SQLite.rss_after]} | ${R[PostgreSQL.idle_rss]} / ${R[PostgreSQL.rss_after]} |
+$( [ "$MEMORY" = 1 ] && echo "| RSS at 5 / 30 / 60 s of whoami, c=32 (MB) | ${R[SQLite.mem32]} | ${R[PostgreSQL.mem32]} |" )
+$( [ "$MEMORY" = 1 ] && echo "| RSS at 5 / 30 / 60 s of whoami, c=512 (MB) | ${R[SQLite.mem512]} | ${R[PostgreSQL.mem512]} |" )
 EOF
 )"
 echo
