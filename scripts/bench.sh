@@ -4,7 +4,11 @@
 # floor. Prints one table of throughput and ratios (never asserts a time) and,
 # with --record, writes it into docs/benchmarks.md between the bench markers.
 #
-#   scripts/bench.sh [--record] [--memory] [--duration SECONDS] [--connections N]
+#   scripts/bench.sh [--record] [--memory] [--tokens] [--duration SECONDS] [--connections N]
+#
+# --tokens measures whoami with 1,000, 100,000 and 1,000,000 tokens stored
+# (seeded by SQL, not the API: 1,000 per account, 5 of them active, the rest
+# revoked) and draws docs/bench-tokens.svg.
 #
 # --memory adds two 60-second whoami runs per database (c=32, c=512) and
 # samples the server's resident memory at 5, 30 and 60 s of each.
@@ -16,15 +20,17 @@ source .ci/common.sh
 
 RECORD=0
 MEMORY=0
+TOKENS=0
 DURATION=10
 CONNS=32
 while [ $# -gt 0 ]; do
     case "$1" in
         --record) RECORD=1 ;;
         --memory) MEMORY=1 ;;
+        --tokens) TOKENS=1 ;;
         --duration) DURATION="$2"; shift ;;
         --connections) CONNS="$2"; shift ;;
-        *) echo "usage: scripts/bench.sh [--record] [--memory] [--duration S] [--connections N]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--record] [--memory] [--tokens] [--duration S] [--connections N]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -60,6 +66,37 @@ load() { # path [header]
     echo "$rps $p50 $p99"
 }
 
+# Stores tokens from..to (1,000 per account: 5 active, 995 revoked) straight
+# into the database, as a deployment with that history would have them.
+seed_tokens() { # name url dir from to
+    local name="$1" url="$2" dir="$3" from="$4" to="$5"
+    local a_from=$((from / 1000 + 1)) a_to=$((to / 1000))
+    local accounts="INSERT INTO accounts (id, email, password_hash, role, created_at, password_changed_at)"
+    local tokens="INSERT INTO api_tokens (id, account_id, name, prefix, token_hash, scopes, created_at, expires_at, revoked_at)"
+    if [ "$name" = PostgreSQL ]; then
+        psql -q "$url" -v ON_ERROR_STOP=1 <<SQL
+$accounts SELECT 'seed-a-' || a, 'seed' || a || '@bench.invalid', 'x', 'member', 0, 0
+  FROM generate_series($a_from, $a_to) a;
+$tokens SELECT 'seed-t-' || t, 'seed-a-' || ((t - 1) / 1000 + 1), 'seed', 'preq_seed000', md5(t::text) || md5((-t)::text),
+  'tasks:read', 0, 4102444800000, CASE WHEN t % 1000 < 5 THEN NULL ELSE 1 END
+  FROM generate_series($((from + 1)), $to) t;
+ANALYZE api_tokens;
+SQL
+    else
+        sqlite3 "$dir/preqstation.sqlite" <<SQL
+PRAGMA busy_timeout = 30000;
+BEGIN;
+WITH RECURSIVE s(a) AS (SELECT $a_from UNION ALL SELECT a + 1 FROM s WHERE a < $a_to)
+$accounts SELECT 'seed-a-' || a, 'seed' || a || '@bench.invalid', 'x', 'member', 0, 0 FROM s;
+WITH RECURSIVE s(t) AS (SELECT $((from + 1)) UNION ALL SELECT t + 1 FROM s WHERE t < $to)
+$tokens SELECT 'seed-t-' || t, 'seed-a-' || ((t - 1) / 1000 + 1), 'seed', 'preq_seed000', printf('%064x', t),
+  'tasks:read', 0, 4102444800000, CASE WHEN t % 1000 < 5 THEN NULL ELSE 1 END FROM s;
+COMMIT;
+ANALYZE;
+SQL
+    fi
+}
+
 declare -A R
 bench_backend() { # name database_url
     local name="$1" url="$2"
@@ -89,6 +126,15 @@ bench_backend() { # name database_url
     R[$name.rss_after]="$(rss_mb "$SERVER")"
     read -r R[$name.tasks] R[$name.tasks_p50] R[$name.tasks_p99] \
         <<<"$(load "/api/tasks?project_id=$project&limit=50" "Authorization: Bearer $token")"
+    if [ "$TOKENS" = 1 ]; then
+        local have=0
+        for n in 1000 100000 1000000; do
+            seed_tokens "$name" "$url" "$dir" "$have" "$n"
+            have="$n"
+            read -r R[$name.tok$n] R[$name.tok${n}_p50] R[$name.tok${n}_p99] \
+                <<<"$(load /api/auth/whoami "Authorization: Bearer $token")"
+        done
+    fi
     if [ "$MEMORY" = 1 ]; then
         # Memory under sustained load: 60 s of whoami at c=32, then at c=512;
         # resident memory sampled at 5, 30 and 60 s of each run.
@@ -139,12 +185,49 @@ Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($CPU), $(awk '/MemTotal/ {print
 | tasks / healthz (P3: ≥ 0.3) | $(ratio "${R[SQLite.tasks]}" "${R[SQLite.healthz]}") | $(ratio "${R[PostgreSQL.tasks]}" "${R[PostgreSQL.healthz]}") |
 | whoami latency p50 / p99 (P5) | ${R[SQLite.whoami_p50]} / ${R[SQLite.whoami_p99]} | ${R[PostgreSQL.whoami_p50]} / ${R[PostgreSQL.whoami_p99]} |
 | RSS idle after start / after the whoami run (MB) | ${R[SQLite.idle_rss]} / ${R[SQLite.rss_after]} | ${R[PostgreSQL.idle_rss]} / ${R[PostgreSQL.rss_after]} |
+$( [ "$TOKENS" = 1 ] && for n in 1000 100000 1000000; do echo "| whoami with $n tokens stored: req/s (p99) | ${R[SQLite.tok$n]} (${R[SQLite.tok${n}_p99]}) | ${R[PostgreSQL.tok$n]} (${R[PostgreSQL.tok${n}_p99]}) |"; done )
+$( [ "$TOKENS" = 1 ] && echo "| P2: with 1,000,000 / with 1,000 (≥ 0.9) | $(ratio "${R[SQLite.tok1000000]}" "${R[SQLite.tok1000]}") | $(ratio "${R[PostgreSQL.tok1000000]}" "${R[PostgreSQL.tok1000]}") |" )
 $( [ "$MEMORY" = 1 ] && echo "| RSS at 5 / 30 / 60 s of whoami, c=32 (MB) | ${R[SQLite.mem32]} | ${R[PostgreSQL.mem32]} |" )
 $( [ "$MEMORY" = 1 ] && echo "| RSS at 5 / 30 / 60 s of whoami, c=512 (MB) | ${R[SQLite.mem512]} | ${R[PostgreSQL.mem512]} |" )
 EOF
 )"
 echo
 echo "$TABLE"
+if [ "$TOKENS" = 1 ]; then
+    python3 - docs/bench-tokens.svg \
+        "${R[SQLite.tok1000]} ${R[SQLite.tok100000]} ${R[SQLite.tok1000000]}" \
+        "${R[PostgreSQL.tok1000]} ${R[PostgreSQL.tok100000]} ${R[PostgreSQL.tok1000000]}" \
+        "${R[SQLite.tok1000_p99]} ${R[SQLite.tok100000_p99]} ${R[SQLite.tok1000000_p99]}" \
+        "${R[PostgreSQL.tok1000_p99]} ${R[PostgreSQL.tok100000_p99]} ${R[PostgreSQL.tok1000000_p99]}" <<'PY'
+import sys
+path, sq, pg, sq99, pg99 = sys.argv[1:6]
+sq = [float(x) for x in sq.split()]; pg = [float(x) for x in pg.split()]
+sq99 = sq99.split(); pg99 = pg99.split()
+W, H, L, T, B = 560, 300, 70, 30, 50
+xs = [L + i * (W - L - 40) / 2 for i in range(3)]
+top = max(sq + pg) * 1.15
+y = lambda v: T + (H - T - B) * (1 - v / top)
+out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+       f'<text x="{W/2}" y="18" text-anchor="middle">whoami req/s (and p99) against tokens stored</text>',
+       f'<line x1="{L}" y1="{H-B}" x2="{W-20}" y2="{H-B}" stroke="#333"/><line x1="{L}" y1="{T}" x2="{L}" y2="{H-B}" stroke="#333"/>']
+for i, lbl in enumerate(["1,000", "100,000", "1,000,000"]):
+    out.append(f'<text x="{xs[i]}" y="{H-B+18}" text-anchor="middle">{lbl}</text>')
+for k in range(5):
+    v = top * k / 5
+    out.append(f'<text x="{L-6}" y="{y(v)+4}" text-anchor="end">{int(v)}</text>')
+for vals, p99, color, name in [(sq, sq99, "#4338ca", "SQLite"), (pg, pg99, "#b45309", "PostgreSQL")]:
+    pts = " ".join(f"{xs[i]},{y(v)}" for i, v in enumerate(vals))
+    out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
+    for i, v in enumerate(vals):
+        out.append(f'<circle cx="{xs[i]}" cy="{y(v)}" r="3" fill="{color}"/>')
+        out.append(f'<text x="{xs[i]+6}" y="{y(v)-6}" fill="{color}">{int(v)} ({p99[i]})</text>')
+    ly = T + 10 + (0 if name == "SQLite" else 16)
+    out.append(f'<text x="{W-30}" y="{ly}" text-anchor="end" fill="{color}">{name}</text>')
+out.append(f'<text x="{W/2}" y="{H-8}" text-anchor="middle">tokens stored (1,000 per account, 5 active)</text></svg>')
+open(path, "w").write("\n".join(out) + "\n")
+PY
+    echo "(plot written to docs/bench-tokens.svg)"
+fi
 if [ "$RECORD" = 1 ]; then
     python3 - "$TABLE" <<'PY'
 import sys
