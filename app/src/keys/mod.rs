@@ -266,15 +266,26 @@ impl Keyring {
         Ok(())
     }
 
-    /// Test support: the ring with another key appended as the newest.
-    pub fn with_new_key(&self, id: &str) -> Result<Self, String> {
+    /// This ring with its keys changed by `change` (and checked again).
+    fn edited(
+        &self,
+        change: impl FnOnce(&mut Vec<ServerKey>) -> Result<(), String>,
+    ) -> Result<Self, String> {
         let mut keys: Vec<ServerKey> = self
             .keys
             .iter()
             .map(|k| ServerKey::new(&k.id, &k.created, k.staged, k.bytes.to_vec()))
             .collect::<Result<_, _>>()?;
-        keys.push(ServerKey::new(id, &today(), false, fresh_bytes()?)?);
+        change(&mut keys)?;
         Self::build(keys, self.audit_keyed_from, self.source, self.path.clone())
+    }
+
+    /// Test support: the ring with another key appended as the newest.
+    pub fn with_new_key(&self, id: &str) -> Result<Self, String> {
+        self.edited(|keys| {
+            keys.push(ServerKey::new(id, &today(), false, fresh_bytes()?)?);
+            Ok(())
+        })
     }
 }
 
@@ -308,27 +319,11 @@ fn next_id(ring: &Keyring) -> String {
 /// `preqstation keys rotate [--staged]`: adds a fresh key as the newest and
 /// rewrites the file. Returns the new id.
 pub fn rotate_file(ring: &Keyring, staged: bool) -> Result<String, KeyringError> {
-    let path = ring.path.clone().ok_or(KeyringError::NotAFile)?;
     let id = next_id(ring);
-    let mut keys: Vec<ServerKey> = Vec::with_capacity(ring.keys.len() + 1);
-    for k in ring.keys.iter() {
-        keys.push(
-            ServerKey::new(&k.id, &k.created, k.staged, k.bytes.to_vec())
-                .map_err(KeyringError::Invalid)?,
-        );
-    }
-    keys.push(
-        ServerKey::new(
-            &id,
-            &today(),
-            staged,
-            fresh_bytes().map_err(KeyringError::Invalid)?,
-        )
-        .map_err(KeyringError::Invalid)?,
-    );
-    let next = Keyring::build(keys, ring.audit_keyed_from, ring.source, Some(path.clone()))
-        .map_err(KeyringError::Invalid)?;
-    file::store(&path, &next)?;
+    edit_file(ring, |keys| {
+        keys.push(ServerKey::new(&id, &today(), staged, fresh_bytes()?)?);
+        Ok(())
+    })?;
     Ok(id)
 }
 
@@ -367,17 +362,9 @@ fn edit_file(
     ring: &Keyring,
     change: impl FnOnce(&mut Vec<ServerKey>) -> Result<(), String>,
 ) -> Result<(), KeyringError> {
-    let path = ring.path.clone().ok_or(KeyringError::NotAFile)?;
-    let mut keys: Vec<ServerKey> = ring
-        .keys
-        .iter()
-        .map(|k| ServerKey::new(&k.id, &k.created, k.staged, k.bytes.to_vec()))
-        .collect::<Result<_, _>>()
-        .map_err(KeyringError::Invalid)?;
-    change(&mut keys).map_err(KeyringError::Invalid)?;
-    let next = Keyring::build(keys, ring.audit_keyed_from, ring.source, Some(path.clone()))
-        .map_err(KeyringError::Invalid)?;
-    file::store(&path, &next)
+    let path = ring.path.as_deref().ok_or(KeyringError::NotAFile)?;
+    let next = ring.edited(change).map_err(KeyringError::Invalid)?;
+    file::store(path, &next)
 }
 
 #[cfg(test)]

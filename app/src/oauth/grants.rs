@@ -24,6 +24,14 @@ pub fn access_prefix(config: &Config) -> String {
     format!("{}oat_", config.token_prefix)
 }
 
+/// True when `presented` has the access-token prefix. Asked on every bearer
+/// request, so it allocates nothing.
+pub fn is_access_token(config: &Config, presented: &str) -> bool {
+    presented
+        .strip_prefix(config.token_prefix.as_str())
+        .is_some_and(|rest| rest.starts_with("oat_"))
+}
+
 /// The refresh-token prefix (`preq_ort_`).
 pub fn refresh_prefix(config: &Config) -> String {
     format!("{}ort_", config.token_prefix)

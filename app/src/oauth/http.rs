@@ -53,17 +53,21 @@ async fn per_ip_limit(State(state): State<AppState>, req: Request, next: Next) -
     if let Some(wait) = state.limits.per_ip.check(&ip).retry_after_secs {
         metrics::counter!("rate_limited_total", "limit" => "oauth_ip").increment(1);
         tracing::warn!(%ip, path = %parts.uri.path(), "OAuth rate limit (per IP) exceeded");
-        let mut res = OAuthError::new(
-            "temporarily_unavailable",
+        return too_many(
+            wait,
             "Too many requests from this address; try again later.",
-        )
-        .into_response();
-        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return res;
+        );
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// 429 with `Retry-After`, in the OAuth error shape.
+fn too_many(wait: u64, message: &str) -> Response {
+    let mut res = OAuthError::new("temporarily_unavailable", message).into_response();
+    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    res
 }
 
 fn scopes_supported() -> Vec<&'static str> {
@@ -400,15 +404,10 @@ async fn register(State(state): State<AppState>, req: Request) -> Response {
     let meta = RequestMeta::of(&parts, &state.config.trust_proxy);
     let ip = meta.ip.clone().unwrap_or_default();
     if let Some(wait) = state.limits.oauth_register.check(&ip).retry_after_secs {
-        let mut res = OAuthError::new(
-            "temporarily_unavailable",
+        return too_many(
+            wait,
             "Too many registrations from this address; try again later.",
-        )
-        .into_response();
-        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return res;
+        );
     }
     let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
         Ok(b) => b,
@@ -496,19 +495,21 @@ async fn revoke(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
 /// Adds where to find the authorization server to the 401 challenges of
 /// `/mcp` and `/api/` (RFC 9728 5.1): `resource_metadata` and `scope`.
 pub async fn challenge_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let mut res = next.run(req).await;
-    if res.status() != StatusCode::UNAUTHORIZED {
-        return res;
-    }
-    let issuer = super::issuer(&state.config);
-    let metadata = if path == "/mcp" || path.starts_with("/mcp/") {
-        format!("{issuer}/.well-known/oauth-protected-resource/mcp")
+    // Which metadata document applies, decided before the request moves
+    // on (no allocation: this layer sees every request).
+    let path = req.uri().path();
+    let document = if path == "/mcp" || path.starts_with("/mcp/") {
+        Some("/.well-known/oauth-protected-resource/mcp")
     } else if path.starts_with("/api/") {
-        format!("{issuer}/.well-known/oauth-protected-resource")
+        Some("/.well-known/oauth-protected-resource")
     } else {
+        None
+    };
+    let mut res = next.run(req).await;
+    let Some(document) = document.filter(|_| res.status() == StatusCode::UNAUTHORIZED) else {
         return res;
     };
+    let metadata = format!("{}{document}", super::issuer(&state.config));
     let current = res
         .headers()
         .get(header::WWW_AUTHENTICATE)

@@ -88,7 +88,7 @@ pub async fn authenticate(
     user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
-    if presented.starts_with(&crate::oauth::grants::access_prefix(config)) {
+    if crate::oauth::grants::is_access_token(config, presented) {
         return crate::oauth::grants::authenticate(db, config, presented, ip, now).await;
     }
     let secret = match format::parse(&config.token_prefix, presented) {
