@@ -4,7 +4,7 @@
 # floor. Prints one table of throughput and ratios (never asserts a time) and,
 # with --record, writes it into docs/benchmarks.md between the bench markers.
 #
-#   scripts/bench.sh [--record] [--memory] [--tokens] [--duration SECONDS] [--connections N]
+#   scripts/bench.sh [--record] [--memory] [--tokens] [--pause] [--duration SECONDS] [--connections N]
 #
 # --tokens measures whoami with 1,000, 100,000 and 1,000,000 tokens stored
 # (seeded by SQL, not the API: 1,000 per account, 5 of them active, the rest
@@ -12,6 +12,13 @@
 #
 # --memory adds two 60-second whoami runs per database (c=32, c=512) and
 # samples the server's resident memory at 5, 30 and 60 s of each.
+#
+# Always, last on each database: P4. The server restarts with /metrics on,
+# takes 30 s of whoami, stops cleanly (SIGTERM), and the token_used rows it
+# wrote are compared with the authenticated requests it counted
+# (api_authenticated_requests_total). --pause stops every PostgreSQL process
+# (SIGSTOP) for 10 s in the middle of that run and samples the server's
+# memory and audit queue while it is away.
 #
 # Every loop is bounded in count and time; traffic goes to 127.0.0.1 only.
 set -euo pipefail
@@ -21,6 +28,7 @@ source .ci/common.sh
 RECORD=0
 MEMORY=0
 TOKENS=0
+PAUSE=0
 DURATION=10
 CONNS=32
 while [ $# -gt 0 ]; do
@@ -28,19 +36,22 @@ while [ $# -gt 0 ]; do
         --record) RECORD=1 ;;
         --memory) MEMORY=1 ;;
         --tokens) TOKENS=1 ;;
+        --pause) PAUSE=1 ;;
         --duration) DURATION="$2"; shift ;;
         --connections) CONNS="$2"; shift ;;
-        *) echo "usage: scripts/bench.sh [--record] [--memory] [--tokens] [--duration S] [--connections N]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--record] [--memory] [--tokens] [--pause] [--duration S] [--connections N]" >&2; exit 2 ;;
     esac
     shift
 done
 PG_ADMIN="${BENCH_PG_ADMIN:-postgres://preq_test:preq_test@127.0.0.1:5432/postgres}"
 PORT="${BENCH_PORT:-3981}"
+METRICS="127.0.0.1:$((PORT + 1))"
 BASE="http://127.0.0.1:$PORT"
 PASSWORD='the benchmark account passphrase'
 
 command -v wrk >/dev/null || apt_install wrk
 command -v pgbench >/dev/null || apt_install postgresql-15
+command -v sqlite3 >/dev/null || apt_install sqlite3
 pg_isready -q -h 127.0.0.1 || as_root pg_ctlcluster --skip-systemctl-redirect 15 main start
 
 step "Building the release binary"
@@ -50,7 +61,14 @@ BIN="$CARGO_TARGET_DIR/release/preqstation"
 source .ci/live.sh
 WORK="$(mktemp -d)"
 SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+# The PostgreSQL processes, stopped (--pause) and continued; cleanup always
+# continues them, so an interrupted run never leaves the database stopped.
+pg_signal() { pgrep -u postgres | xargs -r kill -"$1"; }
+cleanup() {
+    [ "$PAUSE" = 1 ] && pg_signal CONT
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 rss_mb() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -95,6 +113,55 @@ COMMIT;
 ANALYZE;
 SQL
     fi
+}
+
+# token_used rows in the benchmark's database.
+token_used_rows() { # name url dir
+    local sql="SELECT COUNT(*) FROM audit_events WHERE action = 'token_used'"
+    if [ "$1" = PostgreSQL ]; then psql -qtA "$2" -c "$sql"; else sqlite3 "$3/preqstation.sqlite" "$sql"; fi
+}
+metric() { # name: its value on /metrics (0 when absent)
+    curl -fsS "http://$METRICS/metrics" | awk -v m="$1" '$1 == m {printf "%d", $2; found=1} END {if (!found) print 0}'
+}
+
+# P4 (and the pause): see the header.
+count_run() { # name url dir token
+    local name="$1" url="$2" dir="$3" token="$4"
+    PREQSTATION_METRICS_LISTEN="$METRICS" "$BIN" serve >>"$dir/server.log" 2>&1 &
+    SERVER=$!
+    wait_healthy "$BASE"
+    local before; before="$(token_used_rows "$name" "$url" "$dir")"
+    timeout 90 wrk -t2 -c"$CONNS" -d30s --timeout 30s -H "Authorization: Bearer $token" \
+        "$BASE/api/auth/whoami" >"$dir/count-run.txt" 2>&1 &
+    local w=$!
+    if [ "$name" = PostgreSQL ] && [ "$PAUSE" = 1 ]; then
+        sleep 10
+        local rss0 depth=0 rss_max=0 d r
+        rss0="$(rss_mb "$SERVER")"
+        pg_signal STOP
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            sleep 1
+            d="$(metric audit_queue_depth)"; r="$(rss_mb "$SERVER")"
+            [ "$d" -gt "$depth" ] && depth="$d"
+            [ "$r" -gt "$rss_max" ] && rss_max="$r"
+        done
+        pg_signal CONT
+        R[$name.pause]="$rss0 / $rss_max / RSS_AFTER; queue depth at most $depth"
+    fi
+    wait "$w" || true
+    local authenticated retries full dropped non2xx
+    authenticated="$(metric api_authenticated_requests_total)"
+    retries="$(metric audit_write_retries_total)"
+    full="$(metric audit_queue_full_total)"
+    dropped="$(metric audit_events_dropped_total)"
+    non2xx="$(awk '/Non-2xx/ {print $NF}' "$dir/count-run.txt")"
+    R[$name.pause]="${R[$name.pause]/RSS_AFTER/$(rss_mb "$SERVER")}"
+    kill -TERM "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=""
+    local written=$(( $(token_used_rows "$name" "$url" "$dir") - before ))
+    R[$name.p4]="$authenticated / $written / $((authenticated - written))"
+    R[$name.p4_detail]="${non2xx:-0} non-2xx, $retries write retries, $full refused for a full queue, $dropped dropped"
 }
 
 declare -A R
@@ -154,6 +221,7 @@ bench_backend() { # name database_url
     kill -TERM "$SERVER"
     wait "$SERVER" 2>/dev/null || true
     SERVER=""
+    count_run "$name" "$url" "$dir" "$token"
 }
 
 bench_backend SQLite ""
@@ -189,6 +257,9 @@ $( [ "$TOKENS" = 1 ] && for n in 1000 100000 1000000; do echo "| whoami with $n 
 $( [ "$TOKENS" = 1 ] && echo "| P2: with 1,000,000 / with 1,000 (≥ 0.9) | $(ratio "${R[SQLite.tok1000000]}" "${R[SQLite.tok1000]}") | $(ratio "${R[PostgreSQL.tok1000000]}" "${R[PostgreSQL.tok1000]}") |" )
 $( [ "$MEMORY" = 1 ] && echo "| RSS at 5 / 30 / 60 s of whoami, c=32 (MB) | ${R[SQLite.mem32]} | ${R[PostgreSQL.mem32]} |" )
 $( [ "$MEMORY" = 1 ] && echo "| RSS at 5 / 30 / 60 s of whoami, c=512 (MB) | ${R[SQLite.mem512]} | ${R[PostgreSQL.mem512]} |" )
+| P4, 30 s of whoami then SIGTERM: authenticated (\`/metrics\`) / \`token_used\` rows written / lost | ${R[SQLite.p4]} | ${R[PostgreSQL.p4]} |
+| P4 run: refusals and writer retries | ${R[SQLite.p4_detail]} | ${R[PostgreSQL.p4_detail]} |
+$( [ "$PAUSE" = 1 ] && echo "| PostgreSQL stopped 10 s mid-run: RSS before / during (max) / after (MB) | | ${R[PostgreSQL.pause]} |" )
 EOF
 )"
 echo

@@ -66,6 +66,9 @@ pub struct Config {
     /// The longest any request may take before it is answered 503
     /// (`PREQSTATION_REQUEST_TIMEOUT`, seconds, default 30).
     pub request_timeout: std::time::Duration,
+    /// Audit events held in memory for the writer before requests wait
+    /// (`PREQSTATION_AUDIT_QUEUE_CAPACITY`, default 10,000, at most 1,000,000).
+    pub audit_queue_capacity: usize,
     /// Prefix of every API token (`PREQSTATION_TOKEN_PREFIX`, default `preq_`).
     pub token_prefix: String,
     /// Where `/metrics` (Prometheus) is served (`PREQSTATION_METRICS_LISTEN`,
@@ -211,6 +214,12 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(
                 parse_positive(&get, "PREQSTATION_REQUEST_TIMEOUT", 30)?.unsigned_abs(),
             ),
+            audit_queue_capacity: parse_positive(
+                &get,
+                "PREQSTATION_AUDIT_QUEUE_CAPACITY",
+                crate::audit::queue::CAPACITY as i64,
+            )?
+            .min(1_000_000) as usize,
             token_prefix,
             metrics_listen,
             oauth_access_ttl_secs: parse_positive(&get, "PREQSTATION_OAUTH_ACCESS_TTL", 3600)?,
@@ -251,6 +260,7 @@ impl Config {
             api_rate_verify: 10,
             audit_retention_days: 365,
             request_timeout: std::time::Duration::from_secs(30),
+            audit_queue_capacity: crate::audit::queue::CAPACITY,
             token_prefix: crate::tokens::format::DEFAULT_PREFIX.to_string(),
             metrics_listen: None,
             oauth_access_ttl_secs: 3600,

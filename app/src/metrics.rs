@@ -9,9 +9,12 @@
 //! | `http_requests_total` | `method`, `route`, `status` | every response (route = the matched pattern) |
 //! | `http_request_duration_seconds` | `route` | latency histogram |
 //! | `auth_failures_total` | `reason` | API authentication refusals |
+//! | `api_authenticated_requests_total` | | API and MCP requests with a valid token (each gets one `token_used` entry) |
 //! | `rate_limited_total` | `limit` | `ip`, `token`, `verify` |
 //! | `audit_queue_depth` | | events waiting for the writer |
 //! | `audit_queue_waits_total` | | pushes that found the queue full and waited |
+//! | `audit_queue_full_total` | | requests answered 503 because the queue stayed full |
+//! | `audit_write_retries_total` | | writer attempts that failed and were retried (database away or busy) |
 //! | `audit_events_written_total` | | events the writer committed |
 //! | `audit_events_dropped_total` | | events that found no room in time (logged at error) |
 //! | `audit_flush_size` | | events per writer commit (histogram) |

@@ -12,8 +12,27 @@ use leptos::config::LeptosOptions;
 
 use crate::{config::Config, db::Db};
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Cheap to clone (one reference count): every middleware layer and
+/// extractor takes its own copy per request.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Leptos' handlers read their options from the router state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub leptos: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
@@ -36,15 +55,19 @@ impl AppState {
             config.api_rate_per_token,
             config.api_rate_verify,
         );
-        let audit = crate::audit::queue::AuditQueue::start(db.clone(), config.keys.clone());
-        Self {
+        let audit = crate::audit::queue::AuditQueue::start(
+            db.clone(),
+            config.keys.clone(),
+            config.audit_queue_capacity,
+        );
+        Self(Arc::new(Shared {
             leptos,
             audit,
             db,
             limits,
             config: Arc::new(config),
             set_up: Arc::new(SetUpFlag::default()),
-        }
+        }))
     }
 
     /// True once the first account exists (asks the database until it is).

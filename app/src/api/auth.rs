@@ -84,6 +84,9 @@ impl FromRequestParts<AppState> for TokenAuth {
                 Ok(TokenAuth(token))
             }
             Ok(token) => {
+                // One per `token_used` entry the API layer will queue: after
+                // a clean shutdown the two counts agree (issue 11's P4).
+                metrics::counter!("api_authenticated_requests_total").increment(1);
                 let rate = state.limits.per_token.check(&token.token_id);
                 if let Some(meta) = parts.extensions.get::<super::meta::ResponseMeta>() {
                     meta.set(|m| {

@@ -90,6 +90,14 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             .await;
         return ApiError::RateLimited(ip_state).into_response();
     }
+    // The room for this request's `token_used` entry, taken before the
+    // handler runs: when the writer cannot keep up (or the database is
+    // away), the request waits here and then gets a 503, with nothing done
+    // and nothing to record, instead of the queue growing or an entry being
+    // dropped after the fact.
+    let Some(room) = state.audit.reserve().await else {
+        return ApiError::Unavailable.into_response();
+    };
     let meta = ResponseMeta::default();
     req.extensions_mut().insert(meta.clone());
     // Extractors read it from here instead of parsing the headers again.
@@ -155,9 +163,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                 event = event.detail("tool", tool);
             }
         }
-        state
-            .audit
-            .push(
+        room.send(
                 event
                     .account(account)
                     .actor(prefix.clone())
@@ -168,8 +174,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                     .detail("status", status)
                     .detail("new_ip", new_ip)
                     .security(new_ip),
-            )
-            .await;
+        );
     }
     let rate = rate.unwrap_or(ip_state);
     let headers = res.headers_mut();

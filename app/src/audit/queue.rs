@@ -1,11 +1,21 @@
 //! The write-behind queue for the API hot path (`token_used`, `auth_failed`,
-//! `rate_limited`): requests hand events to a bounded channel (waiting for
-//! room when it is full) and return; one task appends them in batches. `flush` waits until everything queued so far
-//! is written; the binary calls it after a graceful shutdown (SIGTERM,
-//! Ctrl-C), so nothing queued is lost then. On a crash (SIGKILL, power loss)
-//! the events still in the queue, at most the last fraction of a second's
-//! worth, are lost; owner actions are not affected, as they are written in the
-//! same transaction as the change.
+//! `rate_limited`): requests hand events to a bounded channel and return;
+//! one task appends them in batches.
+//!
+//! Nothing is lost while the process runs:
+//! - an API request takes its `token_used` room ([`AuditQueue::reserve`])
+//!   before its handler runs, so the entry can always be queued afterwards;
+//!   a request that finds no room within [`PUSH_WAIT`] is answered 503
+//!   without doing anything (backpressure, not growth);
+//! - the writer keeps a batch that failed for a transient reason (the
+//!   database unreachable, paused or busy) and retries it, with backoff,
+//!   until it is written; meanwhile the queue fills and requests wait.
+//!
+//! `flush` waits until everything queued so far is written; the binary calls
+//! it after a graceful shutdown (SIGTERM, Ctrl-C). On a crash (SIGKILL, power
+//! loss) the events still in the queue, at most the last fraction of a
+//! second's worth, are lost; owner actions are not affected, as they are
+//! written in the same transaction as the change.
 
 use std::{
     sync::{
@@ -20,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{chain, noise::Noise, NewEvent};
 use crate::{db::Db, keys::Keyring, types::Timestamp};
 
-/// Events held in memory before senders wait.
+/// Events held in memory before senders wait, by default
+/// (`PREQSTATION_AUDIT_QUEUE_CAPACITY`).
 pub const CAPACITY: usize = 10_000;
 const BATCH: usize = 500;
 /// The longest a request waits for room in a full queue.
@@ -41,8 +52,8 @@ pub struct AuditQueue {
 
 impl AuditQueue {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn start(db: Db, keys: Keyring) -> Self {
-        let (tx, rx) = mpsc::channel(CAPACITY);
+    pub fn start(db: Db, keys: Keyring, capacity: usize) -> Self {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
         let noise = Arc::new(std::sync::Mutex::new(Noise::default()));
         tokio::spawn(writer(db, keys, rx, noise.clone()));
         Self {
@@ -77,6 +88,29 @@ impl AuditQueue {
             return;
         }
         self.send(event).await;
+    }
+
+    /// Room for one event, taken before the work it will record: a request
+    /// holding it can always queue its entry afterwards, without waiting.
+    /// `None` when the queue stayed full for [`PUSH_WAIT`] (the writer cannot
+    /// keep up or the database is away): the caller answers 503.
+    pub async fn reserve(&self) -> Option<Reserved<'_>> {
+        match self.tx.try_reserve() {
+            Ok(permit) => return Some(Reserved(permit)),
+            Err(mpsc::error::TrySendError::Full(())) => {
+                metrics::counter!("audit_queue_waits_total").increment(1);
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => return None,
+        }
+        match tokio::time::timeout(PUSH_WAIT, self.tx.reserve()).await {
+            Ok(Ok(permit)) => Some(Reserved(permit)),
+            Ok(Err(_closed)) => None,
+            Err(_elapsed) => {
+                metrics::counter!("audit_queue_full_total").increment(1);
+                tracing::warn!("audit queue full for {PUSH_WAIT:?}; request answered 503");
+                None
+            }
+        }
     }
 
     /// Events waiting for the writer.
@@ -116,6 +150,18 @@ impl AuditQueue {
         let (done, wait) = oneshot::channel();
         let run = async { self.tx.send(Msg::Flush(done)).await.is_ok() && wait.await.is_ok() };
         tokio::time::timeout(limit, run).await.unwrap_or(false)
+    }
+}
+
+/// Room in the queue for one event (see [`AuditQueue::reserve`]); dropping it
+/// unused gives the room back.
+pub struct Reserved<'a>(mpsc::Permit<'a, Msg>);
+
+impl Reserved<'_> {
+    /// Queues the event in the room taken: never waits, never drops.
+    pub fn send(self, mut event: NewEvent) {
+        event.at.get_or_insert_with(Timestamp::now);
+        self.0.send(Msg::Event(Box::new(event)));
     }
 }
 
@@ -171,11 +217,19 @@ async fn writer(
     write(&db, &keys, &mut batch).await;
 }
 
+/// Writes the batch. A transient failure (the database unreachable, paused,
+/// busy) is retried with backoff until it passes, keeping the batch: the
+/// queue fills meanwhile and requests wait or get 503, nothing is dropped.
+/// Any other failure is retried twice, then the events are written one by
+/// one so that only an event the database refuses is lost, each logged at
+/// error level and counted.
 async fn write(db: &Db, keys: &Keyring, batch: &mut Vec<NewEvent>) {
     if batch.is_empty() {
         return;
     }
-    for attempt in 1..=3 {
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
         match chain::append_now(db, keys, batch, Timestamp::now()).await {
             Ok(()) => {
                 metrics::counter!("audit_events_written_total").increment(batch.len() as u64);
@@ -183,14 +237,40 @@ async fn write(db: &Db, keys: &Keyring, batch: &mut Vec<NewEvent>) {
                 batch.clear();
                 return;
             }
-            Err(e) if attempt < 3 => {
-                tracing::warn!(error = %e, attempt, "audit batch write failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            Err(e) if crate::db::is_transient(&e) || attempt < 3 => {
+                metrics::counter!("audit_write_retries_total").increment(1);
+                tracing::warn!(error = %e, attempt, waiting = batch.len(), "audit batch write failed; retrying");
+                tokio::time::sleep(backoff(attempt)).await;
             }
             Err(e) => {
-                tracing::error!(error = %e, lost = batch.len(), "audit batch could not be written");
-                batch.clear();
+                tracing::error!(error = %e, events = batch.len(), "audit batch refused; writing its events one by one");
+                break;
             }
         }
+    }
+    for event in batch.drain(..) {
+        let one = std::slice::from_ref(&event);
+        match chain::append_now(db, keys, one, Timestamp::now()).await {
+            Ok(()) => metrics::counter!("audit_events_written_total").increment(1),
+            Err(e) => {
+                metrics::counter!("audit_events_dropped_total").increment(1);
+                tracing::error!(error = %e, action = %event.action, "audit event refused by the database; NOT recorded");
+            }
+        }
+    }
+}
+
+/// 100 ms, doubling, at most 2 s between attempts.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(5)).min(2_000))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(super::backoff(1).as_millis(), 200);
+        assert_eq!(super::backoff(2).as_millis(), 400);
+        assert_eq!(super::backoff(30).as_millis(), 2_000);
     }
 }
