@@ -155,7 +155,7 @@ count_run() { # name url dir token
     full="$(metric audit_queue_full_total)"
     dropped="$(metric audit_events_dropped_total)"
     non2xx="$(awk '/Non-2xx/ {print $NF}' "$dir/count-run.txt")"
-    R[$name.pause]="${R[$name.pause]/RSS_AFTER/$(rss_mb "$SERVER")}"
+    R[$name.pause]="${R[$name.pause]:-}"; R[$name.pause]="${R[$name.pause]/RSS_AFTER/$(rss_mb "$SERVER")}"
     kill -TERM "$SERVER"
     wait "$SERVER" 2>/dev/null || true
     SERVER=""
