@@ -52,7 +52,10 @@ async fn a_stuck_writer_fills_the_queue_then_requests_get_503_and_nothing_is_los
     };
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.json()["error"]["code"], "SERVICE_UNAVAILABLE");
-    assert!(answered >= CAPACITY, "only {answered} answered before the 503");
+    assert!(
+        answered >= CAPACITY,
+        "only {answered} answered before the 503"
+    );
     assert!(app.state.audit.depth() <= CAPACITY);
 
     // The database is back: everything answered is written, once.
@@ -62,7 +65,11 @@ async fn a_stuck_writer_fills_the_queue_then_requests_get_503_and_nothing_is_los
     let after = app
         .count("SELECT COUNT(*) FROM audit_events WHERE action = 'token_used'")
         .await;
-    assert_eq!(after - before, answered as i64, "one entry per answered request");
+    assert_eq!(
+        after - before,
+        answered as i64,
+        "one entry per answered request"
+    );
     assert_eq!(whoami().await.status, 200, "works again");
     app.flush_audit().await;
     let verdict = app::audit::chain::verify(&app.state.db, &app.state.config.keys, 1)

@@ -164,16 +164,16 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             }
         }
         room.send(
-                event
-                    .account(account)
-                    .actor(prefix.clone())
-                    .token(prefix)
-                    .from_request(&request)
-                    .detail("method", &method)
-                    .detail("path", &path)
-                    .detail("status", status)
-                    .detail("new_ip", new_ip)
-                    .security(new_ip),
+            event
+                .account(account)
+                .actor(prefix.clone())
+                .token(prefix)
+                .from_request(&request)
+                .detail("method", &method)
+                .detail("path", &path)
+                .detail("status", status)
+                .detail("new_ip", new_ip)
+                .security(new_ip),
         );
     }
     let rate = rate.unwrap_or(ip_state);

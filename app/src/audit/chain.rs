@@ -223,7 +223,10 @@ mod insert_sql_tests {
         let pg = super::insert_sql(2, true);
         assert!(pg.ends_with("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18), ($19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)"), "{pg}");
         let lite = super::insert_sql(1, false);
-        assert!(lite.ends_with("VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), "{lite}");
+        assert!(
+            lite.ends_with("VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            "{lite}"
+        );
     }
 }
 

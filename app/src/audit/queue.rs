@@ -95,21 +95,31 @@ impl AuditQueue {
     /// `None` when the queue stayed full for [`PUSH_WAIT`] (the writer cannot
     /// keep up or the database is away): the caller answers 503.
     pub async fn reserve(&self) -> Option<Reserved<'_>> {
-        match self.tx.try_reserve() {
-            Ok(permit) => return Some(Reserved(permit)),
-            Err(mpsc::error::TrySendError::Full(())) => {
-                metrics::counter!("audit_queue_waits_total").increment(1);
-            }
-            Err(mpsc::error::TrySendError::Closed(())) => return None,
-        }
-        match tokio::time::timeout(PUSH_WAIT, self.tx.reserve()).await {
-            Ok(Ok(permit)) => Some(Reserved(permit)),
-            Ok(Err(_closed)) => None,
-            Err(_elapsed) => {
+        match self.room().await {
+            Ok(room) => Some(room),
+            Err(NoRoom::Closed) => None,
+            Err(NoRoom::Full) => {
                 metrics::counter!("audit_queue_full_total").increment(1);
                 tracing::warn!("audit queue full for {PUSH_WAIT:?}; request answered 503");
                 None
             }
+        }
+    }
+
+    /// The one way into the queue: room at once, or after waiting at most
+    /// [`PUSH_WAIT`] (counted as a wait).
+    async fn room(&self) -> Result<Reserved<'_>, NoRoom> {
+        match self.tx.try_reserve() {
+            Ok(permit) => return Ok(Reserved(permit)),
+            Err(mpsc::error::TrySendError::Full(())) => {
+                metrics::counter!("audit_queue_waits_total").increment(1);
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => return Err(NoRoom::Closed),
+        }
+        match tokio::time::timeout(PUSH_WAIT, self.tx.reserve()).await {
+            Ok(Ok(permit)) => Ok(Reserved(permit)),
+            Ok(Err(_closed)) => Err(NoRoom::Closed),
+            Err(_elapsed) => Err(NoRoom::Full),
         }
     }
 
@@ -119,27 +129,15 @@ impl AuditQueue {
     }
 
     async fn send(&self, event: NewEvent) {
-        let action = event.action.clone();
-        let msg = match self.tx.try_send(Msg::Event(Box::new(event))) {
-            Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(msg)) => {
-                metrics::counter!("audit_queue_waits_total").increment(1);
-                msg
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::error!(%action, "audit queue closed; event NOT recorded");
-                return;
-            }
-        };
-        match self.tx.send_timeout(msg, PUSH_WAIT).await {
-            Ok(()) => {}
-            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+        match self.room().await {
+            Ok(room) => room.send(event),
+            Err(NoRoom::Full) => {
                 metrics::counter!("audit_events_dropped_total").increment(1);
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::error!(%action, dropped_total = n, "audit queue full for {PUSH_WAIT:?}; event NOT recorded");
+                tracing::error!(action = %event.action, dropped_total = n, "audit queue full for {PUSH_WAIT:?}; event NOT recorded");
             }
-            Err(mpsc::error::SendTimeoutError::Closed(_)) => {
-                tracing::error!(%action, "audit queue closed; event NOT recorded");
+            Err(NoRoom::Closed) => {
+                tracing::error!(action = %event.action, "audit queue closed; event NOT recorded");
             }
         }
     }
@@ -151,6 +149,13 @@ impl AuditQueue {
         let run = async { self.tx.send(Msg::Flush(done)).await.is_ok() && wait.await.is_ok() };
         tokio::time::timeout(limit, run).await.unwrap_or(false)
     }
+}
+
+enum NoRoom {
+    /// Still full after [`PUSH_WAIT`].
+    Full,
+    /// The writer has stopped (shutdown).
+    Closed,
 }
 
 /// Room in the queue for one event (see [`AuditQueue::reserve`]); dropping it
@@ -260,7 +265,7 @@ async fn write(db: &Db, keys: &Keyring, batch: &mut Vec<NewEvent>) {
     }
 }
 
-/// 100 ms, doubling, at most 2 s between attempts.
+/// 200 ms after the first failure, doubling, at most 2 s between attempts.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64.saturating_mul(1 << attempt.min(5)).min(2_000))
 }
