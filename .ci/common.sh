@@ -28,7 +28,11 @@ build_server_release() {
 # incremental state not touched in the last hour (cargo rebuilds what it needs).
 prune_target_if_disk_low() {
     local avail_kb
-    avail_kb="$(df --output=avail -k "$(dirname "$CARGO_TARGET_DIR")" 2>/dev/null | tail -1 | tr -d ' ')"
+    # On a new machine the cache directory does not exist yet: make it, so
+    # df has something to measure (a failing df would end the run here,
+    # under `set -e`, with no message).
+    mkdir -p "$(dirname "$CARGO_TARGET_DIR")"
+    avail_kb="$(df --output=avail -k "$(dirname "$CARGO_TARGET_DIR")" 2>/dev/null | tail -1 | tr -d ' ' || true)"
     if [ -n "$avail_kb" ] && [ "$avail_kb" -lt $((15 * 1024 * 1024)) ] && [ -d "$CARGO_TARGET_DIR" ]; then
         step "Less than 15 GB free: pruning stale artifacts in $CARGO_TARGET_DIR"
         find "$CARGO_TARGET_DIR" -path '*/deps/*' -type f -size +50M -mmin +60 -delete 2>/dev/null || true
