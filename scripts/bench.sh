@@ -54,9 +54,15 @@ command -v pgbench >/dev/null || apt_install postgresql-15
 command -v sqlite3 >/dev/null || apt_install sqlite3
 pg_isready -q -h 127.0.0.1 || as_root pg_ctlcluster --skip-systemctl-redirect 15 main start
 
-step "Building the release binary"
-cargo build -p server --release 2>&1 | tail -1
-BIN="$CARGO_TARGET_DIR/release/preqstation"
+# BENCH_BIN: measure that binary instead (e.g. a build of an earlier
+# commit, for before/after figures from alternating runs).
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN="$BENCH_BIN"
+else
+    step "Building the release binary"
+    cargo build -p server --release 2>&1 | tail -1
+    BIN="$CARGO_TARGET_DIR/release/preqstation"
+fi
 
 source .ci/live.sh
 WORK="$(mktemp -d)"

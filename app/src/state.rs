@@ -35,6 +35,8 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Shared {
     pub leptos: LeptosOptions,
     pub db: Db,
+    /// Connections kept aside for bearer-token lookups (no pool pings).
+    pub lookups: crate::db::HotConnections,
     pub config: Arc<Config>,
     /// The write-behind queue for hot-path audit events.
     pub audit: crate::audit::queue::AuditQueue,
@@ -60,9 +62,16 @@ impl AppState {
             config.keys.clone(),
             config.audit_queue_capacity,
         );
+        // A few: a lookup is one indexed read. On SQLite each connection
+        // is a worker thread; on PostgreSQL a backend, beside the pool's 16.
+        let lookups = crate::db::HotConnections::new(
+            if crate::db::is_postgres(&db) { 8 } else { 4 },
+            crate::db::ACQUIRE_TIMEOUT,
+        );
         Self(Arc::new(Shared {
             leptos,
             audit,
+            lookups,
             db,
             limits,
             config: Arc::new(config),

@@ -79,6 +79,7 @@ async fn authenticate_at(
 ) -> Result<tokens::Authenticated, AuthFailure> {
     tokens::authenticate(
         &app.state.db,
+        &app.state.lookups,
         &app.state.config,
         token,
         Some("127.0.0.1"),

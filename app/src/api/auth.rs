@@ -64,6 +64,7 @@ impl FromRequestParts<AppState> for TokenAuth {
         let now = Timestamp::now();
         let outcome = service::authenticate(
             &state.db,
+            &state.lookups,
             &state.config,
             presented,
             meta.ip.as_deref(),

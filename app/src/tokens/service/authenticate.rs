@@ -1,7 +1,7 @@
 //! Authenticating a presented bearer token (the hot path of every API and
 //! MCP call).
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::*;
 use crate::tokens::{
@@ -10,7 +10,7 @@ use crate::tokens::{
 };
 use crate::{
     config::Config,
-    db::Db,
+    db::{Db, HotConnections},
     types::{AccountId, Timestamp},
 };
 
@@ -78,10 +78,14 @@ impl AuthFailure {
 
 /// Checks a presented token: shape and checksum offline, then one indexed
 /// lookup by hash. Revocation is read from the database on every request,
-/// so it takes effect at once on every instance. Records last use
-/// (coalesced, see [`LAST_USED_INTERVAL_MS`]).
+/// so it takes effect at once on every instance: there is no cache of
+/// lookups. Records last use (coalesced, see [`LAST_USED_INTERVAL_MS`]).
+///
+/// The lookup runs on one of the `hot` connections (one round trip, where a
+/// pooled connection costs three: see [`crate::db::HotConnections`]).
 pub async fn authenticate(
     db: &Db,
+    hot: &HotConnections,
     config: &Config,
     presented: &str,
     ip: Option<&str>,
@@ -96,6 +100,21 @@ pub async fn authenticate(
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
         Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
     };
+    let mut lookup = hot.get(db).await?;
+    // An error drops the connection (closed, not reused).
+    let outcome = check(lookup.conn(), &secret.hash(), ip, user_agent, now).await?;
+    lookup.done();
+    Ok(outcome)
+}
+
+/// The lookup and its last-use bookkeeping, on one connection.
+async fn check(
+    db: &mut AnyConnection,
+    hash: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT t.id, t.account_id, t.name, t.prefix, t.scopes, t.created_at, t.expires_at, t.revoked_at, \
                 t.last_used_at, t.last_used_ip, t.rotated_to, t.rotated_from, t.grace_until, t.first_used_at, \
@@ -103,8 +122,8 @@ pub async fn authenticate(
          FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
          LEFT JOIN api_tokens s ON s.id = t.rotated_to WHERE t.token_hash = $1",
     )
-    .bind(secret.hash())
-    .fetch_optional(db)
+    .bind(hash)
+    .fetch_optional(&mut *db)
     .await?;
     let Some(row) = row else {
         return Ok(Err(AuthFailure::Unknown));
@@ -151,7 +170,7 @@ pub async fn authenticate(
         )
         .bind(now.millis())
         .bind(&token_id)
-        .execute(db)
+        .execute(&mut *db)
         .await?;
     }
     let last_used_at: Option<i64> = row.try_get("last_used_at")?;
@@ -165,7 +184,7 @@ pub async fn authenticate(
         .bind(&token_id)
         .bind(ip)
         .bind(now.millis())
-        .execute(db)
+        .execute(&mut *db)
         .await?;
         // The very first IP is not news; a later, never-seen one is.
         new_ip = inserted.rows_affected() > 0 && last_ip.is_some();
@@ -176,7 +195,7 @@ pub async fn authenticate(
             .bind(ip)
             .bind(user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
             .bind(&token_id)
-            .execute(db)
+            .execute(&mut *db)
             .await?;
     }
     let scopes: String = row.try_get("scopes")?;

@@ -5,9 +5,21 @@
 
 use std::time::Duration;
 
-use sqlx::{any::AnyPoolOptions, Executor};
+use sqlx::{any::AnyPoolOptions, Connection, Executor};
+
+mod hot;
+pub use hot::{HotConnection, HotConnections};
 
 pub type Db = sqlx::AnyPool;
+
+/// The pool's wait for a connection, and the hot set's
+/// ([`HotConnections`]): a database that is down must turn into a quick
+/// 503, not a hung page.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A pooled connection idle for longer than this is tested (a ping) before
+/// it is handed out; a busy one is not (see [`connect`]).
+const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
@@ -42,8 +54,22 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
     AnyPoolOptions::new()
         .max_connections(if is_sqlite { 8 } else { 16 })
         .min_connections(0)
-        // A database that is down must turn into a quick 503, not a hung page.
-        .acquire_timeout(Duration::from_secs(3))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings every connection it hands out by default: a round trip
+        // (PostgreSQL) or a worker-thread hand-off (SQLite) before each
+        // statement. Only a connection that sat idle long enough to have
+        // been dropped by the server or a firewall is tested; a busy one
+        // that broke fails its statement, which is answered 503 (transient)
+        // and the connection is not reused.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= TEST_IF_IDLE_FOR {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if !is_sqlite {
