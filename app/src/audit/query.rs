@@ -229,18 +229,33 @@ async fn range_first(db: &Db, c: &Criteria, before: Option<i64>) -> Result<bool,
         "SELECT at FROM audit_events{} ORDER BY seq DESC LIMIT 1",
         w.text
     );
-    let mut probe = sqlx::query_scalar::<_, i64>(&sql);
-    for arg in w.args {
-        probe = match arg {
-            Arg::Text(v) => probe.bind(v),
-            Arg::Int(v) => probe.bind(v),
-        };
-    }
-    let newest = probe
+    let newest = bound(&sql, w.args)
         .fetch_optional(db)
         .await
+        .and_then(|row| row.map(|r| r.try_get::<i64, _>("at")).transpose())
         .map_err(|e| AppError::db("audit query", e))?;
     Ok(newest.is_some_and(|at| at >= to))
+}
+
+/// `sql` with `args` bound in order, not kept as a prepared statement:
+/// PostgreSQL then plans each page for its values (an unnamed statement
+/// always gets a custom plan), which is what a skewed log needs: a plan made
+/// once for any account and any action cannot tell the account with 3 % of
+/// the rows from one with 0.01 %, nor token_used from token_reuse_detected,
+/// and picks the same scan for both (docs/benchmarks.md). Planning costs
+/// well under a millisecond, nothing next to a page a person asked for.
+fn bound(
+    sql: &str,
+    args: Vec<Arg>,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    let mut query = sqlx::query(sql).persistent(false);
+    for arg in args {
+        query = match arg {
+            Arg::Text(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+        };
+    }
+    query
 }
 
 /// Fetches up to `limit` entries older than `before` (a seq), newest first,
@@ -255,21 +270,7 @@ pub async fn page(
     let criteria = Criteria::from_filter(scope, filter)?;
     let range_first = range_first(db, &criteria, before).await?;
     let sql = page_sql(&criteria, before, limit, range_first);
-    // Not kept as a prepared statement: PostgreSQL then plans each page for
-    // its values (an unnamed statement always gets a custom plan), which is
-    // what a skewed log needs: a plan made once for any account and any
-    // action cannot tell the account with 3 % of the rows from one with
-    // 0.01 %, nor token_used from token_reuse_detected, and picks the same
-    // scan for both (docs/benchmarks.md). Planning costs well under a
-    // millisecond, nothing next to a page a person asked for.
-    let mut query = sqlx::query(&sql.text).persistent(false);
-    for arg in sql.args {
-        query = match arg {
-            Arg::Text(v) => query.bind(v),
-            Arg::Int(v) => query.bind(v),
-        };
-    }
-    let rows = query
+    let rows = bound(&sql.text, sql.args)
         .fetch_all(db)
         .await
         .map_err(|e| AppError::db("audit query", e))?;
