@@ -3,7 +3,8 @@
 # on a fresh PostgreSQL database straight from SQL (not the API), then times
 # the audit page's query for a handful of filters, first page and the next
 # keyset page, and prints one table (never asserts a time). Full plans go to
-# target/bench-audit/plans.txt; docs/bench-audit.md has the recorded run.
+# target/bench-audit/plans.txt; docs/benchmarks.md ("Audit log with 10 million
+# rows") has the recorded run and its plans.
 #
 #   scripts/bench-audit.sh [--rows N] [--no-old]
 #
