@@ -307,6 +307,34 @@ async fn another_owners_resources_are_refused() {
             json!({"error": {"code": "FORBIDDEN", "message": "Insufficient permissions"}})
         );
     }
+    // A project nobody has: 404, also when listing its tasks (the project is
+    // looked up only when the page comes back empty).
+    let nobody = "0190f3a4-0000-7000-8000-000000000000";
+    let res = api(
+        &app,
+        "GET",
+        &format!("/api/tasks?project_id={nobody}"),
+        Some(&bob_t),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status.as_u16(), code(&res)),
+        (404, "NOT_FOUND".to_string())
+    );
+    // The owner's own project with nothing in that status: an empty page.
+    let res = api(
+        &app,
+        "GET",
+        &format!("/api/tasks?project_id={pid}&status=blocked"),
+        Some(&alice_t),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (res.status.as_u16(), res.json()["data"].clone()),
+        (200, json!([]))
+    );
     // Lists never include them, and nothing was changed.
     assert_eq!(
         api(&app, "GET", "/api/projects", Some(&bob_t), None)

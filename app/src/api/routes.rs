@@ -280,19 +280,11 @@ pub async fn list_tasks(
         })?),
     };
     let project = filter.project_id.as_deref();
-    if let Some(p) = project {
-        if uuid::Uuid::parse_str(p).is_err() {
-            return Err(ApiError::Validation {
-                field: "project_id".into(),
-                message: "project_id must be a project's id (a UUID).".into(),
-            });
-        }
-        resolve(
-            projects::service::get(&state.db, token.account_id, p)
-                .await
-                .map_err(|e| ApiError::db("list tasks", e))?,
-            "project",
-        )?;
+    if project.is_some_and(|p| uuid::Uuid::parse_str(p).is_err()) {
+        return Err(ApiError::Validation {
+            field: "project_id".into(),
+            message: "project_id must be a project's id (a UUID).".into(),
+        });
     }
     let page = tasks::service::list_page(
         &state.db,
@@ -304,6 +296,18 @@ pub async fn list_tasks(
     )
     .await
     .map_err(|e| ApiError::db("list tasks", e))?;
+    // A task of the account's in that project proves the project is the
+    // account's (tasks reference (project, account)); only an empty page
+    // needs the project looked up, to answer 404 or 403 for it: one query
+    // per page instead of two.
+    if let (Some(p), true) = (project, page.items.is_empty()) {
+        resolve(
+            projects::service::get(&state.db, token.account_id, p)
+                .await
+                .map_err(|e| ApiError::db("list tasks", e))?,
+            "project",
+        )?;
+    }
     Ok(Json(page.into()))
 }
 
