@@ -47,24 +47,14 @@ PG_ADMIN="${BENCH_PG_ADMIN:-postgres://preq_test:preq_test@127.0.0.1:5432/postgr
 PORT="${BENCH_PORT:-3981}"
 METRICS="127.0.0.1:$((PORT + 1))"
 BASE="http://127.0.0.1:$PORT"
-PASSWORD='the benchmark account passphrase'
 
 command -v wrk >/dev/null || apt_install wrk
 command -v pgbench >/dev/null || apt_install postgresql-15
 command -v sqlite3 >/dev/null || apt_install sqlite3
 pg_isready -q -h 127.0.0.1 || as_root pg_ctlcluster --skip-systemctl-redirect 15 main start
 
-# BENCH_BIN: measure that binary instead (e.g. a build of an earlier
-# commit, for before/after figures from alternating runs).
-if [ -n "${BENCH_BIN:-}" ]; then
-    BIN="$BENCH_BIN"
-else
-    step "Building the release binary"
-    cargo build -p server --release 2>&1 | tail -1
-    BIN="$CARGO_TARGET_DIR/release/preqstation"
-fi
-
-source .ci/live.sh
+source scripts/bench-server.sh
+release_bin
 WORK="$(mktemp -d)"
 SERVER=""
 # The PostgreSQL processes, stopped (--pause) and continued; cleanup always
@@ -176,23 +166,10 @@ bench_backend() { # name database_url
     step "Benchmarking on $name"
     local dir="$WORK/$name"
     mkdir -p "$dir"
-    export PREQSTATION_DATA_DIR="$dir" PREQSTATION_PUBLIC_URL="$BASE" PREQSTATION_LISTEN="127.0.0.1:$PORT" \
-        PREQSTATION_API_RATE_PER_IP=1000000000 PREQSTATION_API_RATE_PER_TOKEN=1000000000 RUST_LOG=error
-    if [ -n "$url" ]; then export DATABASE_URL="$url"; else unset DATABASE_URL; fi
-    echo "$PASSWORD" | "$BIN" create-admin --email bench@example.com >/dev/null
-    "$BIN" serve >"$dir/server.log" 2>&1 &
-    SERVER=$!
-    wait_healthy "$BASE"
+    start_bench_server "$dir" "$url"
     R[$name.idle_rss]="$(rss_mb "$SERVER")"
-    COOKIE="$(sign_in bench@example.com "$PASSWORD")"
-    local token project
-    token="$(COOKIE="$COOKIE" new_token bench scope_projects_read scope_tasks_read scope_tasks_write)"
-    project="$(COOKIE="$COOKIE" rpc projects/create --data-urlencode name=bench \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
-    for i in $(seq 1 60); do
-        curl -fsS -o /dev/null -X POST "$BASE/api/tasks" -H "Authorization: Bearer $token" \
-            -H 'Content-Type: application/json' -d "{\"project_id\":\"$project\",\"title\":\"task $i\"}"
-    done
+    local token="$TOKEN" project
+    project="$(seed_tasks)"
     read -r R[$name.healthz] R[$name.healthz_p50] R[$name.healthz_p99] <<<"$(load /healthz)"
     read -r R[$name.whoami] R[$name.whoami_p50] R[$name.whoami_p99] \
         <<<"$(load /api/auth/whoami "Authorization: Bearer $token")"

@@ -39,7 +39,6 @@ done
 PG_ADMIN="${BENCH_PG_ADMIN:-postgres://preq_test:preq_test@127.0.0.1:5432/postgres}"
 PORT="${BENCH_PORT:-3985}"
 BASE="http://127.0.0.1:$PORT"
-PASSWORD='the benchmark account passphrase'
 OUT="$CARGO_TARGET_DIR/profile"
 
 command -v wrk >/dev/null || apt_install wrk
@@ -49,11 +48,8 @@ if ! perf stat -e instructions true >/dev/null 2>&1; then
     exit 1
 fi
 
-step "Building the release binary"
-cargo build -p server --release 2>&1 | tail -1
-BIN="$CARGO_TARGET_DIR/release/preqstation"
-
-source .ci/live.sh
+source scripts/bench-server.sh
+release_bin
 WORK="$(mktemp -d)"
 SERVER=""
 DB_NAME="preq_profile_$$"
@@ -64,30 +60,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export PREQSTATION_DATA_DIR="$WORK" PREQSTATION_PUBLIC_URL="$BASE" PREQSTATION_LISTEN="127.0.0.1:$PORT" \
-    PREQSTATION_API_RATE_PER_IP=1000000000 PREQSTATION_API_RATE_PER_TOKEN=1000000000 RUST_LOG=error
+url=""
 if [ "$POSTGRES" = 1 ]; then
     timeout 60 psql -q "$PG_ADMIN" -c "CREATE DATABASE $DB_NAME" >/dev/null
-    export DATABASE_URL="${PG_ADMIN%/*}/$DB_NAME"
-else
-    unset DATABASE_URL
+    url="${PG_ADMIN%/*}/$DB_NAME"
 fi
-echo "$PASSWORD" | "$BIN" create-admin --email bench@example.com >/dev/null
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-SERVER=$!
-wait_healthy "$BASE"
-COOKIE="$(sign_in bench@example.com "$PASSWORD")"
-TOKEN="$(COOKIE="$COOKIE" new_token profile scope_projects_read scope_tasks_read scope_tasks_write)"
+start_bench_server "$WORK" "$url"
 
 if [ "$WHAT" = tasks ]; then
     # A page of 50 of 60 tasks, as bench.sh measures it.
-    project="$(COOKIE="$COOKIE" rpc projects/create --data-urlencode name=profile \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
-    for i in $(seq 1 60); do
-        curl -fsS -o /dev/null -X POST "$BASE/api/tasks" -H "Authorization: Bearer $TOKEN" \
-            -H 'Content-Type: application/json' -d "{\"project_id\":\"$project\",\"title\":\"task $i\"}"
-    done
-    WHAT="/api/tasks?project_id=$project&limit=50"
+    WHAT="/api/tasks?project_id=$(seed_tasks)&limit=50"
 fi
 
 mkdir -p "$OUT"

@@ -52,7 +52,7 @@ impl HotConnections {
             None => db.acquire().await?.detach(),
         };
         Ok(HotConnection {
-            conn: Some(conn),
+            conn,
             set: self,
             _slot: slot,
         })
@@ -63,7 +63,7 @@ impl HotConnections {
 /// [`HotConnection::done`] (an error, a cancelled request) it is closed, not
 /// reused.
 pub struct HotConnection<'a> {
-    conn: Option<AnyConnection>,
+    conn: AnyConnection,
     set: &'a HotConnections,
     _slot: SemaphorePermit<'a>,
 }
@@ -71,21 +71,17 @@ pub struct HotConnection<'a> {
 impl HotConnection<'_> {
     /// The connection, to run statements on.
     pub fn conn(&mut self) -> &mut AnyConnection {
-        self.conn
-            .as_mut()
-            .expect("a HotConnection holds its connection until done or dropped")
+        &mut self.conn
     }
 
     /// Gives the connection back for the next lookup: only after every
-    /// statement on it completed.
-    pub fn done(mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.set
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(conn);
-        }
+    /// statement on it completed. Its slot is freed after it is back.
+    pub fn done(self) {
+        let HotConnection { conn, set, _slot } = self;
+        set.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
     }
 }
 
