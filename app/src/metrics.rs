@@ -18,6 +18,7 @@
 //! | `audit_events_written_total` | | events the writer committed |
 //! | `audit_events_dropped_total` | | events that found no room in time (logged at error) |
 //! | `audit_flush_size` | | events per writer commit (histogram) |
+//! | `token_lookup_batch_size` | | bearer lookups answered by one statement (histogram) |
 //! | `db_pool_connections`, `db_pool_idle` | | the connection pool |
 
 use std::time::Instant;
@@ -38,6 +39,7 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
 ];
 const FLUSH_BUCKETS: [f64; 8] = [1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+const LOOKUP_BATCH_BUCKETS: [f64; 7] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 /// Installs the process-wide recorder (once; `serve` calls it).
 pub fn install() -> Result<PrometheusHandle, String> {
@@ -48,6 +50,12 @@ pub fn install() -> Result<PrometheusHandle, String> {
         )
         .and_then(|b| {
             b.set_buckets_for_metric(Matcher::Full("audit_flush_size".into()), &FLUSH_BUCKETS)
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("token_lookup_batch_size".into()),
+                &LOOKUP_BATCH_BUCKETS,
+            )
         })
         .map_err(|e| e.to_string())?
         .install_recorder()

@@ -35,8 +35,8 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Shared {
     pub leptos: LeptosOptions,
     pub db: Db,
-    /// Connections kept aside for bearer-token lookups (no pool pings).
-    pub lookups: crate::db::HotConnections,
+    /// Bearer-token lookups, batched on connections kept aside for them.
+    pub lookups: crate::tokens::service::TokenLookups,
     pub config: Arc<Config>,
     /// The write-behind queue for hot-path audit events.
     pub audit: crate::audit::queue::AuditQueue,
@@ -62,10 +62,15 @@ impl AppState {
             config.keys.clone(),
             config.audit_queue_capacity,
         );
-        // A few: a lookup is one indexed read. On SQLite each connection
-        // is a worker thread; on PostgreSQL a backend, beside the pool's 16.
-        let lookups = crate::db::HotConnections::new(
-            if crate::db::is_postgres(&db) { 8 } else { 4 },
+        // A few: a batch of lookups is one indexed read per token, and
+        // fewer connections make larger batches. On SQLite each connection
+        // is a worker thread (4: the lookups run in parallel there); on
+        // PostgreSQL a backend, beside the pool's 16 (2: one statement
+        // carries ~4 lookups at c=32; 1, 4 and 8 measured slower,
+        // docs/benchmarks.md).
+        let lookups = crate::tokens::service::TokenLookups::start(
+            db.clone(),
+            if crate::db::is_postgres(&db) { 2 } else { 4 },
             crate::db::ACQUIRE_TIMEOUT,
         );
         Self(Arc::new(Shared {

@@ -596,3 +596,63 @@ async fn last_use_is_recorded_without_a_write_per_request() {
         "coalesced within a minute"
     );
 }
+
+/// Lookups that arrive together share one statement (`TokenLookups`):
+/// each request still gets its own token's answer, never a neighbour's,
+/// and a revoked or unknown token in the same batch is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_lookups_each_get_their_own_token() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let admin = app.setup_admin("admin@example.com").await;
+    let member = member(&app, "member@example.com").await;
+    let mut tokens = Vec::new();
+    for (cookie, email) in [
+        (&admin, "admin@example.com"),
+        (&member, "member@example.com"),
+    ] {
+        for i in 0..3 {
+            let name = format!("agent-{i}");
+            let (token, view) = create_ok(&app, cookie, &name).await;
+            tokens.push((token, view["id"].as_str().unwrap().to_string(), name, email));
+        }
+    }
+    let revoked = tokens.pop().unwrap();
+    let res = app
+        .call("tokens/revoke", &[("id", &revoked.1)], Some(&member))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    // The revoked token's last character changed: well-formed shape, bad
+    // checksum, refused before any lookup.
+    let mut garbled = revoked.0.clone();
+    let last = garbled.pop().unwrap();
+    garbled.push(if last == 'a' { 'b' } else { 'a' });
+
+    let mut calls = tokio::task::JoinSet::new();
+    for round in 0..8 {
+        let mut expected: Vec<(String, Option<(String, &str)>)> = tokens
+            .iter()
+            .map(|(token, _, name, email)| {
+                (format!("Bearer {token}"), Some((name.clone(), *email)))
+            })
+            .collect();
+        let refused = if round % 2 == 0 { &revoked.0 } else { &garbled };
+        expected.push((format!("Bearer {refused}"), None));
+        for (header, want) in expected {
+            let app = app.clone();
+            calls.spawn(async move { (want, whoami(&app, Some(&header)).await) });
+        }
+    }
+    let answers = calls.join_all().await;
+    assert_eq!(answers.len(), 8 * 6);
+    for (want, res) in answers {
+        match want {
+            Some((name, email)) => {
+                assert_eq!(res.status, 200, "{}", res.body);
+                let v = res.json();
+                assert_eq!(v["token"]["name"], name);
+                assert_eq!(v["account"]["email"], email);
+            }
+            None => assert_eq!(res.status, 401, "{}", res.body),
+        }
+    }
+}

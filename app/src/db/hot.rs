@@ -1,5 +1,6 @@
 //! A few connections kept aside for the one statement every API and MCP
-//! request runs: looking its bearer token up.
+//! request runs: looking its bearer token up (batched by
+//! `tokens::service::TokenLookups`, which holds this set).
 //!
 //! Why not the pool: sqlx 0.8's pool tests a connection on every release
 //! (`ping`, unconditionally) and, by default, on every acquire. On
@@ -17,32 +18,36 @@
 //! they get its `after_connect` settings) and detached from it; callers
 //! beyond that wait, at most the pool's acquire timeout.
 
-use std::{sync::Mutex, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use sqlx::AnyConnection;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Db;
 
 /// The set; see the module documentation.
 pub struct HotConnections {
     idle: Mutex<Vec<AnyConnection>>,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     wait: Duration,
 }
 
 impl HotConnections {
-    pub fn new(max: usize, wait: Duration) -> Self {
-        Self {
+    pub fn new(max: usize, wait: Duration) -> Arc<Self> {
+        Arc::new(Self {
             idle: Mutex::new(Vec::with_capacity(max)),
-            slots: Semaphore::new(max.max(1)),
+            slots: Arc::new(Semaphore::new(max.max(1))),
             wait,
-        }
+        })
     }
 
     /// A connection for one lookup: an idle one, or a new one from `db`.
-    pub async fn get(&self, db: &Db) -> Result<HotConnection<'_>, sqlx::Error> {
-        let slot = tokio::time::timeout(self.wait, self.slots.acquire())
+    /// It can move to another task (it holds its set, not a borrow).
+    pub async fn get(self: &Arc<Self>, db: &Db) -> Result<HotConnection, sqlx::Error> {
+        let slot = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
@@ -53,7 +58,7 @@ impl HotConnections {
         };
         Ok(HotConnection {
             conn,
-            set: self,
+            set: self.clone(),
             _slot: slot,
         })
     }
@@ -62,13 +67,13 @@ impl HotConnections {
 /// One connection taken from [`HotConnections`]. Dropped without
 /// [`HotConnection::done`] (an error, a cancelled request) it is closed, not
 /// reused.
-pub struct HotConnection<'a> {
+pub struct HotConnection {
     conn: AnyConnection,
-    set: &'a HotConnections,
-    _slot: SemaphorePermit<'a>,
+    set: Arc<HotConnections>,
+    _slot: OwnedSemaphorePermit,
 }
 
-impl HotConnection<'_> {
+impl HotConnection {
     /// The connection, to run statements on.
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.conn

@@ -1,16 +1,14 @@
 //! Authenticating a presented bearer token (the hot path of every API and
 //! MCP call).
 
-use sqlx::{AnyConnection, Row};
-
-use super::*;
+use super::{lookup::TokenRow, *};
 use crate::tokens::{
     format::{self, FormatError},
     Scope,
 };
 use crate::{
     config::Config,
-    db::{Db, HotConnections},
+    db::Db,
     types::{AccountId, Timestamp},
 };
 
@@ -81,11 +79,12 @@ impl AuthFailure {
 /// so it takes effect at once on every instance: there is no cache of
 /// lookups. Records last use (coalesced, see [`LAST_USED_INTERVAL_MS`]).
 ///
-/// The lookup runs on one of the `hot` connections (one round trip, where a
-/// pooled connection costs three: see [`crate::db::HotConnections`]).
+/// The lookup shares its statement with the lookups that arrive at the
+/// same time (see [`TokenLookups`]); the rare writes (last use, a new IP,
+/// a successor's first use) go through the pool.
 pub async fn authenticate(
     db: &Db,
-    hot: &HotConnections,
+    lookups: &TokenLookups,
     config: &Config,
     presented: &str,
     ip: Option<&str>,
@@ -100,48 +99,47 @@ pub async fn authenticate(
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
         Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
     };
-    let mut lookup = hot.get(db).await?;
-    // An error drops the connection (closed, not reused).
-    let outcome = check(lookup.conn(), &secret.hash(), ip, user_agent, now).await?;
-    lookup.done();
-    Ok(outcome)
+    let Some(row) = lookups.find(secret.hash()).await? else {
+        return Ok(Err(AuthFailure::Unknown));
+    };
+    check(db, row, ip, user_agent, now).await
 }
 
-/// The lookup and its last-use bookkeeping, on one connection.
+/// The rules on a token's row, and its last-use bookkeeping.
 async fn check(
-    db: &mut AnyConnection,
-    hash: &str,
+    db: &Db,
+    row: TokenRow,
     ip: Option<&str>,
     user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT t.id, t.account_id, t.name, t.prefix, t.scopes, t.created_at, t.expires_at, t.revoked_at, \
-                t.last_used_at, t.last_used_ip, t.rotated_to, t.rotated_from, t.grace_until, t.first_used_at, \
-                s.first_used_at AS successor_used_at, a.email, a.disabled_at \
-         FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
-         LEFT JOIN api_tokens s ON s.id = t.rotated_to WHERE t.token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(&mut *db)
-    .await?;
-    let Some(row) = row else {
-        return Ok(Err(AuthFailure::Unknown));
-    };
-    let prefix: String = row.try_get("prefix")?;
-    let account: String = row.try_get("account_id")?;
-    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
+    let TokenRow {
+        token_hash: _,
+        id: token_id,
+        account_id: account,
+        name,
+        prefix,
+        scopes,
+        created_at,
+        expires_at,
+        revoked_at,
+        last_used_at,
+        last_used_ip: last_ip,
+        rotated_to,
+        rotated_from,
+        grace_until,
+        first_used_at,
+        successor_used_at: successor_used,
+        email,
+        disabled_at,
+    } = row;
     // A rotated predecessor works until its grace ends or the successor is
     // first used, whichever comes first.
-    let rotated_to: Option<String> = row.try_get("rotated_to")?;
-    let grace_until: Option<i64> = row.try_get("grace_until")?;
-    let successor_used: Option<i64> = row.try_get("successor_used_at")?;
     let grace_over = rotated_to.is_some()
         && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
     if revoked_at.is_some() || disabled_at.is_some() || grace_over {
         let retired = match (&rotated_to, disabled_at) {
-            (Some(_), None) => Some(row.try_get::<String, _>("id")?),
+            (Some(_), None) => Some(token_id),
             _ => None,
         };
         return Ok(Err(AuthFailure::Revoked {
@@ -150,7 +148,6 @@ async fn check(
             retired,
         }));
     }
-    let expires_at: Option<i64> = row.try_get("expires_at")?;
     if let Some(at) = expires_at.filter(|at| *at <= now.millis()) {
         return Ok(Err(AuthFailure::Expired {
             prefix,
@@ -158,23 +155,17 @@ async fn check(
             at: Timestamp(at),
         }));
     }
-    let token_id: String = row.try_get("id")?;
-    let account_id = account;
     // The successor's first use ends the predecessor's grace on every
     // instance at once, so it is written immediately, not coalesced.
-    let rotated_from: Option<String> = row.try_get("rotated_from")?;
-    let first_used_at: Option<i64> = row.try_get("first_used_at")?;
     if rotated_from.is_some() && first_used_at.is_none() {
         sqlx::query(
             "UPDATE api_tokens SET first_used_at = $1 WHERE id = $2 AND first_used_at IS NULL",
         )
         .bind(now.millis())
         .bind(&token_id)
-        .execute(&mut *db)
+        .execute(db)
         .await?;
     }
-    let last_used_at: Option<i64> = row.try_get("last_used_at")?;
-    let last_ip: Option<String> = row.try_get("last_used_ip")?;
     let ip_changed = ip.is_some() && last_ip.as_deref() != ip;
     let mut new_ip = false;
     if let (true, Some(ip)) = (ip_changed, ip) {
@@ -184,7 +175,7 @@ async fn check(
         .bind(&token_id)
         .bind(ip)
         .bind(now.millis())
-        .execute(&mut *db)
+        .execute(db)
         .await?;
         // The very first IP is not news; a later, never-seen one is.
         new_ip = inserted.rows_affected() > 0 && last_ip.is_some();
@@ -195,19 +186,18 @@ async fn check(
             .bind(ip)
             .bind(user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
             .bind(&token_id)
-            .execute(&mut *db)
+            .execute(db)
             .await?;
     }
-    let scopes: String = row.try_get("scopes")?;
     Ok(Ok(Authenticated {
         token_id,
-        account_id: AccountId::parse(&account_id)
+        account_id: AccountId::parse(&account)
             .ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
-        account_email: row.try_get("email")?,
-        name: row.try_get("name")?,
+        account_email: email,
+        name,
         prefix,
         scopes: Scope::split(&scopes),
-        created_at: Timestamp(row.try_get("created_at")?),
+        created_at: Timestamp(created_at),
         expires_at: expires_at.map(Timestamp),
         new_ip,
         oauth: false,

@@ -5,6 +5,7 @@
 mod authenticate;
 mod create;
 mod family;
+mod lookup;
 mod read;
 mod revoke;
 mod rotate;
@@ -12,6 +13,7 @@ mod rotate;
 pub use authenticate::*;
 pub use create::*;
 pub use family::*;
+pub use lookup::TokenLookups;
 pub use read::*;
 pub use revoke::*;
 pub use rotate::*;
