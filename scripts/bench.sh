@@ -3,6 +3,7 @@
 # wrk, on SQLite and then on the local PostgreSQL, with `pgbench -S` for the
 # floor. Prints one table of throughput and ratios (never asserts a time) and,
 # with --record, writes it into docs/benchmarks.md between the bench markers.
+# Each timed wrk run follows 3 s of the same load, untimed.
 #
 #   scripts/bench.sh [--record] [--memory] [--tokens] [--pause] [--duration SECONDS] [--connections N]
 #
@@ -69,9 +70,12 @@ trap cleanup EXIT
 
 rss_mb() { awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# wrk: requests/s, p50 and p99 latency (ms) of one endpoint.
+# wrk: requests/s, p50 and p99 latency (ms) of one endpoint, after 3 s of
+# the same load untimed (every endpoint alike: connections opened, caches,
+# prepared statements and allocator arenas warm, as in a server that runs).
 load() { # path [header]
     local out
+    timeout 30 wrk -t2 -c"$CONNS" -d3s ${2:+-H "$2"} "$BASE$1" >/dev/null 2>&1 || true
     out="$(timeout $((DURATION + 30)) wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency ${2:+-H "$2"} "$BASE$1")"
     local rps p50 p99
     rps="$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<<"$out")"
@@ -114,7 +118,7 @@ SQL
     # run: on SQLite its WAL (hundreds of MB, which the server's next commit
     # would checkpoint mid-measurement, stalling the audit writer: the p99
     # of 335-425 ms seen at 1,000,000 tokens), on PostgreSQL the vacuum a
-    # bulk insert triggers.
+    # bulk insert triggers; `load` warms up before it measures.
 }
 
 # token_used rows in the benchmark's database.
@@ -187,9 +191,6 @@ bench_backend() { # name database_url
         for n in 1000 100000 1000000; do
             seed_tokens "$name" "$url" "$dir" "$have" "$n"
             have="$n"
-            # Untimed: warms the caches the seeding went around.
-            timeout 30 wrk -t2 -c"$CONNS" -d3s -H "Authorization: Bearer $token" "$BASE/api/auth/whoami" \
-                >/dev/null 2>&1 || true
             read -r R[$name.tok$n] R[$name.tok${n}_p50] R[$name.tok${n}_p99] \
                 <<<"$(load /api/auth/whoami "Authorization: Bearer $token")"
         done
