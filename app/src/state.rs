@@ -37,6 +37,9 @@ pub struct Shared {
     pub db: Db,
     /// Bearer-token lookups, batched on connections kept aside for them.
     pub lookups: crate::tokens::service::TokenLookups,
+    /// Connections kept aside for the API's most frequent read (a page of
+    /// tasks), without the pool's ping on every release.
+    pub reads: Arc<crate::db::HotConnections>,
     pub config: Arc<Config>,
     /// The write-behind queue for hot-path audit events.
     pub audit: crate::audit::queue::AuditQueue,
@@ -73,10 +76,12 @@ impl AppState {
             if crate::db::is_postgres(&db) { 2 } else { 4 },
             crate::db::ACQUIRE_TIMEOUT,
         );
+        let reads = crate::db::HotConnections::new(4, crate::db::ACQUIRE_TIMEOUT);
         Self(Arc::new(Shared {
             leptos,
             audit,
             lookups,
+            reads,
             db,
             limits,
             config: Arc::new(config),

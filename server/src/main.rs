@@ -32,7 +32,10 @@ Configuration comes from environment variables; see docs/configuration.md.";
 
 /// mimalloc instead of glibc's malloc: under load the request path spent
 /// about 15 % of its CPU in glibc's allocator (arena locks, consolidation)
-/// across the Tokio workers and sqlx's threads (docs/benchmarks.md).
+/// across the Tokio workers and sqlx's threads (docs/benchmarks.md). The
+/// crate's `override` feature makes it the C `malloc` too, so SQLite's
+/// own allocations (every row value it copies out, freed later on a Tokio
+/// thread) no longer go through glibc's arenas either.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -194,9 +194,10 @@ pub async fn update(
         .map_err(|e| AppError::db("update task", e))
 }
 
-/// A page of the owner's tasks, optionally of one project and one status.
-pub async fn list_page(
-    db: &Db,
+/// A page of the owner's tasks, optionally of one project and one status,
+/// on the pool or on one connection.
+pub async fn list_page<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     owner: AccountId,
     project_id: Option<&str>,
     status: Option<TaskStatus>,
