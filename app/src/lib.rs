@@ -22,7 +22,7 @@
 //! | [`error`]     | the error every server function returns |
 //! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
 //! | `config`      | (server) configuration from the environment |
-//! | `db`          | (server) the SQLite/PostgreSQL pool, migrations, and the connections kept aside for token lookups |
+//! | `db`          | (server) the SQLite/PostgreSQL pool, migrations, and connections kept aside (token lookups, the page of tasks) |
 //! | `state`       | (server) state shared by handlers and server functions |
 //! | `web`         | (server) the axum router and its middleware |
 //! | `maintenance` | (server) the periodic sweep: expiries, rotation grace, retention |
