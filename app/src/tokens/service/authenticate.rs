@@ -102,12 +102,13 @@ pub async fn authenticate(
     let Some(row) = lookups.find(secret.hash()).await? else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    check(db, row, ip, user_agent, now).await
+    check(db, lookups, row, ip, user_agent, now).await
 }
 
 /// The rules on a token's row, and its last-use bookkeeping.
 async fn check(
     db: &Db,
+    lookups: &TokenLookups,
     row: TokenRow,
     ip: Option<&str>,
     user_agent: Option<&str>,
@@ -167,27 +168,28 @@ async fn check(
         .await?;
     }
     let ip_changed = ip.is_some() && last_ip.as_deref() != ip;
+    let due = ip_changed || last_used_at.is_none_or(|t| now.millis() - t >= LAST_USED_INTERVAL_MS);
+    // Only one request per (token, IP) and interval writes, on this
+    // instance (see `RecentWrites`); a failed write is released for the next.
     let mut new_ip = false;
-    if let (true, Some(ip)) = (ip_changed, ip) {
-        let inserted = sqlx::query(
-            "INSERT INTO token_ips (token_id, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    if due && lookups.recent.claim(&token_id, ip, now.millis()) {
+        match record_use(
+            db,
+            &token_id,
+            ip,
+            ip_changed,
+            last_ip.is_some(),
+            user_agent,
+            now,
         )
-        .bind(&token_id)
-        .bind(ip)
-        .bind(now.millis())
-        .execute(db)
-        .await?;
-        // The very first IP is not news; a later, never-seen one is.
-        new_ip = inserted.rows_affected() > 0 && last_ip.is_some();
-    }
-    if ip_changed || last_used_at.is_none_or(|t| now.millis() - t >= LAST_USED_INTERVAL_MS) {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3 WHERE id = $4")
-            .bind(now.millis())
-            .bind(ip)
-            .bind(user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
-            .bind(&token_id)
-            .execute(db)
-            .await?;
+        .await
+        {
+            Ok(first_from_ip) => new_ip = first_from_ip,
+            Err(e) => {
+                lookups.recent.release(&token_id, ip);
+                return Err(e);
+            }
+        }
     }
     Ok(Ok(Authenticated {
         token_id,
@@ -202,4 +204,38 @@ async fn check(
         new_ip,
         oauth: false,
     }))
+}
+
+/// Records a use: the IP among the token's IPs when it changed (true when
+/// never seen before and not the token's first), and the last use.
+async fn record_use(
+    db: &Db,
+    token_id: &str,
+    ip: Option<&str>,
+    ip_changed: bool,
+    used_before: bool,
+    user_agent: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let mut new_ip = false;
+    if let (true, Some(ip)) = (ip_changed, ip) {
+        let inserted = sqlx::query(
+            "INSERT INTO token_ips (token_id, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(token_id)
+        .bind(ip)
+        .bind(now.millis())
+        .execute(db)
+        .await?;
+        // The very first IP is not news; a later, never-seen one is.
+        new_ip = inserted.rows_affected() > 0 && used_before;
+    }
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3 WHERE id = $4")
+        .bind(now.millis())
+        .bind(ip)
+        .bind(user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
+        .bind(token_id)
+        .execute(db)
+        .await?;
+    Ok(new_ip)
 }
