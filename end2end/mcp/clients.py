@@ -95,6 +95,8 @@ async def exercise(client, label, http):
     bad = await client.call_tool("get_task", {"id": "not-a-task"})
     check(f"{label}: a bad id is a tool error with the API's code", bad.is_error
           and "NOT_FOUND" in str(bad.content), bad.content)
+    check(f"{label}: a tool error has no structuredContent (it would not match the output schema)",
+          bad.structured_content is None, bad.structured_content)
 
 
 async def http_clients():

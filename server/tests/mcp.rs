@@ -76,7 +76,8 @@ async fn tool_names(app: &TestApp, token: &str, version: &str) -> Vec<String> {
     names
 }
 
-/// Calls a tool; returns (isError, structuredContent).
+/// Calls a tool; returns (isError, structuredContent), or for an error
+/// result (isError, the envelope read from its text).
 async fn call(app: &TestApp, token: &str, version: &str, tool: &str, args: Value) -> (bool, Value) {
     let res = mcp(
         app,
@@ -90,10 +91,21 @@ async fn call(app: &TestApp, token: &str, version: &str, tool: &str, args: Value
     assert_eq!(res.status, 200, "{tool}: {}", res.body);
     let result = res.json()["result"].clone();
     assert!(result.is_object(), "{tool}: {}", res.body);
-    (
-        result["isError"].as_bool().unwrap_or(false),
-        result["structuredContent"].clone(),
-    )
+    let is_error = result["isError"].as_bool().unwrap_or(false);
+    if !is_error {
+        return (false, result["structuredContent"].clone());
+    }
+    // An error result carries the envelope as text only: a structuredContent
+    // would have to match the tool's output schema (SDK 1.x clients check).
+    assert!(
+        result.get("structuredContent").is_none(),
+        "{tool}: an error result has no structuredContent: {}",
+        res.body
+    );
+    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+    let envelope: Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("{tool}: error text is the JSON envelope ({e}): {text}"));
+    (true, envelope)
 }
 
 async fn setup() -> (TestApp, Owner, String, String) {

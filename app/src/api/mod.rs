@@ -16,7 +16,6 @@ pub mod rotation;
 pub mod routes;
 
 use axum::{
-    extract::DefaultBodyLimit,
     middleware,
     routing::{get, post},
     Json, Router,
@@ -26,9 +25,6 @@ pub use auth::TokenAuth;
 pub use error::ApiError;
 
 use crate::state::AppState;
-
-/// Largest API request body.
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// The routes, relative to `/api`, with the API's own middleware.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -54,7 +50,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(state, meta::layer))
 }
 

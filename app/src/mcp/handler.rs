@@ -72,12 +72,13 @@ pub fn describe(t: &Tool) -> McpTool {
         .with_annotations(annotations)
 }
 
-/// A tool result in the API's error envelope.
+/// A tool result in the API's error envelope, as text content only: a
+/// structured result must match the tool's output schema (MCP 2025-11-25,
+/// tools), and clients that validate it (the TypeScript SDK 1.x) would turn
+/// an envelope there into a protocol error the agent never reads.
 pub fn error_result(code: &str, message: &str) -> CallToolResult {
-    let mut r =
-        CallToolResult::structured_error(json!({"error": {"code": code, "message": message}}));
-    r.content = vec![ContentBlock::text(format!("{code}: {message}"))];
-    r
+    let envelope = json!({"error": {"code": code, "message": message}});
+    CallToolResult::error(vec![ContentBlock::text(envelope.to_string())])
 }
 
 impl<B: Backend> ServerHandler for McpServer<B> {

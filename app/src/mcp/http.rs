@@ -41,7 +41,8 @@ use super::{
     tools::{self, RestCall},
 };
 use crate::{
-    api::{meta::ResponseMeta, ApiError, TokenAuth, BODY_LIMIT_BYTES},
+    api::{meta::ResponseMeta, ApiError, TokenAuth},
+    web::BODY_LIMIT_BYTES,
     state::AppState,
     tokens::{service::Authenticated, Scope},
 };

@@ -247,7 +247,7 @@ pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
     };
     let (parts, body) = req.into_parts();
     let meta = RequestMeta::of(&parts, &state.config.trust_proxy);
-    let body = match axum::body::to_bytes(body, 64 * 1024).await {
+    let body = match axum::body::to_bytes(body, crate::web::BODY_LIMIT_BYTES).await {
         Ok(b) => b,
         Err(_) => return error_page("The form could not be read."),
     };
@@ -409,7 +409,7 @@ async fn register(State(state): State<AppState>, req: Request) -> Response {
             "Too many registrations from this address; try again later.",
         );
     }
-    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+    let bytes = match axum::body::to_bytes(body, crate::web::BODY_LIMIT_BYTES).await {
         Ok(b) => b,
         Err(_) => {
             return OAuthError::new("invalid_client_metadata", "The body is too large.")

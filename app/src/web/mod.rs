@@ -36,7 +36,8 @@ use crate::{
     state::AppState,
 };
 
-/// Request bodies above this are refused with 413 before any handler runs.
+/// The one limit on request bodies, for every router (pages, `/api`, `/mcp`,
+/// `/oauth`): larger bodies are refused with 413 before a handler reads them.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Builds the application router over `state`.
@@ -100,6 +101,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::oauth::http::routes(&state))
         .merge(assets::routes(&state.leptos))
         .merge(pages)
+        // Every extractor that reads a body (Json, Form, Bytes) under any
+        // router stops at the one limit (axum's default is 2 MiB).
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::oauth::http::challenge_layer,
