@@ -130,7 +130,10 @@ pub async fn revoke_app(id: String, account: Option<String>) -> Result<(), AppEr
     let cx = crate::web::ServerFnContext::get()?;
     let owner = whose(&cx, account.as_deref())?;
     let me = cx.require_session()?;
-    let base = cx.event("oauth_grant_revoked", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::OauthGrantRevoked,
+        crate::audit::Outcome::Success,
+    );
     let reason = if owner == me.user.id {
         "revoked_by_owner"
     } else {

@@ -4,6 +4,7 @@
 //! same CRC32 checksum. Revoking a grant ends its tokens at once, on every
 //! instance (each request reads the grant).
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use sqlx::Row;
 
 use super::{clients::Client, OAuthError};
@@ -87,41 +88,61 @@ pub const GRANTS_PER_CLIENT: i64 = 10;
 /// Live grants one account may hold in all.
 pub const GRANTS_PER_ACCOUNT: i64 = 100;
 
-/// A token response (RFC 6749 5.1).
-#[derive(Debug, serde::Serialize)]
+/// A token response (RFC 6749 5.1). It holds two secrets: `Debug` shows
+/// neither.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Issued {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: i64,
     pub refresh_token: String,
     pub scope: String,
 }
 
-/// Issues an access and a refresh token for a live grant. `refreshed` is
-/// the refresh token being exchanged (already marked used by the caller).
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// The grant as [`issue`] reads it.
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    scopes: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    account_id: String,
+    disabled_at: Option<i64>,
+}
+
+/// Issues an access and a refresh token for a live grant, on the caller's
+/// transaction (the one that claimed the code or refresh token, so a
+/// failure here leaves the claim undone). `refreshed`: this answers a
+/// refresh (audited). Returns the answer and the new refresh token's hash.
 pub async fn issue(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     config: &Config,
     grant_id: &str,
-    refreshed: Option<&str>,
+    refreshed: bool,
     now: Timestamp,
-) -> Result<Issued, OAuthError> {
-    let row = sqlx::query(
+) -> Result<(Issued, String), OAuthError> {
+    let grant: GrantRow = sqlx::query_as(
         "SELECT g.scopes, g.created_at, g.revoked_at, g.account_id, a.disabled_at \
          FROM oauth_grants g JOIN accounts a ON a.id = g.account_id WHERE g.id = $1",
     )
     .bind(grant_id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(OAuthError::db)?
     .ok_or_else(|| OAuthError::new("invalid_grant", "The grant no longer exists."))?;
-    let revoked: Option<i64> = row.try_get("revoked_at").map_err(OAuthError::db)?;
-    let disabled: Option<i64> = row.try_get("disabled_at").map_err(OAuthError::db)?;
-    if revoked.is_some() || disabled.is_some() {
+    if grant.revoked_at.is_some() || grant.disabled_at.is_some() {
         return Err(OAuthError::new("invalid_grant", "The grant was revoked."));
     }
-    let scope: String = row.try_get("scopes").map_err(OAuthError::db)?;
-    let created: i64 = row.try_get("created_at").map_err(OAuthError::db)?;
     let access = format::generate(&access_prefix(config))
         .map_err(|_| OAuthError::new("server_error", "Randomness failed."))?;
     let refresh = format::generate(&refresh_prefix(config))
@@ -129,14 +150,13 @@ pub async fn issue(
     let access_ttl = config.oauth_access_ttl_secs * 1000;
     let day = 86_400_000;
     let refresh_expires = (now.millis() + config.oauth_refresh_idle_days * day)
-        .min(created + config.oauth_refresh_max_days * day);
+        .min(grant.created_at + config.oauth_refresh_max_days * day);
     if refresh_expires <= now.millis() {
         return Err(OAuthError::new(
             "invalid_grant",
             "The grant reached its maximum lifetime; authorize again.",
         ));
     }
-    let mut tx = db.begin().await.map_err(OAuthError::db)?;
     for (secret, kind, expires) in [
         (&access, "access", now.millis() + access_ttl),
         (&refresh, "refresh", refresh_expires),
@@ -151,87 +171,32 @@ pub async fn issue(
         .bind(secret.display_prefix())
         .bind(now.millis())
         .bind(expires)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(OAuthError::db)?;
     }
-    if refreshed.is_some() {
-        let account: String = row.try_get("account_id").map_err(OAuthError::db)?;
-        let event = NewEvent::new("oauth_token_refreshed", "oauth_client", "success")
-            .account(account)
-            .actor(grant_id.to_string())
-            .target(grant_id.to_string())
-            .token(access.display_prefix());
-        crate::audit::chain::append(&mut tx, &config.keys, &[event], now)
+    if refreshed {
+        let event = NewEvent::new(
+            AuditAction::OauthTokenRefreshed,
+            ActorKind::OauthClient,
+            Outcome::Success,
+        )
+        .account(grant.account_id)
+        .actor(grant_id.to_string())
+        .target(grant_id.to_string())
+        .token(access.display_prefix());
+        crate::audit::chain::append(&mut *conn, &config.keys, &[event], now)
             .await
             .map_err(OAuthError::db)?;
     }
-    tx.commit().await.map_err(OAuthError::db)?;
-    Ok(Issued {
+    let issued = Issued {
         access_token: access.expose().to_string(),
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: config.oauth_access_ttl_secs,
         refresh_token: refresh.expose().to_string(),
-        scope,
-    })
-}
-
-/// `grant_type=refresh_token`: the refresh token is used up and a new pair
-/// issued. Presenting a used refresh token revokes the whole grant.
-pub async fn refresh(
-    db: &Db,
-    config: &Config,
-    client_id: &str,
-    presented: &str,
-    now: Timestamp,
-) -> Result<Issued, OAuthError> {
-    let invalid = |m: &str| OAuthError::new("invalid_grant", m);
-    let secret = format::parse(&refresh_prefix(config), presented)
-        .map_err(|_| invalid("Not a refresh token of this server."))?;
-    let row = sqlx::query(
-        "SELECT t.grant_id, t.expires_at, t.used_at, g.client_id FROM oauth_tokens t \
-         JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'",
-    )
-    .bind(secret.hash())
-    .fetch_optional(db)
-    .await
-    .map_err(OAuthError::db)?
-    .ok_or_else(|| invalid("Unknown refresh token."))?;
-    let grant_id: String = row.try_get("grant_id").map_err(OAuthError::db)?;
-    let owner: String = row.try_get("client_id").map_err(OAuthError::db)?;
-    if owner != client_id {
-        return Err(invalid("The refresh token was issued to another client."));
-    }
-    let used: Option<i64> = row.try_get("used_at").map_err(OAuthError::db)?;
-    let claimed = if used.is_none() {
-        sqlx::query(
-            "UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now.millis())
-        .bind(secret.hash())
-        .execute(db)
-        .await
-        .map_err(OAuthError::db)?
-        .rows_affected()
-    } else {
-        0
+        scope: grant.scopes,
     };
-    if claimed == 0 {
-        revoke_for_reuse(db, config, &grant_id, "oauth_refresh_reused", now)
-            .await
-            .map_err(OAuthError::db)?;
-        return Err(invalid(
-            "This refresh token was already used; the grant is revoked. Authorize again.",
-        ));
-    }
-    let expires: i64 = row.try_get("expires_at").map_err(OAuthError::db)?;
-    if expires < now.millis() {
-        return Err(invalid("The refresh token has expired; authorize again."));
-    }
-    super::clients::touch(db, client_id, now)
-        .await
-        .map_err(OAuthError::db)?;
-    issue(db, config, &grant_id, Some(&grant_id), now).await
+    Ok((issued, refresh.hash()))
 }
 
 /// Revokes a grant because one of its codes or refresh tokens came back:
@@ -240,7 +205,7 @@ pub async fn revoke_for_reuse(
     db: &Db,
     config: &Config,
     grant_id: &str,
-    action: &'static str,
+    action: AuditAction,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
@@ -261,7 +226,7 @@ pub async fn revoke_for_reuse(
             .map(|r| r.try_get::<String, _>("account_id"))
             .transpose()?,
     };
-    let mut event = NewEvent::new(action, "anonymous", "failure")
+    let mut event = NewEvent::new(action, ActorKind::Anonymous, Outcome::Failure)
         .target(grant_id.to_string())
         .detail("grant_revoked", true)
         .security(true);
@@ -270,7 +235,7 @@ pub async fn revoke_for_reuse(
     }
     tracing::warn!(
         grant = grant_id,
-        action,
+        action = action.as_str(),
         "OAuth credential reused: grant revoked"
     );
     crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
@@ -303,8 +268,12 @@ pub async fn revoke_presented(
     let Some(account) = account else {
         return Ok(());
     };
-    let base = NewEvent::new("oauth_grant_revoked", "oauth_client", "success")
-        .actor(client_id.to_string());
+    let base = NewEvent::new(
+        AuditAction::OauthGrantRevoked,
+        ActorKind::OauthClient,
+        Outcome::Success,
+    )
+    .actor(client_id.to_string());
     revoke(
         db,
         &config.keys,
@@ -343,14 +312,12 @@ pub async fn revoke(
     let Some(row) = row else {
         return Ok(false);
     };
-    let event = NewEvent {
-        action: "oauth_grant_revoked".into(),
-        ..base.clone()
-    }
-    .account(owner)
-    .target(grant_id.to_string())
-    .detail("client", row.try_get::<String, _>("client_name")?)
-    .detail("reason", reason);
+    let event = (base.clone())
+        .with_action(AuditAction::OauthGrantRevoked)
+        .account(owner)
+        .target(grant_id.to_string())
+        .detail("client", row.try_get::<String, _>("client_name")?)
+        .detail("reason", reason);
     crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
     tx.commit().await?;
     Ok(true)
@@ -503,6 +470,9 @@ pub async fn sweep(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
     let mut n = 0;
     for sql in [
         "DELETE FROM oauth_requests WHERE expires_at < $1",
+        // Successor pairs kept for the refresh leeway, once it has ended.
+        "UPDATE oauth_tokens SET replay_sealed = NULL, replay_until = NULL \
+         WHERE replay_until IS NOT NULL AND replay_until < $1",
         "DELETE FROM oauth_codes WHERE expires_at < $1",
         "DELETE FROM oauth_tokens WHERE expires_at < $1",
         "DELETE FROM oauth_codes WHERE grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1 - 2592000000)",

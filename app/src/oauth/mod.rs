@@ -24,6 +24,8 @@ pub mod grants;
 pub mod http;
 #[cfg(feature = "ssr")]
 pub mod metadata_document;
+#[cfg(feature = "ssr")]
+pub mod refresh;
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;
