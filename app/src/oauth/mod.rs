@@ -5,9 +5,10 @@
 //! | [`clients`] | dynamic registration and the redirect-URI rules |
 //! | [`metadata_document`] | Client ID Metadata Documents, fetched behind an SSRF guard |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
-//! | [`grants`] | grants, access and refresh tokens, revocation, bearer authentication |
+//! | [`grants`] | grants, issuing access and refresh tokens, revocation, bearer authentication |
 //! | [`http`] | the endpoints: metadata, authorize, token, register, revoke, consent |
 //! | [`consent`] | the consent page's server functions (the page is `pages::consent`) |
+//! | [`refresh`] | the refresh-token grant: rotation, reuse detection and the leeway |
 //!
 //! Access tokens work on the REST API and on `/mcp` exactly like API keys:
 //! the bearer extractor hands them to [`grants::authenticate`] by prefix, and
