@@ -333,3 +333,35 @@ async fn the_insufficient_scope_challenge_keeps_the_granted_scopes() {
         r#"Bearer realm="preqstation", error="insufficient_scope", scope="projects:read tasks:read tasks:write", resource_metadata="http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp""#
     );
 }
+
+#[tokio::test]
+async fn the_consent_page_shows_no_format_characters_and_idn_hosts_as_punycode() {
+    let app = TestApp::new().await;
+    let o = owner(&app, "owner@example.com", true).await;
+    let redirect = "https://bücher.example/cb";
+    let res = register(
+        &app,
+        json!({"client_name": "Good\u{202E}gnp.exe\u{200B}", "redirect_uris": [redirect]}),
+    )
+    .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.json()["client_name"], "Goodgnp.exe");
+    let client_id = res.json()["client_id"].as_str().unwrap().to_string();
+    let res = get(
+        &app,
+        &authorize_url(&client_id, &[("redirect_uri", redirect)]),
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let request = query_of(res.header("location").unwrap())["request"].clone();
+    let info = app
+        .call(
+            "oauth/consent-info",
+            &[("request", &request)],
+            Some(&o.cookie),
+        )
+        .await
+        .json();
+    assert_eq!(info["client_name"], "Goodgnp.exe");
+    assert_eq!(info["redirect_host"], "xn--bcher-kva.example");
+}

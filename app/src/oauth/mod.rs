@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`clients`] | dynamic registration and the redirect-URI rules |
 //! | [`metadata_document`] | Client ID Metadata Documents, fetched behind an SSRF guard |
+//! | [`ssrf`] | the special-purpose addresses an outbound fetch never reaches (IANA registries) |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
 //! | [`grants`] | grants, issuing access and refresh tokens, revocation, bearer authentication |
 //! | [`http`] | the endpoints: metadata, authorize, token, register, revoke, consent |
@@ -27,6 +28,8 @@ pub mod http;
 pub mod metadata_document;
 #[cfg(feature = "ssr")]
 pub mod refresh;
+#[cfg(feature = "ssr")]
+pub mod ssrf;
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;
