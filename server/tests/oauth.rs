@@ -7,7 +7,7 @@ mod common;
 
 use axum::{body::Body, http::Request};
 
-use common::{oauth::*, owner, TestApp, ORIGIN};
+use common::{oauth::*, owner, TestApp};
 use serde_json::json;
 use sha2::Digest;
 

@@ -19,7 +19,7 @@
 //! Documents are cached per their `Cache-Control: max-age` (from a minute
 //! to a day; `no-store`/`no-cache`: a minute; no header: 5 minutes).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use sqlx::Row;
 
