@@ -111,7 +111,7 @@ pub async fn set_disabled(
                 now,
             )
             .await?;
-            ended.apps = crate::oauth::grants::revoke_all_for_account(
+            ended.apps = crate::oauth::revocation::revoke_all_for_account(
                 &mut tx,
                 target,
                 "account_disabled",
@@ -161,7 +161,7 @@ pub async fn invalidate(
             now,
         )
         .await?;
-        let apps = crate::oauth::grants::revoke_all_for_account(
+        let apps = crate::oauth::revocation::revoke_all_for_account(
             &mut tx,
             target,
             "sessions_invalidated",
@@ -286,9 +286,13 @@ pub async fn change_password(
         };
         // Connected apps end with every password change: they were allowed
         // by whoever knew the old one.
-        let apps =
-            crate::oauth::grants::revoke_all_for_account(&mut tx, account, "password_changed", now)
-                .await?;
+        let apps = crate::oauth::revocation::revoke_all_for_account(
+            &mut tx,
+            account,
+            "password_changed",
+            now,
+        )
+        .await?;
         let event = (base.clone())
             .with_action(AuditAction::PasswordChanged)
             .detail("other_sessions_ended", sessions)

@@ -129,7 +129,7 @@ pub async fn revoke_self(
     let base = token_event(crate::audit::AuditAction::TokenRevoked, &token, &meta);
     if token.oauth {
         // An OAuth access token ends its whole grant (as RFC 7009 revocation does).
-        crate::oauth::grants::revoke(
+        crate::oauth::revocation::revoke(
             &state.db,
             &state.config.keys,
             token.account_id,

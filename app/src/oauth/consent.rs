@@ -139,7 +139,7 @@ pub async fn revoke_app(id: String, account: Option<String>) -> Result<(), AppEr
     } else {
         "revoked_by_admin"
     };
-    let done = super::grants::revoke(
+    let done = super::revocation::revoke(
         &cx.state.db,
         &cx.state.config.keys,
         owner,

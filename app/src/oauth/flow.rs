@@ -313,9 +313,15 @@ pub async fn exchange(
         ));
     }
     let reused = |db, config, grant_id| async move {
-        grants::revoke_for_reuse(db, config, grant_id, AuditAction::OauthCodeReused, now)
-            .await
-            .map_err(OAuthError::db)?;
+        super::revocation::revoke_for_reuse(
+            db,
+            config,
+            grant_id,
+            AuditAction::OauthCodeReused,
+            now,
+        )
+        .await
+        .map_err(OAuthError::db)?;
         Err(invalid(
             "This authorization code was already used; the tokens it gave are revoked.",
         ))

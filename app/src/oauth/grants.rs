@@ -4,10 +4,8 @@
 //! same CRC32 checksum. Revoking a grant ends its tokens at once, on every
 //! instance (each request reads the grant).
 
-use crate::audit::{ActorKind, AuditAction, Outcome};
-use sqlx::Row;
-
 use super::{clients::Client, OAuthError};
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use crate::{
     audit::NewEvent,
     config::Config,
@@ -199,149 +197,6 @@ pub async fn issue(
     Ok((issued, refresh.hash()))
 }
 
-/// Revokes a grant because one of its codes or refresh tokens came back:
-/// a security event.
-pub async fn revoke_for_reuse(
-    db: &Db,
-    config: &Config,
-    grant_id: &str,
-    action: AuditAction,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = 'reuse_detected' \
-         WHERE id = $2 AND revoked_at IS NULL RETURNING account_id, client_name",
-    )
-    .bind(now.millis())
-    .bind(grant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let account = match row {
-        Some(r) => Some(r.try_get::<String, _>("account_id")?),
-        None => sqlx::query("SELECT account_id FROM oauth_grants WHERE id = $1")
-            .bind(grant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>("account_id"))
-            .transpose()?,
-    };
-    let mut event = NewEvent::new(action, ActorKind::Anonymous, Outcome::Failure)
-        .target(grant_id.to_string())
-        .detail("grant_revoked", true)
-        .security(true);
-    if let Some(a) = account {
-        event = event.account(a);
-    }
-    tracing::warn!(
-        grant = grant_id,
-        action = action.as_str(),
-        "OAuth credential reused: grant revoked"
-    );
-    crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
-    tx.commit().await
-}
-
-/// RFC 7009: revokes the grant of an access or refresh token presented by
-/// its client. Unknown tokens are not an error (the answer is the same).
-pub async fn revoke_presented(
-    db: &Db,
-    config: &Config,
-    client_id: &str,
-    presented: &str,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
-    let hash = crate::crypto::sha256_hex(presented.as_bytes());
-    let row = sqlx::query(
-        "SELECT g.id, g.account_id, g.client_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
-         WHERE t.token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(db)
-    .await?;
-    let Some(row) = row else { return Ok(()) };
-    if row.try_get::<String, _>("client_id")? != client_id {
-        return Ok(());
-    }
-    let grant: String = row.try_get("id")?;
-    let account = AccountId::parse(&row.try_get::<String, _>("account_id")?);
-    let Some(account) = account else {
-        return Ok(());
-    };
-    let base = NewEvent::new(
-        AuditAction::OauthGrantRevoked,
-        ActorKind::OauthClient,
-        Outcome::Success,
-    )
-    .actor(client_id.to_string());
-    revoke(
-        db,
-        &config.keys,
-        account,
-        &grant,
-        "revoked_by_client",
-        &base,
-        now,
-    )
-    .await
-    .map(|_| ())
-}
-
-/// Revokes one of `owner`'s grants (Connected apps, an admin, the client
-/// itself). False when there was no such live grant of that owner.
-pub async fn revoke(
-    db: &Db,
-    keys: &crate::keys::Keyring,
-    owner: AccountId,
-    grant_id: &str,
-    reason: &str,
-    base: &NewEvent,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 \
-         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL RETURNING client_name",
-    )
-    .bind(now.millis())
-    .bind(reason)
-    .bind(grant_id)
-    .bind(owner.to_string())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    let event = (base.clone())
-        .with_action(AuditAction::OauthGrantRevoked)
-        .account(owner)
-        .target(grant_id.to_string())
-        .detail("client", row.try_get::<String, _>("client_name")?)
-        .detail("reason", reason);
-    crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// Ends every live grant of an account, on the caller's transaction (a
-/// password change, disabling, an admin's "invalidate"). Returns how many.
-pub async fn revoke_all_for_account(
-    conn: &mut sqlx::AnyConnection,
-    account: AccountId,
-    reason: &str,
-    now: Timestamp,
-) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE account_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now.millis())
-    .bind(reason)
-    .bind(account.to_string())
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected())
-}
-
 /// Authenticates an OAuth access token as the bearer of a request: the
 /// same [`Authenticated`] an API key gives, with the grant's scopes. The
 /// grant must be live, the account enabled, and the token's audience one
@@ -358,7 +213,7 @@ pub async fn authenticate(
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
         Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
     };
-    let row = sqlx::query(
+    let row: Option<AccessRow> = sqlx::query_as(
         "SELECT t.prefix, t.created_at, t.expires_at, g.id AS grant_id, g.account_id, g.client_name, g.scopes, \
                 g.resource, g.revoked_at, g.last_used_at, g.last_used_ip, a.email, a.disabled_at \
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
@@ -370,58 +225,73 @@ pub async fn authenticate(
     let Some(row) = row else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    let prefix: String = row.try_get("prefix")?;
-    let account: String = row.try_get("account_id")?;
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
-    let disabled: Option<i64> = row.try_get("disabled_at")?;
-    if revoked.is_some() || disabled.is_some() {
+    let (prefix, account) = (row.prefix.clone(), row.account_id.clone());
+    if row.revoked_at.is_some() || row.disabled_at.is_some() {
         return Ok(Err(AuthFailure::Revoked {
             prefix,
             account,
             retired: None,
         }));
     }
-    let expires_at: i64 = row.try_get("expires_at")?;
-    if expires_at <= now.millis() {
+    if row.expires_at <= now.millis() {
         return Ok(Err(AuthFailure::Expired {
             prefix,
             account,
-            at: Timestamp(expires_at),
+            at: Timestamp(row.expires_at),
         }));
     }
-    let resource: String = row.try_get("resource")?;
-    if !super::resources(config).contains(&resource) {
+    if !super::resources(config).contains(&row.resource) {
         return Ok(Err(AuthFailure::WrongAudience { prefix, account }));
     }
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    let grant_id: String = row.try_get("grant_id")?;
     // Last use, for Connected apps: at most once a minute, or at once from a
     // new IP (no write per request).
-    let last_at: Option<i64> = row.try_get("last_used_at")?;
-    let last_ip: Option<String> = row.try_get("last_used_ip")?;
-    if last_at.is_none_or(|t| now.millis() - t >= 60_000) || last_ip.as_deref() != ip {
+    if row.last_used_at.is_none_or(|t| now.millis() - t >= 60_000)
+        || row.last_used_ip.as_deref() != ip
+    {
         sqlx::query("UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
             .bind(now.millis())
             .bind(ip)
-            .bind(&grant_id)
+            .bind(&row.grant_id)
             .execute(db)
             .await?;
     }
-    let scopes: String = row.try_get("scopes")?;
     Ok(Ok(Authenticated {
-        token_id: grant_id,
+        token_id: row.grant_id,
         account_id,
-        account_email: row.try_get("email")?,
-        name: row.try_get("client_name")?,
+        account_email: row.email,
+        name: row.client_name,
         prefix,
-        scopes: scopes.split_whitespace().filter_map(Scope::parse).collect(),
-        created_at: Timestamp(row.try_get("created_at")?),
-        expires_at: Some(Timestamp(expires_at)),
+        scopes: row
+            .scopes
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect(),
+        created_at: Timestamp(row.created_at),
+        expires_at: Some(Timestamp(row.expires_at)),
         new_ip: false,
         oauth: true,
     }))
+}
+
+/// An access token with its grant and account, as [`authenticate`] reads it.
+#[derive(sqlx::FromRow)]
+struct AccessRow {
+    prefix: String,
+    created_at: i64,
+    expires_at: i64,
+    grant_id: String,
+    account_id: String,
+    client_name: String,
+    scopes: String,
+    resource: String,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    email: String,
+    disabled_at: Option<i64>,
 }
 
 /// One row of Connected apps.
@@ -436,32 +306,39 @@ pub struct GrantView {
     pub last_used_ip: Option<String>,
 }
 
+/// A grant as Connected apps lists it.
+#[derive(sqlx::FromRow)]
+struct GrantListRow {
+    id: String,
+    client_name: String,
+    client_source: String,
+    scopes: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+}
+
 /// `owner`'s live grants, newest first.
 pub async fn list(db: &Db, owner: AccountId) -> Result<Vec<GrantView>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<GrantListRow> = sqlx::query_as(
         "SELECT id, client_name, client_source, scopes, created_at, last_used_at, last_used_ip FROM oauth_grants \
          WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200",
     )
     .bind(owner.to_string())
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(GrantView {
-                id: r.try_get("id")?,
-                client_name: r.try_get("client_name")?,
-                client_source: r.try_get("client_source")?,
-                scopes: r
-                    .try_get::<String, _>("scopes")?
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect(),
-                created_at: Timestamp(r.try_get("created_at")?),
-                last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
-                last_used_ip: r.try_get("last_used_ip")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| GrantView {
+            id: r.id,
+            client_name: r.client_name,
+            client_source: r.client_source,
+            scopes: r.scopes.split_whitespace().map(str::to_string).collect(),
+            created_at: Timestamp(r.created_at),
+            last_used_at: r.last_used_at.map(Timestamp),
+            last_used_ip: r.last_used_ip,
         })
-        .collect()
+        .collect())
 }
 
 /// The sweep: expired requests, codes and tokens, and grants revoked more

@@ -14,7 +14,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{clients, flow, grants, OAuthError};
+use super::{clients, flow, OAuthError};
 use crate::{
     config::Config, db::Db, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta,
 };
@@ -512,7 +512,7 @@ async fn revoke(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
         return OAuthError::new("invalid_request", "token and client_id are required.")
             .into_response();
     };
-    match grants::revoke_presented(
+    match super::revocation::revoke_presented(
         &state.db,
         &state.config,
         &client_id,

@@ -161,7 +161,7 @@ async fn replay_or_reuse(
         _ => None,
     };
     let Some((sealed, used_at)) = kept else {
-        grants::revoke_for_reuse(
+        super::revocation::revoke_for_reuse(
             db,
             config,
             &row.grant_id,
