@@ -293,7 +293,6 @@ pub async fn list_token_page(
 }
 
 /// Creates a token for the signed-in account and returns it, once.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/rpc", endpoint = "tokens/create")]
 pub async fn create_token(
     name: String,
