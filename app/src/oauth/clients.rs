@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::OAuthError;
-use crate::{db::Db, types::Timestamp};
+use crate::{config::Config, db::Db, types::Timestamp};
 
 /// How a client is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +50,23 @@ impl Client {
     pub fn localhost_only(&self) -> bool {
         self.redirect_uris.iter().all(|u| is_loopback_redirect(u))
     }
+}
+
+/// The client named by `client_id`: a metadata document's URL, or a
+/// registered one.
+pub async fn resolve(
+    db: &Db,
+    config: &Config,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<Client, OAuthError> {
+    if super::metadata_document::is_document_url(client_id) {
+        return super::metadata_document::resolve(db, config, client_id, now).await;
+    }
+    find(db, client_id)
+        .await
+        .map_err(OAuthError::db)?
+        .ok_or_else(|| OAuthError::new("invalid_client", "Unknown client_id."))
 }
 
 /// A registration request (the fields we read; others are ignored).

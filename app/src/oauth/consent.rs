@@ -49,10 +49,9 @@ pub async fn consent_info(request: String) -> Result<ConsentDetails, AppError> {
         .await
         .map_err(|e| AppError::db("load authorization request", e))?
         .ok_or_else(gone)?;
-    let client =
-        super::http::resolve_client(&cx.state.db, &cx.state.config, &pending.client_id, now)
-            .await
-            .map_err(|_| gone())?;
+    let client = super::clients::resolve(&cx.state.db, &cx.state.config, &pending.client_id, now)
+        .await
+        .map_err(|_| gone())?;
     let redirect_host = url::Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| {

@@ -62,7 +62,7 @@ pub async fn park(
         .client_id
         .filter(|c| !c.is_empty() && c.len() <= 2000)
         .ok_or_else(|| "The request names no client (client_id).".to_string())?;
-    let client = super::http::resolve_client(db, config, &client_id, now)
+    let client = clients::resolve(db, config, &client_id, now)
         .await
         .map_err(|e| format!("Unknown or unusable client: {}", e.description))?;
     let redirect_uri = match q.redirect_uri {

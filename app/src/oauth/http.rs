@@ -15,9 +15,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{clients, flow, OAuthError};
-use crate::{
-    config::Config, db::Db, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta,
-};
+use crate::{config::Config, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta};
 
 /// The endpoints clients call (no cookies, so outside the CSRF layer),
 /// under the API's per-IP rate limit: anonymous callers can park requests
@@ -133,23 +131,6 @@ async fn authorization_server(State(state): State<AppState>) -> Response {
         "authorization_response_iss_parameter_supported": true,
         "service_documentation": format!("{issuer}/docs/api"),
     }))
-}
-
-/// The client named by `client_id`: a metadata document's URL, or a
-/// registered one.
-pub async fn resolve_client(
-    db: &Db,
-    config: &Config,
-    client_id: &str,
-    now: Timestamp,
-) -> Result<clients::Client, OAuthError> {
-    if super::metadata_document::is_document_url(client_id) {
-        return super::metadata_document::resolve(db, config, client_id, now).await;
-    }
-    clients::find(db, client_id)
-        .await
-        .map_err(OAuthError::db)?
-        .ok_or_else(|| OAuthError::new("invalid_client", "Unknown client_id."))
 }
 
 /// `redirect_uri` with the answer's parameters, and `iss` (RFC 9207).
@@ -285,10 +266,11 @@ pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => return error_page(&OAuthError::db(e).description),
     };
     let issuer = super::issuer(&state.config);
-    let client = match resolve_client(&state.db, &state.config, &pending.client_id, now).await {
-        Ok(c) => c,
-        Err(e) => return error_page(&e.description),
-    };
+    let client =
+        match super::clients::resolve(&state.db, &state.config, &pending.client_id, now).await {
+            Ok(c) => c,
+            Err(e) => return error_page(&e.description),
+        };
     let allowed: Vec<Scope> = pending
         .scopes
         .iter()
@@ -374,7 +356,7 @@ async fn token(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
         return OAuthError::new("invalid_client", "client_id is required (a public client).")
             .into_response();
     };
-    if let Err(e) = resolve_client(&state.db, &state.config, client_id, now).await {
+    if let Err(e) = super::clients::resolve(&state.db, &state.config, client_id, now).await {
         return e.into_response();
     }
     if let Some(r) = form.resource.as_deref() {
