@@ -255,3 +255,51 @@ async fn the_oauth_per_ip_limit_groups_ipv6_by_64_like_the_api() {
     let res = via_proxy(&app, metadata(), "2001:db8:1:3::1", "").await;
     assert_eq!(res.status, 200, "another /64");
 }
+
+/// A tool call through `/mcp` (which runs its REST route in process) is
+/// audited and recorded as the token's use under the client, whichever
+/// header the proxy writes.
+#[tokio::test]
+async fn mcp_tool_calls_name_the_client_for_every_header() {
+    for named in ["x-forwarded-for", "forwarded", "x-real-ip"] {
+        let app = TestApp::with_config(|c| c.trust_proxy = trust("127.0.0.1", named)).await;
+        let o = common::owner(&app, "owner@example.com", true).await;
+        let token = common::token_with(&app, &o, "agent", &["scope_tasks_write"], "30").await;
+        let p = common::project(&app, &o, "site").await;
+        let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "create_task", "arguments": {"project_id": p, "title": "t"}}});
+        let mut req = Request::post("/mcp")
+            .header("host", "127.0.0.1:3000")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("authorization", format!("Bearer {token}"));
+        for (name, value) in through_proxy(named, 1) {
+            req = req.header(name, value);
+        }
+        let res = app
+            .send(req.body(Body::from(body.to_string())).unwrap())
+            .await;
+        assert_eq!(res.status, 200, "{named}: {}", res.body);
+        assert!(
+            res.json()["result"]["isError"] != true,
+            "{named}: {}",
+            res.body
+        );
+        app.flush_audit().await;
+        let client = app
+            .count("SELECT COUNT(*) FROM audit_events WHERE actor_kind = 'token' AND ip = '203.0.113.7'")
+            .await;
+        let other = app
+            .count(
+                "SELECT COUNT(*) FROM audit_events WHERE actor_kind = 'token' \
+                 AND (ip IS NULL OR ip <> '203.0.113.7')",
+            )
+            .await;
+        assert!(client > 0, "{named}: the tool call is audited");
+        assert_eq!(
+            other, 0,
+            "{named}: every entry of the call names the client"
+        );
+    }
+}
