@@ -19,6 +19,7 @@
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: metadata, registration, consent, grants and their tokens |
 //! | `api`         | (server) the bearer-token REST API under `/api/` |
 //! | `mcp`         | (server) the same operations as MCP tools: `/mcp` and the stdio server's tools |
+//! | `request`     | (server) what the domain knows of a request: client IP, User-Agent, request id |
 //! | [`error`]     | the error every server function returns |
 //! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
 //! | `config`      | (server) configuration from the environment |
@@ -66,6 +67,8 @@ pub mod maintenance;
 pub mod mcp;
 #[cfg(feature = "ssr")]
 pub mod metrics;
+#[cfg(feature = "ssr")]
+pub mod request;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

@@ -47,7 +47,14 @@ pub async fn change_password(
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
     let keep = keep_tokens.is_some_and(|v| !v.is_empty() && v != "false");
-    let keys = crate::auth::service::throttle_keys(&cx, &me.user.email, me.user.id);
+    let device = cx.cookie(crate::auth::device::COOKIE_NAME);
+    let keys = crate::auth::service::throttle_keys(
+        &cx.state.config,
+        &cx.meta,
+        device.as_deref(),
+        &me.user.email,
+        me.user.id,
+    );
     let ended = admin::change_password(
         &cx.state,
         &keys,

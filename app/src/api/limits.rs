@@ -88,10 +88,10 @@ impl Limiter {
     }
 
     /// The check for a client IP, under the key every per-IP limit uses
-    /// ([`crate::web::client_ip::rate_key`]: IPv6 grouped by /64), so no
+    /// ([`crate::request::rate_key`]: IPv6 grouped by /64), so no
     /// limit can be dodged by walking through one's own /64.
     pub fn check_ip(&self, ip: &str) -> RateState {
-        self.check(&crate::web::client_ip::rate_key(ip))
+        self.check(&crate::request::rate_key(ip))
     }
 
     /// Drops state for keys not seen recently (called periodically).

@@ -71,10 +71,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         .get::<axum::extract::OriginalUri>()
         .map(|u| u.0.path().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    let ip_state = state
-        .limits
-        .per_ip
-        .check(&crate::web::client_ip::rate_key(&ip));
+    let ip_state = state.limits.per_ip.check(&crate::request::rate_key(&ip));
     if ip_state.retry_after_secs.is_some() {
         metrics::counter!("rate_limited_total", "limit" => "ip").increment(1);
         tracing::warn!(%ip, %path, "API rate limit (per IP) exceeded");

@@ -125,7 +125,7 @@ impl NewEvent {
     }
 
     /// Client IP, User-Agent and request id of the request that caused it.
-    pub fn from_request(mut self, meta: &crate::web::RequestMeta) -> Self {
+    pub fn from_request(mut self, meta: &crate::request::RequestMeta) -> Self {
         self.ip = meta.ip.clone();
         self.user_agent = meta.user_agent.as_deref().map(cut);
         self.request_id = meta.request_id.clone();

@@ -5,10 +5,10 @@ use crate::audit::{ActorKind, AuditAction, Outcome};
 use crate::{
     accounts::{self, password::Password, AccountError, NewAccount},
     error::AppError,
+    request::RequestMeta,
     sessions::{self, AuthSession, SessionPolicy, SessionSecret},
     state::AppState,
     types::{CurrentUser, Role, Timestamp},
-    web::RequestMeta,
 };
 
 use super::{
@@ -69,7 +69,7 @@ pub async fn setup(
             "Enter the setup code the server printed when it started.",
         ));
     }
-    let ip_key = meta.ip.as_deref().map(crate::web::client_ip::rate_key);
+    let ip_key = meta.ip_rate_key();
     let keys = [throttle::Key::setup(
         &state.config,
         ip_key.as_deref().unwrap_or("-"),
@@ -185,23 +185,23 @@ pub async fn check_password(
 }
 
 /// The throttle keys for a password check by a signed-in account: its known
-/// device (when the request carries one of this account) or the account,
-/// and the client IP.
+/// device (`device_cookie`, when it is one of this account's) or the
+/// account, and the client IP.
 pub fn throttle_keys(
-    cx: &crate::web::ServerFnContext,
+    cfg: &crate::config::Config,
+    meta: &RequestMeta,
+    device_cookie: Option<&str>,
     email: &str,
     account: crate::types::AccountId,
 ) -> Vec<throttle::Key> {
-    let cfg = &cx.state.config;
-    let device = cx
-        .cookie(super::device::COOKIE_NAME)
-        .and_then(|v| super::device::verify(&cfg.keys, &v))
+    let device = device_cookie
+        .and_then(|v| super::device::verify(&cfg.keys, v))
         .filter(|d| d.account == account);
     let mut keys = vec![match device {
         Some(d) => throttle::Key::device(cfg, &d.id),
         None => throttle::Key::account(cfg, email),
     }];
-    if let Some(ip) = cx.meta.ip.as_deref().map(crate::web::client_ip::rate_key) {
+    if let Some(ip) = meta.ip_rate_key() {
         keys.push(throttle::Key::ip(cfg, &ip));
     }
     keys
@@ -237,7 +237,7 @@ pub async fn login(
         Some(d) => throttle::Key::device(&state.config, &d.id),
         None => account_key.clone(),
     }];
-    if let Some(ip) = meta.ip.as_deref().map(crate::web::client_ip::rate_key) {
+    if let Some(ip) = meta.ip_rate_key() {
         keys.push(throttle::Key::ip(&state.config, &ip));
     }
     let stored = account.as_ref().map(|a| a.password_hash.clone());

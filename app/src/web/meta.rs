@@ -9,14 +9,9 @@ use http::{header::USER_AGENT, Extensions, HeaderMap};
 
 use super::client_ip::TrustedProxies;
 
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    /// The request's `X-Request-Id` (see `web::request_id`).
-    pub request_id: Option<String>,
-}
+pub use crate::request::RequestMeta;
 
+/// How a door works the [`RequestMeta`] out of an HTTP request.
 impl RequestMeta {
     /// The metadata an earlier layer already worked out for this request, or
     /// worked out now.
