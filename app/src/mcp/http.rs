@@ -42,9 +42,9 @@ use super::{
 };
 use crate::{
     api::{meta::ResponseMeta, ApiError, TokenAuth},
-    web::BODY_LIMIT_BYTES,
     state::AppState,
     tokens::{service::Authenticated, Scope},
+    web::BODY_LIMIT_BYTES,
 };
 
 /// Marks a request the MCP door sends to the REST router in process: it was
