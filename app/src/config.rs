@@ -81,6 +81,11 @@ pub struct Config {
     pub oauth_refresh_idle_days: i64,
     /// …and this many days after the grant (`PREQSTATION_OAUTH_REFRESH_MAX_DAYS`, default 90).
     pub oauth_refresh_max_days: i64,
+    /// How long the same client may present a just-rotated refresh token
+    /// again and get the same successor pair (`PREQSTATION_OAUTH_REFRESH_LEEWAY`,
+    /// seconds, default 30, at most 300; 0 turns it off: every second
+    /// presentation is reuse).
+    pub oauth_refresh_leeway_secs: i64,
     /// Hosts whose Client ID Metadata Documents may be fetched even on a
     /// private address or over http (`PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS`,
     /// comma-separated; default none).
@@ -229,6 +234,10 @@ impl Config {
                 30,
             )?,
             oauth_refresh_max_days: parse_positive(&get, "PREQSTATION_OAUTH_REFRESH_MAX_DAYS", 90)?,
+            oauth_refresh_leeway_secs: match get("PREQSTATION_OAUTH_REFRESH_LEEWAY").as_deref() {
+                Some("0") => 0,
+                _ => parse_positive(&get, "PREQSTATION_OAUTH_REFRESH_LEEWAY", 30)?.min(300),
+            },
             oauth_metadata_allow_hosts: get("PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS")
                 .map(|v| {
                     v.split(',')
@@ -266,6 +275,7 @@ impl Config {
             oauth_access_ttl_secs: 3600,
             oauth_refresh_idle_days: 30,
             oauth_refresh_max_days: 90,
+            oauth_refresh_leeway_secs: 30,
             oauth_metadata_allow_hosts: Vec::new(),
             keys: crate::keys::Keyring::generate()?,
         })

@@ -7,6 +7,7 @@
 //! 24 hours, the seen-IP rows of tokens that no longer work), and trims the
 //! rate limiters' memory: no table or map grows without bound.
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use sqlx::Row;
 
 use crate::{audit::NewEvent, state::AppState, types::Timestamp};
@@ -47,11 +48,15 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
             .await?;
         if claimed.rows_affected() == 1 {
             let at: i64 = row.try_get("expires_at")?;
-            let event = NewEvent::new("token_expired", "system", "success")
-                .account(row.try_get::<String, _>("account_id")?)
-                .target(row.try_get::<String, _>("name")?)
-                .token(row.try_get::<String, _>("prefix")?)
-                .detail("expired_at", Timestamp(at).rfc3339());
+            let event = NewEvent::new(
+                AuditAction::TokenExpired,
+                ActorKind::System,
+                Outcome::Success,
+            )
+            .account(row.try_get::<String, _>("account_id")?)
+            .target(row.try_get::<String, _>("name")?)
+            .token(row.try_get::<String, _>("prefix")?)
+            .detail("expired_at", Timestamp(at).rfc3339());
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.expired += 1;
         }
@@ -79,11 +84,15 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
         .execute(&mut *tx)
         .await?;
         if revoked.rows_affected() == 1 {
-            let event = NewEvent::new("token_revoked", "system", "success")
-                .account(account)
-                .target(row.try_get::<String, _>("name")?)
-                .token(row.try_get::<String, _>("prefix")?)
-                .detail("reason", "rotation_grace_ended");
+            let event = NewEvent::new(
+                AuditAction::TokenRevoked,
+                ActorKind::System,
+                Outcome::Success,
+            )
+            .account(account)
+            .target(row.try_get::<String, _>("name")?)
+            .token(row.try_get::<String, _>("prefix")?)
+            .detail("reason", "rotation_grace_ended");
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.grace_ended += 1;
         }

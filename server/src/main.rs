@@ -5,6 +5,7 @@
 mod keys_cli;
 mod mcp_stdio;
 
+use app::audit::{ActorKind, AuditAction, Outcome};
 use std::{io::BufRead, net::SocketAddr, process::ExitCode, time::Duration};
 
 use app::{
@@ -243,8 +244,12 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     let new = NewAccount::validate(&email, password, Role::Admin).map_err(|e| e.to_string())?;
     let pool = open_database(&config).await?;
-    let base = app::audit::NewEvent::new("account_created", "system", "success")
-        .actor("preqstation create-admin (CLI)");
+    let base = app::audit::NewEvent::new(
+        AuditAction::AccountCreated,
+        ActorKind::System,
+        Outcome::Success,
+    )
+    .actor("preqstation create-admin (CLI)");
     let account = accounts::create(&pool, &config.keys, new, &base, Timestamp::now())
         .await
         .map_err(|e| e.to_string())?;

@@ -45,12 +45,7 @@ fn required(name: &str) -> Result<String, String> {
 fn api_url(raw: &str) -> Result<String, String> {
     let url =
         reqwest::Url::parse(raw).map_err(|e| format!("PREQSTATION_API_URL is not a URL ({e})"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" if url.host().is_some() => {}
         "http" if loopback => {}
@@ -72,6 +67,16 @@ fn api_url(raw: &str) -> Result<String, String> {
         );
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// True when `url` names this machine.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Largest answer read from the API.
@@ -147,7 +152,15 @@ impl Backend for Remote {
 pub async fn run() -> Result<(), String> {
     let base = api_url(&required("PREQSTATION_API_URL")?)?;
     let token = token(&required("PREQSTATION_TOKEN")?)?;
-    let client = reqwest::Client::builder()
+    let mut client = reqwest::Client::builder();
+    // This machine is never reached through a proxy: an http:// loopback
+    // URL through an HTTP_PROXY would send the token in clear text to the
+    // proxy. Remote (https) URLs keep honouring HTTPS_PROXY and NO_PROXY,
+    // which corporate egress needs.
+    if reqwest::Url::parse(&base).is_ok_and(|u| is_loopback(&u)) {
+        client = client.no_proxy();
+    }
+    let client = client
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("preqstation-mcp/", env!("CARGO_PKG_VERSION")))

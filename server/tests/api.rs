@@ -225,7 +225,7 @@ async fn every_route_enforces_its_scope() {
                 assert_eq!(
                     res.header("www-authenticate").unwrap(),
                     format!(
-                        r#"Bearer realm="preqstation", error="insufficient_scope", scope="{needed}""#
+                        r#"Bearer realm="preqstation", error="insufficient_scope", scope="{needed}", resource_metadata="http://127.0.0.1:3000/.well-known/oauth-protected-resource""#
                     )
                 );
             }

@@ -238,7 +238,11 @@ async fn rotation_grace_choices_and_first_use_cut_over() {
             .unwrap(),
     )
     .unwrap();
-    let base = NewEvent::new("token_rotated", "account", "success");
+    let base = NewEvent::new(
+        app::audit::AuditAction::TokenRotated,
+        app::audit::ActorKind::Account,
+        app::audit::Outcome::Success,
+    );
     let t0 = Timestamp::now();
     for (grace, still_ok_after, gone_after) in [
         (Grace::OneHour, 3_000, 3_700),
@@ -603,9 +607,13 @@ async fn two_instances_appending_at_once_never_fork_the_chain() {
         let keys = keys.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
-                let e = NewEvent::new("policy_changed", "system", "success")
-                    .detail("writer", n)
-                    .detail("i", i);
+                let e = NewEvent::new(
+                    app::audit::AuditAction::PolicyChanged,
+                    app::audit::ActorKind::System,
+                    app::audit::Outcome::Success,
+                )
+                .detail("writer", n)
+                .detail("i", i);
                 let mut attempt = 0;
                 loop {
                     match chain::append_now(&db, &keys, std::slice::from_ref(&e), Timestamp::now())

@@ -216,8 +216,14 @@ async fn admin_actions_appear_in_the_accounts_own_trail() {
 async fn verify_while_entries_are_appended_is_intact() {
     use app::audit::{chain, NewEvent};
     let app = TestApp::new().await;
-    let event =
-        || NewEvent::new("token_used", "token", "success").detail("path", "/api/auth/whoami");
+    let event = || {
+        NewEvent::new(
+            app::audit::AuditAction::TokenUsed,
+            app::audit::ActorKind::Token,
+            app::audit::Outcome::Success,
+        )
+        .detail("path", "/api/auth/whoami")
+    };
     for _ in 0..5 {
         let batch: Vec<NewEvent> = (0..500).map(|_| event()).collect();
         chain::append_now(

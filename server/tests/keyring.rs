@@ -15,7 +15,14 @@ use sqlx::Row;
 /// Writes `n` events through the chain with `keys`.
 async fn append(app: &TestApp, keys: &Keyring, n: usize) {
     let batch: Vec<NewEvent> = (0..n)
-        .map(|i| NewEvent::new("policy_changed", "system", "success").detail("i", i))
+        .map(|i| {
+            NewEvent::new(
+                app::audit::AuditAction::PolicyChanged,
+                app::audit::ActorKind::System,
+                app::audit::Outcome::Success,
+            )
+            .detail("i", i)
+        })
         .collect();
     chain::append_now(&app.state.db, keys, &batch, Timestamp::now())
         .await

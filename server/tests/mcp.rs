@@ -268,8 +268,9 @@ async fn a_call_outside_the_scopes_is_refused_with_the_scope_challenge() {
             assert_eq!(
                 res.header("www-authenticate").unwrap(),
                 format!(
-                    r#"Bearer realm="preqstation", error="insufficient_scope", scope="{scope}""#
-                )
+                    r#"Bearer realm="preqstation", error="insufficient_scope", scope="{scope}", resource_metadata="http://127.0.0.1:3000/.well-known/oauth-protected-resource/mcp""#
+                ),
+                "an API key is told the scope it lacks, and where the metadata is"
             );
         }
     }

@@ -7,167 +7,9 @@ mod common;
 
 use axum::{body::Body, http::Request};
 
-use common::{owner, Owner, TestApp, TestResponse, ORIGIN};
-use serde_json::{json, Value};
+use common::{oauth::*, owner, TestApp};
+use serde_json::json;
 use sha2::Digest;
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT: &str = "http://127.0.0.1:4711/callback";
-const MCP: &str = "http://127.0.0.1:3000/mcp";
-
-async fn get(app: &TestApp, path: &str) -> TestResponse {
-    app.get(path, None).await
-}
-
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> TestResponse {
-    let body = common::form_encode(form);
-    app.send(
-        Request::post(path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap(),
-    )
-    .await
-}
-
-async fn register(app: &TestApp, body: Value) -> TestResponse {
-    app.send(
-        Request::post("/oauth/register")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
-
-async fn client(app: &TestApp) -> String {
-    let res = register(
-        app,
-        json!({"client_name": "Test host", "redirect_uris": [REDIRECT]}),
-    )
-    .await;
-    assert_eq!(res.status, 201, "{}", res.body);
-    res.json()["client_id"].as_str().unwrap().to_string()
-}
-
-fn query_of(location: &str) -> std::collections::HashMap<String, String> {
-    let q = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
-}
-
-fn authorize_url(client_id: &str, extra: &[(&str, &str)]) -> String {
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-        ("state", "xyz-state"),
-        ("resource", MCP),
-        ("scope", "projects:read tasks:read"),
-    ];
-    for (k, v) in extra {
-        params.retain(|(pk, _)| pk != k);
-        if !v.is_empty() {
-            params.push((k, v));
-        }
-    }
-    format!("/oauth/authorize?{}", common::form_encode(&params))
-}
-
-/// GET /oauth/authorize: the parked request's id (from the consent redirect).
-async fn park(app: &TestApp, client_id: &str) -> String {
-    let res = get(app, &authorize_url(client_id, &[])).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let location = res.header("location").unwrap().to_string();
-    assert!(
-        location.starts_with("/oauth/consent?request="),
-        "{location}"
-    );
-    query_of(&location)["request"].clone()
-}
-
-/// The consent form's POST, as the browser sends it.
-async fn decide(
-    app: &TestApp,
-    o: &Owner,
-    request: &str,
-    decision: &str,
-    scopes: &[&str],
-) -> TestResponse {
-    let mut form = vec![("request", request), ("decision", decision)];
-    for s in scopes {
-        form.push(("scope", s));
-    }
-    app.send(
-        Request::post("/oauth/decision")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("origin", ORIGIN)
-            .header("cookie", &o.cookie)
-            .body(Body::from(common::form_encode(&form)))
-            .unwrap(),
-    )
-    .await
-}
-
-/// Registration, consent (Allow), and the code from the redirect.
-async fn code(app: &TestApp, o: &Owner) -> (String, String) {
-    let client_id = client(app).await;
-    let request = park(app, &client_id).await;
-    let res = decide(app, o, &request, "allow", &["projects:read", "tasks:read"]).await;
-    assert_eq!(res.status, 303, "{}", res.body);
-    let q = query_of(res.header("location").unwrap());
-    assert!(res.header("location").unwrap().starts_with(REDIRECT));
-    assert_eq!(q["state"], "xyz-state");
-    assert_eq!(q["iss"], "http://127.0.0.1:3000");
-    (client_id, q["code"].clone())
-}
-
-async fn exchange(app: &TestApp, client_id: &str, code: &str, verifier: &str) -> TestResponse {
-    post_form(
-        app,
-        "/oauth/token",
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", client_id),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-            ("resource", MCP),
-        ],
-    )
-    .await
-}
-
-async fn whoami(app: &TestApp, token: &str) -> TestResponse {
-    common::api(app, "GET", "/api/auth/whoami", Some(token), None).await
-}
-
-async fn tools_list(app: &TestApp, token: &str) -> TestResponse {
-    app.send(
-        Request::post("/mcp")
-            .header("host", "127.0.0.1:3000")
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(
-                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
-                    .to_string(),
-            ))
-            .unwrap(),
-    )
-    .await
-}
-
-async fn events(app: &TestApp, action: &str) -> i64 {
-    app.flush_audit().await;
-    app.count(&format!(
-        "SELECT COUNT(*) FROM audit_events WHERE action = '{action}'"
-    ))
-    .await
-}
 
 #[tokio::test]
 async fn metadata_documents_and_the_mcp_challenge() {
@@ -394,37 +236,37 @@ async fn every_flow_step_refuses_what_it_must() {
     )
     .await;
     assert_eq!(res.status, 303);
-    // Redirected with an error: missing state, plain PKCE, wrong resource,
-    // rotate-self, implicit.
-    for (extra, error) in [
-        (vec![("state", "")], "invalid_request"),
-        (vec![("code_challenge_method", "plain")], "invalid_request"),
-        (vec![("code_challenge", "")], "invalid_request"),
+    // Refused on our own page, never redirected (nobody has signed in or
+    // seen the consent page yet): plain PKCE, wrong resource, rotate-self,
+    // implicit, an overlong state.
+    let long_state = "s".repeat(501);
+    for (extra, message) in [
+        (vec![("code_challenge_method", "plain")], "PKCE is required"),
+        (vec![("code_challenge", "")], "code_challenge must be"),
         (
             vec![("resource", "https://other.example/mcp")],
-            "invalid_target",
+            "resource must be",
         ),
-        (vec![("resource", "")], "invalid_target"),
-        (vec![("scope", "tokens:rotate-self")], "invalid_scope"),
-        (vec![("scope", "admin")], "invalid_scope"),
-        (
-            vec![("response_type", "token")],
-            "unsupported_response_type",
-        ),
+        (vec![("resource", "")], "resource is required"),
+        (vec![("scope", "tokens:rotate-self")], "cannot be granted"),
+        (vec![("scope", "admin")], "Unknown scope"),
+        (vec![("response_type", "token")], "response_type=code"),
+        (vec![("state", long_state.as_str())], "state is too long"),
     ] {
         let res = get(&app, &authorize_url(&client_id, &extra)).await;
-        assert_eq!(res.status, 303, "{extra:?}");
-        let location = res.header("location").unwrap();
-        assert!(location.starts_with(REDIRECT), "{extra:?}: {location}");
-        let q = query_of(location);
-        assert_eq!(q["error"], error, "{extra:?}");
-        assert_eq!(q["iss"], "http://127.0.0.1:3000");
+        assert_eq!(res.status, 400, "{extra:?}");
+        assert!(res.header("location").is_none(), "{extra:?}");
+        assert!(res.body.contains(message), "{extra:?}: {}", res.body);
     }
 
-    // Deny: access_denied, with the state.
+    // Deny: our own page, with a link back carrying access_denied and the state.
     let request = park(&app, &client_id).await;
     let res = decide(&app, &o, &request, "deny", &["projects:read"]).await;
-    let q = query_of(res.header("location").unwrap());
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.header("location").is_none());
+    let link = denied_link(&res.body);
+    assert!(link.starts_with(REDIRECT), "{link}");
+    let q = query_of(&link);
     assert_eq!(q["error"], "access_denied");
     assert_eq!(q["state"], "xyz-state");
     // A request is answered once.
@@ -598,7 +440,20 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_grant() {
     )
     .await;
     assert_eq!(stolen.json()["error"], "invalid_grant");
-    // The used refresh token again: the grant is revoked, a security event.
+    // The same client presenting refresh1 again inside the leeway (a lost
+    // answer retried, a second window) gets the same pair, no revocation.
+    let retry = refresh(refresh1.clone()).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.json()["refresh_token"], refresh2.as_str());
+    assert_eq!(retry.json()["access_token"], access2.as_str());
+    assert_eq!(whoami(&app, &access2).await.status, 200);
+    assert_eq!(events(&app, "oauth_refresh_replayed").await, 1);
+    // Once the leeway has ended, the used refresh token again is reuse: the
+    // grant is revoked, a security event.
+    sqlx::query("UPDATE oauth_tokens SET replay_until = replay_until - 31000 WHERE replay_until IS NOT NULL")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
     assert_eq!(refresh(refresh1).await.json()["error"], "invalid_grant");
     assert_eq!(whoami(&app, &access2).await.status, 401);
     assert_eq!(refresh(refresh2).await.json()["error"], "invalid_grant");

@@ -2,6 +2,7 @@
 //! sessions or revokes tokens does it in the same transaction as the change
 //! that causes it.
 
+use crate::audit::AuditAction;
 use sqlx::Row;
 
 use super::{
@@ -110,7 +111,7 @@ pub async fn set_disabled(
                 now,
             )
             .await?;
-            ended.apps = crate::oauth::grants::revoke_all_for_account(
+            ended.apps = crate::oauth::revocation::revoke_all_for_account(
                 &mut tx,
                 target,
                 "account_disabled",
@@ -118,15 +119,13 @@ pub async fn set_disabled(
             )
             .await?;
         }
-        let event = NewEvent {
-            action: "account_disabled".into(),
-            ..base.clone()
-        }
-        .target(target.to_string())
-        .detail("disabled", disabled)
-        .detail("sessions_ended", ended.sessions)
-        .detail("tokens_revoked", ended.tokens)
-        .detail("apps_revoked", ended.apps);
+        let event = (base.clone())
+            .with_action(AuditAction::AccountDisabled)
+            .target(target.to_string())
+            .detail("disabled", disabled)
+            .detail("sessions_ended", ended.sessions)
+            .detail("tokens_revoked", ended.tokens)
+            .detail("apps_revoked", ended.apps);
         crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
@@ -162,21 +161,19 @@ pub async fn invalidate(
             now,
         )
         .await?;
-        let apps = crate::oauth::grants::revoke_all_for_account(
+        let apps = crate::oauth::revocation::revoke_all_for_account(
             &mut tx,
             target,
             "sessions_invalidated",
             now,
         )
         .await?;
-        let event = NewEvent {
-            action: "sessions_invalidated".into(),
-            ..base.clone()
-        }
-        .target(target.to_string())
-        .detail("sessions_ended", sessions)
-        .detail("tokens_revoked", tokens)
-        .detail("apps_revoked", apps);
+        let event = (base.clone())
+            .with_action(AuditAction::SessionsInvalidated)
+            .target(target.to_string())
+            .detail("sessions_ended", sessions)
+            .detail("tokens_revoked", tokens)
+            .detail("apps_revoked", apps);
         crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(Ended {
@@ -289,17 +286,19 @@ pub async fn change_password(
         };
         // Connected apps end with every password change: they were allowed
         // by whoever knew the old one.
-        let apps =
-            crate::oauth::grants::revoke_all_for_account(&mut tx, account, "password_changed", now)
-                .await?;
-        let event = NewEvent {
-            action: "password_changed".into(),
-            ..base.clone()
-        }
-        .detail("other_sessions_ended", sessions)
-        .detail("tokens_revoked", tokens)
-        .detail("apps_revoked", apps)
-        .detail("kept_tokens", keep_tokens);
+        let apps = crate::oauth::revocation::revoke_all_for_account(
+            &mut tx,
+            account,
+            "password_changed",
+            now,
+        )
+        .await?;
+        let event = (base.clone())
+            .with_action(AuditAction::PasswordChanged)
+            .detail("other_sessions_ended", sessions)
+            .detail("tokens_revoked", tokens)
+            .detail("apps_revoked", apps)
+            .detail("kept_tokens", keep_tokens);
         crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ended {

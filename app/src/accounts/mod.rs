@@ -59,7 +59,10 @@ pub async fn change_password(
             confirm: confirm.take(),
             keep_tokens: keep,
         },
-        &cx.event("password_changed", "success"),
+        &cx.event(
+            crate::audit::AuditAction::PasswordChanged,
+            crate::audit::Outcome::Success,
+        ),
         Timestamp::now(),
     )
     .await;
@@ -73,7 +76,10 @@ pub async fn change_password(
         };
         if let Some(reason) = reason {
             let event = cx
-                .event("password_change_failed", "failure")
+                .event(
+                    crate::audit::AuditAction::PasswordChangeFailed,
+                    crate::audit::Outcome::Failure,
+                )
                 .detail("reason", reason)
                 .security(true);
             cx.state.audit.push(event).await;
@@ -145,7 +151,10 @@ pub async fn create_account(
     let role = Role::parse(role.trim())
         .ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
     let new = NewAccount::validate(&email, password.take(), role)?;
-    let base = cx.event("account_created", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::AccountCreated,
+        crate::audit::Outcome::Success,
+    );
     let account = create(
         &cx.state.db,
         &cx.state.config.keys,
@@ -181,7 +190,10 @@ pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), Ap
         admin_id,
         target,
         disabled,
-        &cx.event("account_disabled", "success"),
+        &cx.event(
+            crate::audit::AuditAction::AccountDisabled,
+            crate::audit::Outcome::Success,
+        ),
         Timestamp::now(),
     )
     .await?;
@@ -200,7 +212,10 @@ pub async fn invalidate_account(id: String) -> Result<String, AppError> {
         &cx.state.config.keys,
         admin_id,
         target,
-        &cx.event("sessions_invalidated", "success"),
+        &cx.event(
+            crate::audit::AuditAction::SessionsInvalidated,
+            crate::audit::Outcome::Success,
+        ),
         Timestamp::now(),
     )
     .await?;

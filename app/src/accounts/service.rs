@@ -1,6 +1,7 @@
 //! Account queries. Every function takes the pool (or a transaction) and an
 //! explicit `now`, so tests control time.
 
+use crate::audit::AuditAction;
 use sqlx::Row;
 
 use super::password::{self, Password};
@@ -154,17 +155,14 @@ pub async fn complete_setup(
         }
     }
     let account = insert(&mut tx, &new.email, &hash, Role::Admin, now).await?;
-    let actor = |action: &str| {
-        crate::audit::NewEvent {
-            action: action.into(),
-            ..base.clone()
-        }
-        .account(account.id)
-        .actor(account.email.clone())
+    let actor = |action: AuditAction| {
+        base.with_action(action)
+            .account(account.id)
+            .actor(account.email.clone())
     };
     let events = [
-        actor("setup_completed"),
-        actor("account_created")
+        actor(AuditAction::SetupCompleted),
+        actor(AuditAction::AccountCreated)
             .target(account.email.clone())
             .detail("role", "admin"),
     ];
@@ -187,12 +185,11 @@ pub async fn create(
     let hash = password::hash(new.password).await?;
     let mut tx = db.begin().await?;
     let account = insert(&mut tx, &new.email, &hash, new.role, now).await?;
-    let event = crate::audit::NewEvent {
-        action: "account_created".into(),
-        ..base.clone()
-    }
-    .target(account.email.clone())
-    .detail("role", new.role.as_str());
+    let event = base
+        .clone()
+        .with_action(AuditAction::AccountCreated)
+        .target(account.email.clone())
+        .detail("role", new.role.as_str());
     let events = match &base.account_id {
         Some(_) => super::admin::in_both_trails(event, account.id),
         None => vec![event.account(account.id)],

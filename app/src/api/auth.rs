@@ -2,6 +2,7 @@
 //! [`TokenAuth`] only runs for a valid, unexpired, unrevoked token, and every
 //! refusal is an [`ApiError`] 401 with the RFC 6750 challenge.
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use axum::{extract::FromRequestParts, http::request::Parts};
 use http::header::AUTHORIZATION;
 
@@ -26,9 +27,24 @@ impl TokenAuth {
         if self.0.scopes.contains(&scope) {
             Ok(&self.0)
         } else {
-            Err(ApiError::InsufficientScope(scope))
+            Err(insufficient_scope(&self.0, scope))
         }
     }
+}
+
+/// The 403 for `token` lacking `needed`. An OAuth client is told to ask for
+/// what its grant has plus `needed` (it re-authorizes with exactly that
+/// list); an API key's owner, for `needed` (keys are not re-authorized).
+pub fn insufficient_scope(token: &Authenticated, needed: Scope) -> ApiError {
+    let mut ask = if token.oauth {
+        token.scopes.clone()
+    } else {
+        Vec::new()
+    };
+    if !ask.contains(&needed) {
+        ask.push(needed);
+    }
+    ApiError::InsufficientScope { needed, ask }
 }
 
 /// The request's full path (the nested API router strips `/api`).
@@ -52,11 +68,15 @@ impl FromRequestParts<AppState> for TokenAuth {
             state
                 .audit
                 .push(
-                    crate::audit::NewEvent::new("auth_failed", "anonymous", "failure")
-                        .from_request(&meta)
-                        .detail("reason", "missing")
-                        .detail("method", parts.method.as_str())
-                        .detail("path", full_path(parts)),
+                    crate::audit::NewEvent::new(
+                        AuditAction::AuthFailed,
+                        ActorKind::Anonymous,
+                        Outcome::Failure,
+                    )
+                    .from_request(&meta)
+                    .detail("reason", "missing")
+                    .detail("method", parts.method.as_str())
+                    .detail("path", full_path(parts)),
                 )
                 .await;
             return Err(failure(&AuthFailure::Missing));
@@ -134,14 +154,15 @@ impl FromRequestParts<AppState> for TokenAuth {
                 let action = match &f {
                     AuthFailure::Revoked {
                         retired: Some(_), ..
-                    } => "token_reuse_detected",
-                    _ => "auth_failed",
+                    } => AuditAction::TokenReuseDetected,
+                    _ => AuditAction::AuthFailed,
                 };
-                let mut event = crate::audit::NewEvent::new(action, "anonymous", "failure")
-                    .from_request(&meta)
-                    .detail("reason", f.reason())
-                    .detail("method", parts.method.as_str())
-                    .detail("path", full_path(parts));
+                let mut event =
+                    crate::audit::NewEvent::new(action, ActorKind::Anonymous, Outcome::Failure)
+                        .from_request(&meta)
+                        .detail("reason", f.reason())
+                        .detail("method", parts.method.as_str())
+                        .detail("path", full_path(parts));
                 if let AuthFailure::Expired {
                     prefix, account, ..
                 }
@@ -190,14 +211,18 @@ pub async fn token_rate_limited(
     state
         .audit
         .push(
-            crate::audit::NewEvent::new("rate_limited", "token", "failure")
-                .account(token.account_id)
-                .actor(token.prefix.clone())
-                .token(token.prefix.clone())
-                .from_request(meta)
-                .detail("limit", limit)
-                .detail("path", path)
-                .security(true),
+            crate::audit::NewEvent::new(
+                AuditAction::RateLimited,
+                ActorKind::Token,
+                Outcome::Failure,
+            )
+            .account(token.account_id)
+            .actor(token.prefix.clone())
+            .token(token.prefix.clone())
+            .from_request(meta)
+            .detail("limit", limit)
+            .detail("path", path)
+            .security(true),
         )
         .await;
     ApiError::RateLimited(rate)

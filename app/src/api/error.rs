@@ -20,8 +20,15 @@ pub enum ApiError {
         message: String,
         invalid_token: bool,
     },
-    /// A valid token without the scope a route needs.
-    InsufficientScope(Scope),
+    /// A valid token without the scope a route needs. `ask` is the scope
+    /// list the challenge tells the client to request: the scope needed,
+    /// and for an OAuth token the scopes its grant already has too (hosts
+    /// re-authorize with exactly this list, so naming only the missing one
+    /// would drop the rest).
+    InsufficientScope {
+        needed: Scope,
+        ask: Vec<Scope>,
+    },
     /// Another owner's resource, or an action tokens may never take.
     Forbidden(String),
     NotFound(String),
@@ -43,7 +50,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::InsufficientScope { .. } | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -60,7 +67,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized { .. } => "UNAUTHORIZED",
-            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::InsufficientScope { .. } | ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::Conflict(_) => "CONFLICT",
@@ -77,10 +84,10 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Unauthorized { message, .. } => message.clone(),
-            ApiError::InsufficientScope(scope) => {
+            ApiError::InsufficientScope { needed, .. } => {
                 format!(
                     "Insufficient permissions: this token lacks the {} scope.",
-                    scope.as_str()
+                    needed.as_str()
                 )
             }
             ApiError::Forbidden(m)
@@ -127,9 +134,9 @@ impl IntoResponse for ApiError {
                 invalid_token: true,
                 ..
             } => Some(r#"Bearer realm="preqstation", error="invalid_token""#.to_string()),
-            ApiError::InsufficientScope(scope) => Some(format!(
+            ApiError::InsufficientScope { ask, .. } => Some(format!(
                 r#"Bearer realm="preqstation", error="insufficient_scope", scope="{}""#,
-                scope.as_str()
+                Scope::join(ask)
             )),
             _ => None,
         };

@@ -3,6 +3,7 @@
 //! rate-limit state. The middleware inserts an empty slot; the
 //! authentication extractor fills it.
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use std::sync::{Arc, Mutex};
 
 use axum::{
@@ -80,12 +81,16 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         state
             .audit
             .push(
-                crate::audit::NewEvent::new("rate_limited", "anonymous", "failure")
-                    .from_request(&request)
-                    .detail("limit", "ip")
-                    .detail("method", &method)
-                    .detail("path", &path)
-                    .security(true),
+                crate::audit::NewEvent::new(
+                    AuditAction::RateLimited,
+                    ActorKind::Anonymous,
+                    Outcome::Failure,
+                )
+                .from_request(&request)
+                .detail("limit", "ip")
+                .detail("method", &method)
+                .detail("path", &path)
+                .security(true),
             )
             .await;
         return ApiError::RateLimited(ip_state).into_response();
@@ -133,26 +138,30 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             state
                 .audit
                 .push(
-                    crate::audit::NewEvent::new("access_denied", "token", "failure")
-                        .account(account.clone())
-                        .actor(prefix.clone())
-                        .token(prefix.clone())
-                        .from_request(&request)
-                        .detail("method", &method)
-                        .detail("path", &path)
-                        .detail("status", status)
-                        .security(true),
+                    crate::audit::NewEvent::new(
+                        AuditAction::AccessDenied,
+                        ActorKind::Token,
+                        Outcome::Failure,
+                    )
+                    .account(account.clone())
+                    .actor(prefix.clone())
+                    .token(prefix.clone())
+                    .from_request(&request)
+                    .detail("method", &method)
+                    .detail("path", &path)
+                    .detail("status", status)
+                    .security(true),
                 )
                 .await;
         }
         let mut event = crate::audit::NewEvent::new(
-            "token_used",
+            AuditAction::TokenUsed,
             if oauth_client.is_some() {
-                "oauth_client"
+                ActorKind::OauthClient
             } else {
-                "token"
+                ActorKind::Token
             },
-            if status < 400 { "success" } else { "failure" },
+            Outcome::of_status(status),
         );
         if let Some(client) = &oauth_client {
             event = event.detail("client", client);

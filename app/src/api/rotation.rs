@@ -4,6 +4,7 @@
 //! under the keyring for 10 minutes, and the predecessor may fetch that
 //! replay even after it was retired, but use it for nothing else.
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use axum::{
     extract::{Request, State},
     http::StatusCode,
@@ -78,7 +79,7 @@ pub async fn rotate_self(
             let grace = input
                 .grace
                 .map_or(tokens::service::Grace::OneHour, Into::into);
-            let base = super::routes::token_event(token, &meta);
+            let base = super::routes::token_event(AuditAction::TokenRotated, token, &meta);
             let now = Timestamp::now();
             let (secret, view) = tokens::service::rotate(
                 &state.db,
@@ -111,11 +112,15 @@ pub async fn rotate_self(
             state
                 .audit
                 .push(
-                    crate::audit::NewEvent::new("token_rotation_replayed", "token", "success")
-                        .account(retired.account.clone())
-                        .actor(retired.prefix.clone())
-                        .token(retired.prefix)
-                        .from_request(&meta),
+                    crate::audit::NewEvent::new(
+                        AuditAction::TokenRotationReplayed,
+                        ActorKind::Token,
+                        Outcome::Success,
+                    )
+                    .account(retired.account.clone())
+                    .actor(retired.prefix.clone())
+                    .token(retired.prefix)
+                    .from_request(&meta),
                 )
                 .await;
         }

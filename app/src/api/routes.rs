@@ -59,10 +59,12 @@ async fn scoped_body(
 
 /// An audit event acted by the calling token.
 pub(super) fn token_event(
+    action: crate::audit::AuditAction,
     t: &tokens::service::Authenticated,
     meta: &crate::web::RequestMeta,
 ) -> crate::audit::NewEvent {
-    crate::audit::NewEvent::new("", "token", "success")
+    use crate::audit::{ActorKind, Outcome};
+    crate::audit::NewEvent::new(action, ActorKind::Token, Outcome::Success)
         .account(t.account_id)
         .actor(t.prefix.clone())
         .token(t.prefix.clone())
@@ -124,10 +126,10 @@ pub async fn revoke_self(
     TokenAuth(token): TokenAuth,
     ApiMeta(meta): ApiMeta,
 ) -> Result<StatusCode, ApiError> {
-    let base = token_event(&token, &meta);
+    let base = token_event(crate::audit::AuditAction::TokenRevoked, &token, &meta);
     if token.oauth {
         // An OAuth access token ends its whole grant (as RFC 7009 revocation does).
-        crate::oauth::grants::revoke(
+        crate::oauth::revocation::revoke(
             &state.db,
             &state.config.keys,
             token.account_id,

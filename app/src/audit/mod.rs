@@ -20,45 +20,22 @@ pub mod query;
 #[cfg(feature = "ssr")]
 pub mod queue;
 
-/// Every action the log records.
-pub const ACTIONS: [&str; 20] = [
-    "token_created",
-    "token_revoked",
-    "token_rotated",
-    "token_expired",
-    "token_used",
-    "token_reuse_detected",
-    "auth_failed",
-    "access_denied",
-    "login_succeeded",
-    "login_failed",
-    "logout",
-    "session_revoked",
-    "password_changed",
-    "password_change_failed",
-    "account_created",
-    "account_disabled",
-    "sessions_invalidated",
-    "rate_limited",
-    "policy_changed",
-    "setup_completed",
-];
+pub mod action;
+pub use action::{ActorKind, AuditAction, Outcome};
 
 /// An event to append. Built on the server only; never holds a secret (a
 /// session is named by a hash prefix, a token by its 12-character prefix).
 #[cfg(feature = "ssr")]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewEvent {
     pub at: Option<Timestamp>,
     /// The account the event belongs to (members see their own).
     pub account_id: Option<String>,
-    /// `account`, `session`, `token`, `system` or `anonymous`.
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor: Option<String>,
-    pub action: String,
+    pub action: AuditAction,
     pub target: Option<String>,
-    /// `success` or `failure`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
@@ -82,13 +59,30 @@ pub fn cut(s: &str) -> String {
 
 #[cfg(feature = "ssr")]
 impl NewEvent {
-    pub fn new(action: &str, actor_kind: &str, outcome: &str) -> Self {
+    pub fn new(action: AuditAction, actor_kind: ActorKind, outcome: Outcome) -> Self {
         Self {
-            action: action.into(),
-            actor_kind: actor_kind.into(),
-            outcome: outcome.into(),
+            at: None,
+            account_id: None,
+            actor_kind,
+            actor: None,
+            action,
+            target: None,
+            outcome,
+            ip: None,
+            user_agent: None,
+            request_id: None,
+            token_prefix: None,
             details: serde_json::json!({}),
-            ..Default::default()
+            security: false,
+        }
+    }
+
+    /// The same event with another action: one request's context (who,
+    /// from where) shared by the entries it writes.
+    pub fn with_action(&self, action: AuditAction) -> Self {
+        Self {
+            action,
+            ..self.clone()
         }
     }
 

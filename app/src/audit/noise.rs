@@ -9,6 +9,7 @@
 //! Bounded: at most [`MAX_KEYS`] windows are open; a new key beyond that
 //! closes every open window first (their summaries are written).
 
+use crate::audit::AuditAction;
 use std::{
     collections::HashMap,
     time::{Duration, Instant},
@@ -22,15 +23,19 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Open windows held in memory at most.
 pub const MAX_KEYS: usize = 10_000;
 
-const NOISY: [&str; 3] = ["auth_failed", "rate_limited", "login_failed"];
+const NOISY: [AuditAction; 3] = [
+    AuditAction::AuthFailed,
+    AuditAction::RateLimited,
+    AuditAction::LoginFailed,
+];
 
 pub fn is_noise(e: &NewEvent) -> bool {
-    NOISY.contains(&e.action.as_str())
+    NOISY.contains(&e.action)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
-    action: String,
+    action: AuditAction,
     ip: Option<String>,
     reason: String,
     account: Option<String>,
@@ -41,7 +46,7 @@ impl Key {
     fn of(e: &NewEvent) -> Self {
         let detail = |k: &str| e.details.get(k).map(|v| v.to_string()).unwrap_or_default();
         Self {
-            action: e.action.clone(),
+            action: e.action,
             ip: e.ip.clone(),
             reason: format!("{}|{}", detail("reason"), detail("limit")),
             account: e.account_id.clone(),
@@ -134,12 +139,17 @@ impl Noise {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::{ActorKind, Outcome};
 
     fn failed(ip: &str) -> NewEvent {
-        NewEvent::new("auth_failed", "anonymous", "failure")
-            .detail("reason", "malformed")
-            .detail("path", "/api/x")
-            .tap_ip(ip)
+        NewEvent::new(
+            AuditAction::AuthFailed,
+            ActorKind::Anonymous,
+            Outcome::Failure,
+        )
+        .detail("reason", "malformed")
+        .detail("path", "/api/x")
+        .tap_ip(ip)
     }
 
     trait TapIp {

@@ -116,7 +116,7 @@ impl Criteria {
         };
         let action = nonempty(&filter.action);
         if let Some(a) = &action {
-            if !super::ACTIONS.contains(&a.as_str()) {
+            if super::AuditAction::parse(a).is_none() {
                 return Err(AppError::field("action", "Unknown action."));
             }
         }

@@ -80,12 +80,14 @@ pub async fn login(
                 .ok()
                 .flatten();
             let (action, reason) = match &e {
-                AppError::TooManyRequests { .. } => ("rate_limited", "login_throttled"),
-                AppError::Unavailable => ("rate_limited", "hashing_busy"),
-                _ => ("login_failed", "bad_credentials"),
+                AppError::TooManyRequests { .. } => {
+                    (crate::audit::AuditAction::RateLimited, "login_throttled")
+                }
+                AppError::Unavailable => (crate::audit::AuditAction::RateLimited, "hashing_busy"),
+                _ => (crate::audit::AuditAction::LoginFailed, "bad_credentials"),
             };
             let mut event = cx
-                .event(action, "failure")
+                .event(action, crate::audit::Outcome::Failure)
                 .target(normalized.chars().take(254).collect::<String>())
                 .detail("reason", reason)
                 .security(true);
@@ -99,7 +101,10 @@ pub async fn login(
     // Signing in again from a signed-in browser ends the old session.
     if let Some(old) = &cx.session {
         let event = cx
-            .event("logout", "success")
+            .event(
+                crate::audit::AuditAction::Logout,
+                crate::audit::Outcome::Success,
+            )
             .detail("session", &old.id_hash[..12])
             .detail("reason", "signed in again");
         service::logout(&cx.state, old, event, Timestamp::now()).await?;
@@ -123,7 +128,10 @@ pub async fn logout() -> Result<(), AppError> {
     let cx = ServerFnContext::get()?;
     if let Some(session) = &cx.session {
         let event = cx
-            .event("logout", "success")
+            .event(
+                crate::audit::AuditAction::Logout,
+                crate::audit::Outcome::Success,
+            )
             .detail("session", &session.id_hash[..12]);
         service::logout(&cx.state, session, event, Timestamp::now()).await?;
     }

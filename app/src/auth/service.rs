@@ -1,6 +1,7 @@
 //! The sign-in, setup and sign-out flows behind the server functions. They
 //! take the state, the request's metadata and an explicit `now`.
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use crate::{
     accounts::{self, password::Password, AccountError, NewAccount},
     error::AppError,
@@ -94,7 +95,12 @@ pub async fn setup(
         ));
     }
     let new = NewAccount::validate(email, password, Role::Admin)?;
-    let base = crate::audit::NewEvent::new("", "account", "success").from_request(meta);
+    let base = crate::audit::NewEvent::new(
+        AuditAction::SetupCompleted,
+        ActorKind::Account,
+        Outcome::Success,
+    )
+    .from_request(meta);
     let account = accounts::complete_setup(&state.db, &state.config.keys, new, &base, now).await?;
     state.mark_set_up();
     if let Err(e) = super::setup_code::retire_all(&state.db).await {
@@ -280,11 +286,15 @@ async fn start_session(
             SessionPolicy::from(&*state.config),
         )
         .await?;
-        let event = crate::audit::NewEvent::new("login_succeeded", "account", "success")
-            .account(user.id)
-            .actor(user.email.clone())
-            .detail("session", &session.id_hash[..12])
-            .from_request(meta);
+        let event = crate::audit::NewEvent::new(
+            AuditAction::LoginSucceeded,
+            ActorKind::Account,
+            Outcome::Success,
+        )
+        .account(user.id)
+        .actor(user.email.clone())
+        .detail("session", &session.id_hash[..12])
+        .from_request(meta);
         crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now)
             .await
             .map_err(sessions::CreateError::Db)?;

@@ -151,7 +151,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     if let Some(tool) = call.tool.as_deref().and_then(tools::find) {
         if let Some(scope) = tool.scope.filter(|s| !token.scopes.contains(s)) {
             tracing::warn!(token = %token.prefix, tool = tool.spec.name, "MCP tool call outside the token's scopes");
-            return ApiError::InsufficientScope(scope).into_response();
+            return crate::api::auth::insufficient_scope(&token, scope).into_response();
         }
     }
     parts.extensions.insert(token);

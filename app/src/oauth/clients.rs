@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::OAuthError;
-use crate::{db::Db, types::Timestamp};
+use crate::{config::Config, db::Db, types::Timestamp};
 
 /// How a client is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +52,23 @@ impl Client {
     }
 }
 
+/// The client named by `client_id`: a metadata document's URL, or a
+/// registered one.
+pub async fn resolve(
+    db: &Db,
+    config: &Config,
+    client_id: &str,
+    now: Timestamp,
+) -> Result<Client, OAuthError> {
+    if super::metadata_document::is_document_url(client_id) {
+        return super::metadata_document::resolve(db, config, client_id, now).await;
+    }
+    find(db, client_id)
+        .await
+        .map_err(OAuthError::db)?
+        .ok_or_else(|| OAuthError::new("invalid_client", "Unknown client_id."))
+}
+
 /// A registration request (the fields we read; others are ignored).
 #[derive(Debug, Default, Deserialize)]
 pub struct Registration {
@@ -69,6 +86,50 @@ pub struct Registration {
 const MAX_REDIRECT_URIS: usize = 10;
 const MAX_URI_LEN: usize = 2000;
 const MAX_NAME_LEN: usize = 100;
+
+/// A client's self-chosen name as the consent page may show it: control
+/// and Unicode format characters (bidirectional overrides such as U+202E,
+/// which would reverse the page's text, zero-width characters) removed,
+/// trimmed, at most 100 characters. `None` when nothing is left.
+pub fn display_name(raw: &str) -> Option<String> {
+    let name: String = raw
+        .chars()
+        .filter(|c| !c.is_control() && !is_format(*c))
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(MAX_NAME_LEN)
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Unicode general category Cf (format characters), Unicode 15.1.
+fn is_format(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
 
 /// `https` anywhere, or `http` on a loopback host; no fragment, no
 /// wildcard, no credentials.
@@ -169,14 +230,7 @@ pub async fn register(
     }
     let name = reg
         .client_name
-        .map(|n| {
-            n.trim()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_NAME_LEN)
-                .collect::<String>()
-        })
-        .filter(|n| !n.is_empty())
+        .and_then(|n| display_name(&n))
         .unwrap_or_else(|| "Unnamed client".into());
     let client = Client {
         client_id: format!("dyn_{}", uuid::Uuid::new_v4().simple()),
@@ -264,6 +318,27 @@ pub async fn sweep(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_lose_control_and_format_characters() {
+        // U+202E would make "Evil\u{202E}gnp.exe" read "Evilexe.png".
+        assert_eq!(
+            display_name("Evil\u{202E}gnp.exe").as_deref(),
+            Some("Evilgnp.exe")
+        );
+        assert_eq!(
+            display_name(" Zero\u{200B}width\u{2066}iso\u{2069}\u{FEFF} ").as_deref(),
+            Some("Zerowidthiso")
+        );
+        assert_eq!(display_name("tab\there\n").as_deref(), Some("tabhere"));
+        assert_eq!(display_name("\u{202E}\u{200F} ").as_deref(), None);
+        assert_eq!(display_name(&"é".repeat(300)).unwrap().chars().count(), 100);
+        // Letters of every script stay.
+        assert_eq!(
+            display_name("Клиент 客户端").as_deref(),
+            Some("Клиент 客户端")
+        );
+    }
 
     #[test]
     fn redirect_uri_rules() {

@@ -49,10 +49,9 @@ pub async fn consent_info(request: String) -> Result<ConsentDetails, AppError> {
         .await
         .map_err(|e| AppError::db("load authorization request", e))?
         .ok_or_else(gone)?;
-    let client =
-        super::http::resolve_client(&cx.state.db, &cx.state.config, &pending.client_id, now)
-            .await
-            .map_err(|_| gone())?;
+    let client = super::clients::resolve(&cx.state.db, &cx.state.config, &pending.client_id, now)
+        .await
+        .map_err(|_| gone())?;
     let redirect_host = url::Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| {
@@ -130,13 +129,16 @@ pub async fn revoke_app(id: String, account: Option<String>) -> Result<(), AppEr
     let cx = crate::web::ServerFnContext::get()?;
     let owner = whose(&cx, account.as_deref())?;
     let me = cx.require_session()?;
-    let base = cx.event("oauth_grant_revoked", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::OauthGrantRevoked,
+        crate::audit::Outcome::Success,
+    );
     let reason = if owner == me.user.id {
         "revoked_by_owner"
     } else {
         "revoked_by_admin"
     };
-    let done = super::grants::revoke(
+    let done = super::revocation::revoke(
         &cx.state.db,
         &cx.state.config.keys,
         owner,

@@ -3,7 +3,7 @@
 //! code (single use, 60 seconds, bound to client, redirect URI, PKCE
 //! challenge and resource) is exchanged for tokens.
 
-use sqlx::Row;
+use crate::audit::AuditAction;
 
 use super::{clients, grants, OAuthError};
 use crate::{
@@ -33,46 +33,38 @@ pub struct AuthorizeQuery {
     pub resource: Option<String>,
 }
 
-/// Why an authorization request was refused.
-pub enum Refusal {
-    /// The client or its redirect URI cannot be trusted: shown to the
-    /// person, never redirected (RFC 6749 4.1.2.1).
-    Show(String),
-    /// Sent back to the client's redirect URI.
-    Redirect {
-        redirect_uri: String,
-        state: Option<String>,
-        error: OAuthError,
-    },
-}
-
 /// A checked request, parked for consent.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub id: String,
     pub client_id: String,
     pub redirect_uri: String,
-    pub state: String,
+    /// The client's `state`, when it sent one (OAuth 2.1 makes it optional:
+    /// PKCE binds the answer to the request).
+    pub state: Option<String>,
     pub code_challenge: String,
     pub scopes: Vec<Scope>,
     pub resource: String,
 }
 
 /// Checks an authorization request and parks it. Returns its id, for the
-/// consent page.
+/// consent page, or why it was refused. A refusal is shown on a page of
+/// ours and never redirected: nobody has signed in or seen the consent page
+/// yet, and anyone can register a client whose redirect URI is theirs (RFC
+/// 9700 4.11.2: no open redirector).
 pub async fn park(
     db: &Db,
     config: &Config,
     q: AuthorizeQuery,
     now: Timestamp,
-) -> Result<String, Refusal> {
+) -> Result<String, String> {
     let client_id = q
         .client_id
         .filter(|c| !c.is_empty() && c.len() <= 2000)
-        .ok_or_else(|| Refusal::Show("The request names no client (client_id).".into()))?;
-    let client = super::http::resolve_client(db, config, &client_id, now)
+        .ok_or_else(|| "The request names no client (client_id).".to_string())?;
+    let client = clients::resolve(db, config, &client_id, now)
         .await
-        .map_err(|e| Refusal::Show(format!("Unknown or unusable client: {}", e.description)))?;
+        .map_err(|e| format!("Unknown or unusable client: {}", e.description))?;
     let redirect_uri = match q.redirect_uri {
         Some(uri)
             if client
@@ -82,59 +74,32 @@ pub async fn park(
         {
             uri
         }
-        Some(_) => {
-            return Err(Refusal::Show(
-                "The redirect URI is not one this client registered.".into(),
-            ))
-        }
-        None => return Err(Refusal::Show("The request has no redirect_uri.".into())),
-    };
-    let state = q.state.clone();
-    let back = |error: &'static str, m: &str| Refusal::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: state.clone(),
-        error: OAuthError::new(error, m),
+        Some(_) => return Err("The redirect URI is not one this client registered.".into()),
+        None => return Err("The request has no redirect_uri.".into()),
     };
     if q.response_type.as_deref() != Some("code") {
-        return Err(back(
-            "unsupported_response_type",
-            "Only the authorization code flow (response_type=code) is supported.",
-        ));
+        return Err("Only the authorization code flow (response_type=code) is supported.".into());
     }
-    let Some(state) = q.state.filter(|s| !s.is_empty() && s.len() <= 500) else {
-        return Err(back(
-            "invalid_request",
-            "state is required (1-500 characters).",
-        ));
+    let state = match q.state.filter(|s| !s.is_empty()) {
+        Some(s) if s.len() > 500 => {
+            return Err("state is too long (at most 500 characters).".into())
+        }
+        other => other,
     };
     if q.code_challenge_method.as_deref() != Some("S256") {
-        return Err(back(
-            "invalid_request",
-            "PKCE is required: code_challenge_method=S256.",
-        ));
+        return Err("PKCE is required: code_challenge_method=S256.".into());
     }
     let Some(challenge) = q.code_challenge.filter(|c| super::valid_challenge(c)) else {
-        return Err(back(
-            "invalid_request",
-            "code_challenge must be 43 base64url characters (S256).",
-        ));
+        return Err("code_challenge must be 43 base64url characters (S256).".into());
     };
     let resource = match q.resource {
         Some(r) if super::resources(config).contains(&r) => r,
         Some(_) => {
-            return Err(back(
-                "invalid_target",
-                "resource must be this server's /mcp endpoint or its API base URL.",
-            ))
+            return Err("resource must be this server's /mcp endpoint or its API base URL.".into())
         }
-        None => {
-            return Err(back(
-                "invalid_target",
-                "resource is required (RFC 8707): this server's /mcp URL.",
-            ))
-        }
+        None => return Err("resource is required (RFC 8707): this server's /mcp URL.".into()),
     };
-    let scopes = parse_scopes(q.scope.as_deref()).map_err(|m| back("invalid_scope", &m))?;
+    let scopes = parse_scopes(q.scope.as_deref())?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     sqlx::query(
         "INSERT INTO oauth_requests (id, client_id, redirect_uri, state, code_challenge, scopes, resource, expires_at) \
@@ -150,7 +115,7 @@ pub async fn park(
     .bind(now.millis() + REQUEST_TTL_MS)
     .execute(db)
     .await
-    .map_err(|e| Refusal::Show(OAuthError::db(e).description))?;
+    .map_err(|e| OAuthError::db(e).description)?;
     Ok(id)
 }
 
@@ -177,9 +142,21 @@ pub fn parse_scopes(scope: Option<&str>) -> Result<Vec<Scope>, String> {
     Ok(out)
 }
 
+/// A parked request as stored.
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    id: String,
+    client_id: String,
+    redirect_uri: String,
+    state: Option<String>,
+    code_challenge: String,
+    scopes: String,
+    resource: String,
+}
+
 /// A parked request that has not expired.
 pub async fn pending(db: &Db, id: &str, now: Timestamp) -> Result<Option<Pending>, sqlx::Error> {
-    let row = sqlx::query(
+    let row: Option<PendingRow> = sqlx::query_as(
         "SELECT id, client_id, redirect_uri, state, code_challenge, scopes, resource FROM oauth_requests \
          WHERE id = $1 AND expires_at >= $2",
     )
@@ -187,19 +164,19 @@ pub async fn pending(db: &Db, id: &str, now: Timestamp) -> Result<Option<Pending
     .bind(now.millis())
     .fetch_optional(db)
     .await?;
-    row.map(|r| {
-        let scopes: String = r.try_get("scopes")?;
-        Ok(Pending {
-            id: r.try_get("id")?,
-            client_id: r.try_get("client_id")?,
-            redirect_uri: r.try_get("redirect_uri")?,
-            state: r.try_get("state")?,
-            code_challenge: r.try_get("code_challenge")?,
-            scopes: scopes.split_whitespace().filter_map(Scope::parse).collect(),
-            resource: r.try_get("resource")?,
-        })
-    })
-    .transpose()
+    Ok(row.map(|r| Pending {
+        id: r.id,
+        client_id: r.client_id,
+        redirect_uri: r.redirect_uri,
+        state: r.state,
+        code_challenge: r.code_challenge,
+        scopes: r
+            .scopes
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect(),
+        resource: r.resource,
+    }))
 }
 
 /// Takes a parked request out (single use), if still there.
@@ -258,17 +235,15 @@ pub async fn approve(
     .bind(now.millis() + CODE_TTL_MS)
     .execute(&mut *tx)
     .await?;
-    let event = NewEvent {
-        action: "oauth_grant_created".into(),
-        ..base.clone()
-    }
-    .account(account)
-    .target(grant_id)
-    .detail("client", &client.name)
-    .detail("client_id", &client.client_id)
-    .detail("source", client.source())
-    .detail("scopes", Scope::join(scopes))
-    .detail("resource", &req.resource);
+    let event = base
+        .with_action(AuditAction::OauthGrantCreated)
+        .account(account)
+        .target(grant_id)
+        .detail("client", &client.name)
+        .detail("client_id", &client.client_id)
+        .detail("source", client.source())
+        .detail("scopes", Scope::join(scopes))
+        .detail("resource", &req.resource);
     crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
     tx.commit().await?;
     clients::touch(db, &client.client_id, now).await?;
@@ -284,8 +259,25 @@ pub struct CodeExchange<'a> {
     pub resource: Option<&'a str>,
 }
 
-/// Exchanges a code for tokens. A code presented twice revokes the grant
-/// it created (RFC 6749 4.1.2: it may have been stolen).
+/// A code as stored.
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    grant_id: String,
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    resource: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+/// Exchanges a code for tokens. The client, redirect URI, PKCE verifier and
+/// resource are checked before anything else: a presentation that fails
+/// them changes nothing (someone who saw a code but not the verifier cannot
+/// get the owner's grant revoked). A code that passes them and comes back a
+/// second time revokes the grant it created (RFC 6749 4.1.2: it may have
+/// been stolen). The code is claimed and the tokens issued in one
+/// transaction.
 pub async fn exchange(
     db: &Db,
     config: &Config,
@@ -293,62 +285,70 @@ pub async fn exchange(
     now: Timestamp,
 ) -> Result<grants::Issued, OAuthError> {
     let invalid = |m: &str| OAuthError::new("invalid_grant", m);
-    let row = sqlx::query(
+    let code_hash = crate::crypto::sha256_hex(x.code.as_bytes());
+    let code: CodeRow = sqlx::query_as(
         "SELECT grant_id, client_id, redirect_uri, code_challenge, resource, expires_at, used_at \
          FROM oauth_codes WHERE code_hash = $1",
     )
-    .bind(crate::crypto::sha256_hex(x.code.as_bytes()))
+    .bind(&code_hash)
     .fetch_optional(db)
     .await
     .map_err(OAuthError::db)?
     .ok_or_else(|| invalid("Unknown authorization code."))?;
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(OAuthError::db);
-    let grant_id = get("grant_id")?;
-    let used_at: Option<i64> = row.try_get("used_at").map_err(OAuthError::db)?;
-    if used_at.is_some() {
-        grants::revoke_for_reuse(db, config, &grant_id, "oauth_code_reused", now)
-            .await
-            .map_err(OAuthError::db)?;
-        return Err(invalid(
-            "This authorization code was already used; the tokens it gave are revoked.",
-        ));
-    }
-    // Single use, decided by the database: of two racing exchanges, one wins.
-    let claimed =
-        sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-            .bind(now.millis())
-            .bind(crate::crypto::sha256_hex(x.code.as_bytes()))
-            .execute(db)
-            .await
-            .map_err(OAuthError::db)?
-            .rows_affected();
-    if claimed == 0 {
-        grants::revoke_for_reuse(db, config, &grant_id, "oauth_code_reused", now)
-            .await
-            .map_err(OAuthError::db)?;
-        return Err(invalid("This authorization code was already used."));
-    }
-    let expires_at: i64 = row.try_get("expires_at").map_err(OAuthError::db)?;
-    if expires_at < now.millis() {
-        return Err(invalid("The authorization code has expired (60 seconds)."));
-    }
-    if get("client_id")? != x.client_id {
+    if code.client_id != x.client_id {
         return Err(invalid("The code was issued to another client."));
     }
-    if get("redirect_uri")? != x.redirect_uri {
+    if code.redirect_uri != x.redirect_uri {
         return Err(invalid(
             "redirect_uri does not match the authorization request.",
         ));
     }
-    if !super::pkce_matches(x.code_verifier, &get("code_challenge")?) {
+    if !super::pkce_matches(x.code_verifier, &code.code_challenge) {
         return Err(invalid("code_verifier does not match the code challenge."));
     }
-    let resource = get("resource")?;
-    if x.resource.is_some_and(|r| r != resource) {
+    if x.resource.is_some_and(|r| r != code.resource) {
         return Err(OAuthError::new(
             "invalid_target",
             "resource differs from the authorization request's.",
         ));
     }
-    grants::issue(db, config, &grant_id, None, now).await
+    let reused = |db, config, grant_id| async move {
+        super::revocation::revoke_for_reuse(
+            db,
+            config,
+            grant_id,
+            AuditAction::OauthCodeReused,
+            now,
+        )
+        .await
+        .map_err(OAuthError::db)?;
+        Err(invalid(
+            "This authorization code was already used; the tokens it gave are revoked.",
+        ))
+    };
+    if code.used_at.is_some() {
+        return reused(db, config, &code.grant_id).await;
+    }
+    if code.expires_at < now.millis() {
+        return Err(invalid("The authorization code has expired (60 seconds)."));
+    }
+    // Single use, decided by the database: of two racing exchanges, one
+    // wins. The claim is the transaction's first statement, so on SQLite
+    // the loser waits for the lock instead of failing busy.
+    let mut tx = db.begin().await.map_err(OAuthError::db)?;
+    let claimed =
+        sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+            .bind(now.millis())
+            .bind(&code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(OAuthError::db)?
+            .rows_affected();
+    if claimed == 0 {
+        drop(tx);
+        return reused(db, config, &code.grant_id).await;
+    }
+    let (issued, _) = grants::issue(&mut tx, config, &code.grant_id, false, now).await?;
+    tx.commit().await.map_err(OAuthError::db)?;
+    Ok(issued)
 }

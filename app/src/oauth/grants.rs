@@ -4,9 +4,8 @@
 //! same CRC32 checksum. Revoking a grant ends its tokens at once, on every
 //! instance (each request reads the grant).
 
-use sqlx::Row;
-
 use super::{clients::Client, OAuthError};
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use crate::{
     audit::NewEvent,
     config::Config,
@@ -87,41 +86,61 @@ pub const GRANTS_PER_CLIENT: i64 = 10;
 /// Live grants one account may hold in all.
 pub const GRANTS_PER_ACCOUNT: i64 = 100;
 
-/// A token response (RFC 6749 5.1).
-#[derive(Debug, serde::Serialize)]
+/// A token response (RFC 6749 5.1). It holds two secrets: `Debug` shows
+/// neither.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Issued {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: i64,
     pub refresh_token: String,
     pub scope: String,
 }
 
-/// Issues an access and a refresh token for a live grant. `refreshed` is
-/// the refresh token being exchanged (already marked used by the caller).
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// The grant as [`issue`] reads it.
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    scopes: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    account_id: String,
+    disabled_at: Option<i64>,
+}
+
+/// Issues an access and a refresh token for a live grant, on the caller's
+/// transaction (the one that claimed the code or refresh token, so a
+/// failure here leaves the claim undone). `refreshed`: this answers a
+/// refresh (audited). Returns the answer and the new refresh token's hash.
 pub async fn issue(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     config: &Config,
     grant_id: &str,
-    refreshed: Option<&str>,
+    refreshed: bool,
     now: Timestamp,
-) -> Result<Issued, OAuthError> {
-    let row = sqlx::query(
+) -> Result<(Issued, String), OAuthError> {
+    let grant: GrantRow = sqlx::query_as(
         "SELECT g.scopes, g.created_at, g.revoked_at, g.account_id, a.disabled_at \
          FROM oauth_grants g JOIN accounts a ON a.id = g.account_id WHERE g.id = $1",
     )
     .bind(grant_id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(OAuthError::db)?
     .ok_or_else(|| OAuthError::new("invalid_grant", "The grant no longer exists."))?;
-    let revoked: Option<i64> = row.try_get("revoked_at").map_err(OAuthError::db)?;
-    let disabled: Option<i64> = row.try_get("disabled_at").map_err(OAuthError::db)?;
-    if revoked.is_some() || disabled.is_some() {
+    if grant.revoked_at.is_some() || grant.disabled_at.is_some() {
         return Err(OAuthError::new("invalid_grant", "The grant was revoked."));
     }
-    let scope: String = row.try_get("scopes").map_err(OAuthError::db)?;
-    let created: i64 = row.try_get("created_at").map_err(OAuthError::db)?;
     let access = format::generate(&access_prefix(config))
         .map_err(|_| OAuthError::new("server_error", "Randomness failed."))?;
     let refresh = format::generate(&refresh_prefix(config))
@@ -129,14 +148,13 @@ pub async fn issue(
     let access_ttl = config.oauth_access_ttl_secs * 1000;
     let day = 86_400_000;
     let refresh_expires = (now.millis() + config.oauth_refresh_idle_days * day)
-        .min(created + config.oauth_refresh_max_days * day);
+        .min(grant.created_at + config.oauth_refresh_max_days * day);
     if refresh_expires <= now.millis() {
         return Err(OAuthError::new(
             "invalid_grant",
             "The grant reached its maximum lifetime; authorize again.",
         ));
     }
-    let mut tx = db.begin().await.map_err(OAuthError::db)?;
     for (secret, kind, expires) in [
         (&access, "access", now.millis() + access_ttl),
         (&refresh, "refresh", refresh_expires),
@@ -151,228 +169,32 @@ pub async fn issue(
         .bind(secret.display_prefix())
         .bind(now.millis())
         .bind(expires)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(OAuthError::db)?;
     }
-    if refreshed.is_some() {
-        let account: String = row.try_get("account_id").map_err(OAuthError::db)?;
-        let event = NewEvent::new("oauth_token_refreshed", "oauth_client", "success")
-            .account(account)
-            .actor(grant_id.to_string())
-            .target(grant_id.to_string())
-            .token(access.display_prefix());
-        crate::audit::chain::append(&mut tx, &config.keys, &[event], now)
+    if refreshed {
+        let event = NewEvent::new(
+            AuditAction::OauthTokenRefreshed,
+            ActorKind::OauthClient,
+            Outcome::Success,
+        )
+        .account(grant.account_id)
+        .actor(grant_id.to_string())
+        .target(grant_id.to_string())
+        .token(access.display_prefix());
+        crate::audit::chain::append(&mut *conn, &config.keys, &[event], now)
             .await
             .map_err(OAuthError::db)?;
     }
-    tx.commit().await.map_err(OAuthError::db)?;
-    Ok(Issued {
+    let issued = Issued {
         access_token: access.expose().to_string(),
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: config.oauth_access_ttl_secs,
         refresh_token: refresh.expose().to_string(),
-        scope,
-    })
-}
-
-/// `grant_type=refresh_token`: the refresh token is used up and a new pair
-/// issued. Presenting a used refresh token revokes the whole grant.
-pub async fn refresh(
-    db: &Db,
-    config: &Config,
-    client_id: &str,
-    presented: &str,
-    now: Timestamp,
-) -> Result<Issued, OAuthError> {
-    let invalid = |m: &str| OAuthError::new("invalid_grant", m);
-    let secret = format::parse(&refresh_prefix(config), presented)
-        .map_err(|_| invalid("Not a refresh token of this server."))?;
-    let row = sqlx::query(
-        "SELECT t.grant_id, t.expires_at, t.used_at, g.client_id FROM oauth_tokens t \
-         JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'",
-    )
-    .bind(secret.hash())
-    .fetch_optional(db)
-    .await
-    .map_err(OAuthError::db)?
-    .ok_or_else(|| invalid("Unknown refresh token."))?;
-    let grant_id: String = row.try_get("grant_id").map_err(OAuthError::db)?;
-    let owner: String = row.try_get("client_id").map_err(OAuthError::db)?;
-    if owner != client_id {
-        return Err(invalid("The refresh token was issued to another client."));
-    }
-    let used: Option<i64> = row.try_get("used_at").map_err(OAuthError::db)?;
-    let claimed = if used.is_none() {
-        sqlx::query(
-            "UPDATE oauth_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now.millis())
-        .bind(secret.hash())
-        .execute(db)
-        .await
-        .map_err(OAuthError::db)?
-        .rows_affected()
-    } else {
-        0
+        scope: grant.scopes,
     };
-    if claimed == 0 {
-        revoke_for_reuse(db, config, &grant_id, "oauth_refresh_reused", now)
-            .await
-            .map_err(OAuthError::db)?;
-        return Err(invalid(
-            "This refresh token was already used; the grant is revoked. Authorize again.",
-        ));
-    }
-    let expires: i64 = row.try_get("expires_at").map_err(OAuthError::db)?;
-    if expires < now.millis() {
-        return Err(invalid("The refresh token has expired; authorize again."));
-    }
-    super::clients::touch(db, client_id, now)
-        .await
-        .map_err(OAuthError::db)?;
-    issue(db, config, &grant_id, Some(&grant_id), now).await
-}
-
-/// Revokes a grant because one of its codes or refresh tokens came back:
-/// a security event.
-pub async fn revoke_for_reuse(
-    db: &Db,
-    config: &Config,
-    grant_id: &str,
-    action: &'static str,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = 'reuse_detected' \
-         WHERE id = $2 AND revoked_at IS NULL RETURNING account_id, client_name",
-    )
-    .bind(now.millis())
-    .bind(grant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let account = match row {
-        Some(r) => Some(r.try_get::<String, _>("account_id")?),
-        None => sqlx::query("SELECT account_id FROM oauth_grants WHERE id = $1")
-            .bind(grant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>("account_id"))
-            .transpose()?,
-    };
-    let mut event = NewEvent::new(action, "anonymous", "failure")
-        .target(grant_id.to_string())
-        .detail("grant_revoked", true)
-        .security(true);
-    if let Some(a) = account {
-        event = event.account(a);
-    }
-    tracing::warn!(
-        grant = grant_id,
-        action,
-        "OAuth credential reused: grant revoked"
-    );
-    crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
-    tx.commit().await
-}
-
-/// RFC 7009: revokes the grant of an access or refresh token presented by
-/// its client. Unknown tokens are not an error (the answer is the same).
-pub async fn revoke_presented(
-    db: &Db,
-    config: &Config,
-    client_id: &str,
-    presented: &str,
-    now: Timestamp,
-) -> Result<(), sqlx::Error> {
-    let hash = crate::crypto::sha256_hex(presented.as_bytes());
-    let row = sqlx::query(
-        "SELECT g.id, g.account_id, g.client_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
-         WHERE t.token_hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(db)
-    .await?;
-    let Some(row) = row else { return Ok(()) };
-    if row.try_get::<String, _>("client_id")? != client_id {
-        return Ok(());
-    }
-    let grant: String = row.try_get("id")?;
-    let account = AccountId::parse(&row.try_get::<String, _>("account_id")?);
-    let Some(account) = account else {
-        return Ok(());
-    };
-    let base = NewEvent::new("oauth_grant_revoked", "oauth_client", "success")
-        .actor(client_id.to_string());
-    revoke(
-        db,
-        &config.keys,
-        account,
-        &grant,
-        "revoked_by_client",
-        &base,
-        now,
-    )
-    .await
-    .map(|_| ())
-}
-
-/// Revokes one of `owner`'s grants (Connected apps, an admin, the client
-/// itself). False when there was no such live grant of that owner.
-pub async fn revoke(
-    db: &Db,
-    keys: &crate::keys::Keyring,
-    owner: AccountId,
-    grant_id: &str,
-    reason: &str,
-    base: &NewEvent,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 \
-         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL RETURNING client_name",
-    )
-    .bind(now.millis())
-    .bind(reason)
-    .bind(grant_id)
-    .bind(owner.to_string())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    let event = NewEvent {
-        action: "oauth_grant_revoked".into(),
-        ..base.clone()
-    }
-    .account(owner)
-    .target(grant_id.to_string())
-    .detail("client", row.try_get::<String, _>("client_name")?)
-    .detail("reason", reason);
-    crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-/// Ends every live grant of an account, on the caller's transaction (a
-/// password change, disabling, an admin's "invalidate"). Returns how many.
-pub async fn revoke_all_for_account(
-    conn: &mut sqlx::AnyConnection,
-    account: AccountId,
-    reason: &str,
-    now: Timestamp,
-) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $1, revoked_reason = $2 WHERE account_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now.millis())
-    .bind(reason)
-    .bind(account.to_string())
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected())
+    Ok((issued, refresh.hash()))
 }
 
 /// Authenticates an OAuth access token as the bearer of a request: the
@@ -391,7 +213,7 @@ pub async fn authenticate(
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
         Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
     };
-    let row = sqlx::query(
+    let row: Option<AccessRow> = sqlx::query_as(
         "SELECT t.prefix, t.created_at, t.expires_at, g.id AS grant_id, g.account_id, g.client_name, g.scopes, \
                 g.resource, g.revoked_at, g.last_used_at, g.last_used_ip, a.email, a.disabled_at \
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
@@ -403,58 +225,73 @@ pub async fn authenticate(
     let Some(row) = row else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    let prefix: String = row.try_get("prefix")?;
-    let account: String = row.try_get("account_id")?;
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
-    let disabled: Option<i64> = row.try_get("disabled_at")?;
-    if revoked.is_some() || disabled.is_some() {
+    let (prefix, account) = (row.prefix.clone(), row.account_id.clone());
+    if row.revoked_at.is_some() || row.disabled_at.is_some() {
         return Ok(Err(AuthFailure::Revoked {
             prefix,
             account,
             retired: None,
         }));
     }
-    let expires_at: i64 = row.try_get("expires_at")?;
-    if expires_at <= now.millis() {
+    if row.expires_at <= now.millis() {
         return Ok(Err(AuthFailure::Expired {
             prefix,
             account,
-            at: Timestamp(expires_at),
+            at: Timestamp(row.expires_at),
         }));
     }
-    let resource: String = row.try_get("resource")?;
-    if !super::resources(config).contains(&resource) {
+    if !super::resources(config).contains(&row.resource) {
         return Ok(Err(AuthFailure::WrongAudience { prefix, account }));
     }
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    let grant_id: String = row.try_get("grant_id")?;
     // Last use, for Connected apps: at most once a minute, or at once from a
     // new IP (no write per request).
-    let last_at: Option<i64> = row.try_get("last_used_at")?;
-    let last_ip: Option<String> = row.try_get("last_used_ip")?;
-    if last_at.is_none_or(|t| now.millis() - t >= 60_000) || last_ip.as_deref() != ip {
+    if row.last_used_at.is_none_or(|t| now.millis() - t >= 60_000)
+        || row.last_used_ip.as_deref() != ip
+    {
         sqlx::query("UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
             .bind(now.millis())
             .bind(ip)
-            .bind(&grant_id)
+            .bind(&row.grant_id)
             .execute(db)
             .await?;
     }
-    let scopes: String = row.try_get("scopes")?;
     Ok(Ok(Authenticated {
-        token_id: grant_id,
+        token_id: row.grant_id,
         account_id,
-        account_email: row.try_get("email")?,
-        name: row.try_get("client_name")?,
+        account_email: row.email,
+        name: row.client_name,
         prefix,
-        scopes: scopes.split_whitespace().filter_map(Scope::parse).collect(),
-        created_at: Timestamp(row.try_get("created_at")?),
-        expires_at: Some(Timestamp(expires_at)),
+        scopes: row
+            .scopes
+            .split_whitespace()
+            .filter_map(Scope::parse)
+            .collect(),
+        created_at: Timestamp(row.created_at),
+        expires_at: Some(Timestamp(row.expires_at)),
         new_ip: false,
         oauth: true,
     }))
+}
+
+/// An access token with its grant and account, as [`authenticate`] reads it.
+#[derive(sqlx::FromRow)]
+struct AccessRow {
+    prefix: String,
+    created_at: i64,
+    expires_at: i64,
+    grant_id: String,
+    account_id: String,
+    client_name: String,
+    scopes: String,
+    resource: String,
+    revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    email: String,
+    disabled_at: Option<i64>,
 }
 
 /// One row of Connected apps.
@@ -469,32 +306,39 @@ pub struct GrantView {
     pub last_used_ip: Option<String>,
 }
 
+/// A grant as Connected apps lists it.
+#[derive(sqlx::FromRow)]
+struct GrantListRow {
+    id: String,
+    client_name: String,
+    client_source: String,
+    scopes: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+}
+
 /// `owner`'s live grants, newest first.
 pub async fn list(db: &Db, owner: AccountId) -> Result<Vec<GrantView>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<GrantListRow> = sqlx::query_as(
         "SELECT id, client_name, client_source, scopes, created_at, last_used_at, last_used_ip FROM oauth_grants \
          WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200",
     )
     .bind(owner.to_string())
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(GrantView {
-                id: r.try_get("id")?,
-                client_name: r.try_get("client_name")?,
-                client_source: r.try_get("client_source")?,
-                scopes: r
-                    .try_get::<String, _>("scopes")?
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect(),
-                created_at: Timestamp(r.try_get("created_at")?),
-                last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
-                last_used_ip: r.try_get("last_used_ip")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| GrantView {
+            id: r.id,
+            client_name: r.client_name,
+            client_source: r.client_source,
+            scopes: r.scopes.split_whitespace().map(str::to_string).collect(),
+            created_at: Timestamp(r.created_at),
+            last_used_at: r.last_used_at.map(Timestamp),
+            last_used_ip: r.last_used_ip,
         })
-        .collect()
+        .collect())
 }
 
 /// The sweep: expired requests, codes and tokens, and grants revoked more
@@ -503,6 +347,9 @@ pub async fn sweep(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
     let mut n = 0;
     for sql in [
         "DELETE FROM oauth_requests WHERE expires_at < $1",
+        // Successor pairs kept for the refresh leeway, once it has ended.
+        "UPDATE oauth_tokens SET replay_sealed = NULL, replay_until = NULL \
+         WHERE replay_until IS NOT NULL AND replay_until < $1",
         "DELETE FROM oauth_codes WHERE expires_at < $1",
         "DELETE FROM oauth_tokens WHERE expires_at < $1",
         "DELETE FROM oauth_codes WHERE grant_id IN (SELECT id FROM oauth_grants WHERE revoked_at < $1 - 2592000000)",

@@ -3,6 +3,7 @@
 //! POST. Thin: each calls one function of [`super::flow`],
 //! [`super::clients`] or [`super::grants`].
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderValue, StatusCode},
@@ -13,10 +14,8 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{clients, flow, grants, OAuthError};
-use crate::{
-    config::Config, db::Db, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta,
-};
+use super::{clients, flow, OAuthError};
+use crate::{config::Config, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta};
 
 /// The endpoints clients call (no cookies, so outside the CSRF layer),
 /// under the API's per-IP rate limit: anonymous callers can park requests
@@ -134,23 +133,6 @@ async fn authorization_server(State(state): State<AppState>) -> Response {
     }))
 }
 
-/// The client named by `client_id`: a metadata document's URL, or a
-/// registered one.
-pub async fn resolve_client(
-    db: &Db,
-    config: &Config,
-    client_id: &str,
-    now: Timestamp,
-) -> Result<clients::Client, OAuthError> {
-    if super::metadata_document::is_document_url(client_id) {
-        return super::metadata_document::resolve(db, config, client_id, now).await;
-    }
-    clients::find(db, client_id)
-        .await
-        .map_err(OAuthError::db)?
-        .ok_or_else(|| OAuthError::new("invalid_client", "Unknown client_id."))
-}
-
 /// `redirect_uri` with the answer's parameters, and `iss` (RFC 9207).
 fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     let mut url = match url::Url::parse(redirect_uri) {
@@ -166,13 +148,50 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     url.to_string()
 }
 
+/// An authorization answer's parameters: `params`, then `state` when the
+/// client sent one, then `iss` (RFC 9207).
+fn answer<'a>(
+    params: &[(&'a str, &'a str)],
+    state: Option<&'a str>,
+    issuer: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut out = params.to_vec();
+    if let Some(s) = state {
+        out.push(("state", s));
+    }
+    out.push(("iss", issuer));
+    out
+}
+
+/// Escapes text for HTML (element content and double-quoted attributes).
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// After a Deny: our own page, with a link back to the client.
+fn denied_page(client: &str, back: &str) -> Response {
+    let client = escape(client);
+    let back = escape(back);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access denied</title></head>\
+             <body><main><h1>Access denied</h1><p>You denied {client} access. Nothing was shared with it.</p>\
+             <p><a href=\"{back}\" rel=\"noreferrer\">Return to the application</a> (it will be told access was \
+             denied), or close this tab.</p></main></body></html>"
+        ),
+    )
+        .into_response()
+}
+
 /// A page for errors that must not be redirected (an unknown client, a
 /// redirect URI that is not the client's).
 fn error_page(message: &str) -> Response {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = escape(message);
     (
         StatusCode::BAD_REQUEST,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -193,23 +212,7 @@ async fn authorize(
     let now = Timestamp::now();
     match flow::park(&state.db, &state.config, q, now).await {
         Ok(id) => Redirect::to(&format!("/oauth/consent?request={id}")).into_response(),
-        Err(flow::Refusal::Show(message)) => error_page(&message),
-        Err(flow::Refusal::Redirect {
-            redirect_uri,
-            state: client_state,
-            error,
-        }) => {
-            let issuer = super::issuer(&state.config);
-            let mut params = vec![
-                ("error", error.error),
-                ("error_description", error.description.as_str()),
-                ("iss", issuer.as_str()),
-            ];
-            if let Some(s) = client_state.as_deref() {
-                params.push(("state", s));
-            }
-            Redirect::to(&redirect_to(&redirect_uri, &params)).into_response()
-        }
+        Err(message) => error_page(&message),
     }
 }
 
@@ -263,37 +266,46 @@ pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => return error_page(&OAuthError::db(e).description),
     };
     let issuer = super::issuer(&state.config);
-    let client = match resolve_client(&state.db, &state.config, &pending.client_id, now).await {
-        Ok(c) => c,
-        Err(e) => return error_page(&e.description),
-    };
+    let client =
+        match super::clients::resolve(&state.db, &state.config, &pending.client_id, now).await {
+            Ok(c) => c,
+            Err(e) => return error_page(&e.description),
+        };
     let allowed: Vec<Scope> = pending
         .scopes
         .iter()
         .copied()
         .filter(|s| form.scope.iter().any(|f| f == s.as_str()))
         .collect();
-    let base = crate::audit::NewEvent::new("", "user", "success")
-        .account(session.user.id)
-        .actor(session.user.email.clone())
-        .from_request(&meta);
+    let base = crate::audit::NewEvent::new(
+        AuditAction::OauthGrantCreated,
+        ActorKind::Session,
+        Outcome::Success,
+    )
+    .account(session.user.id)
+    .actor(session.user.email.clone())
+    .from_request(&meta);
     if form.decision != "allow" || allowed.is_empty() {
-        let event = crate::audit::NewEvent {
-            action: "oauth_consent_denied".into(),
-            ..base
-        }
-        .detail("client", &client.name);
+        let event = base
+            .with_action(AuditAction::OauthConsentDenied)
+            .detail("client", &client.name);
         state.audit.push(event).await;
         let to = redirect_to(
             &pending.redirect_uri,
-            &[
-                ("error", "access_denied"),
-                ("error_description", "The owner denied access."),
-                ("state", pending.state.as_str()),
-                ("iss", issuer.as_str()),
-            ],
+            &answer(
+                &[
+                    ("error", "access_denied"),
+                    ("error_description", "The owner denied access."),
+                ],
+                pending.state.as_deref(),
+                &issuer,
+            ),
         );
-        return Redirect::to(&to).into_response();
+        // Every client here registered itself (dynamically or by a metadata
+        // document): a Deny lands on our page, and the person decides
+        // whether to follow the link back, rather than being sent on to a
+        // URI anyone could have registered.
+        return denied_page(&client.name, &to);
     }
     let approval = flow::Approval {
         account: session.user.id,
@@ -304,11 +316,11 @@ pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
     match flow::approve(&state.db, &state.config.keys, approval, &base, now).await {
         Ok(code) => Redirect::to(&redirect_to(
             &pending.redirect_uri,
-            &[
-                ("code", code.as_str()),
-                ("state", pending.state.as_str()),
-                ("iss", issuer.as_str()),
-            ],
+            &answer(
+                &[("code", code.as_str())],
+                pending.state.as_deref(),
+                &issuer,
+            ),
         ))
         .into_response(),
         Err(e) => error_page(&OAuthError::db(e).description),
@@ -344,7 +356,7 @@ async fn token(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
         return OAuthError::new("invalid_client", "client_id is required (a public client).")
             .into_response();
     };
-    if let Err(e) = resolve_client(&state.db, &state.config, client_id, now).await {
+    if let Err(e) = super::clients::resolve(&state.db, &state.config, client_id, now).await {
         return e.into_response();
     }
     if let Some(r) = form.resource.as_deref() {
@@ -379,7 +391,7 @@ async fn token(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
             let Some(refresh) = form.refresh_token.as_deref() else {
                 return missing("refresh_token").into_response();
             };
-            grants::refresh(&state.db, &state.config, client_id, refresh, now).await
+            super::refresh::refresh(&state.db, &state.config, client_id, refresh, now).await
         }
         Some(_) => Err(OAuthError::new(
             "unsupported_grant_type",
@@ -432,10 +444,14 @@ async fn register(State(state): State<AppState>, req: Request) -> Response {
             state
                 .audit
                 .push(
-                    crate::audit::NewEvent::new("oauth_client_registered", "anonymous", "success")
-                        .from_request(&meta)
-                        .target(client.client_id.clone())
-                        .detail("client", &client.name),
+                    crate::audit::NewEvent::new(
+                        AuditAction::OauthClientRegistered,
+                        ActorKind::Anonymous,
+                        Outcome::Success,
+                    )
+                    .from_request(&meta)
+                    .target(client.client_id.clone())
+                    .detail("client", &client.name),
                 )
                 .await;
             let mut res = (
@@ -478,7 +494,7 @@ async fn revoke(State(state): State<AppState>, body: axum::body::Bytes) -> Respo
         return OAuthError::new("invalid_request", "token and client_id are required.")
             .into_response();
     };
-    match grants::revoke_presented(
+    match super::revocation::revoke_presented(
         &state.db,
         &state.config,
         &client_id,
@@ -506,7 +522,14 @@ pub async fn challenge_layer(State(state): State<AppState>, req: Request, next: 
         None
     };
     let mut res = next.run(req).await;
-    let Some(document) = document.filter(|_| res.status() == StatusCode::UNAUTHORIZED) else {
+    let challenged = match res.status() {
+        StatusCode::UNAUTHORIZED => true,
+        // MCP authorization, "Runtime Insufficient Scope Errors": the 403
+        // challenge carries the metadata too (its scope is already set).
+        StatusCode::FORBIDDEN => res.headers().contains_key(header::WWW_AUTHENTICATE),
+        _ => false,
+    };
+    let Some(document) = document.filter(|_| challenged) else {
         return res;
     };
     let metadata = format!("{}{document}", super::issuer(&state.config));
@@ -516,8 +539,12 @@ pub async fn challenge_layer(State(state): State<AppState>, req: Request, next: 
         .and_then(|v| v.to_str().ok())
         .unwrap_or(r#"Bearer realm="preqstation""#)
         .to_string();
-    let scope = scopes_supported().join(" ");
-    let value = format!(r#"{current}, resource_metadata="{metadata}", scope="{scope}""#);
+    let value = if res.status() == StatusCode::FORBIDDEN {
+        format!(r#"{current}, resource_metadata="{metadata}""#)
+    } else {
+        let scope = scopes_supported().join(" ");
+        format!(r#"{current}, resource_metadata="{metadata}", scope="{scope}""#)
+    };
     if let Ok(v) = HeaderValue::from_str(&value) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }

@@ -4,10 +4,13 @@
 //! |---|---|
 //! | [`clients`] | dynamic registration and the redirect-URI rules |
 //! | [`metadata_document`] | Client ID Metadata Documents, fetched behind an SSRF guard |
+//! | [`ssrf`] | the special-purpose addresses an outbound fetch never reaches (IANA registries) |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
-//! | [`grants`] | grants, access and refresh tokens, revocation, bearer authentication |
+//! | [`grants`] | grants, issuing access and refresh tokens, bearer authentication |
 //! | [`http`] | the endpoints: metadata, authorize, token, register, revoke, consent |
 //! | [`consent`] | the consent page's server functions (the page is `pages::consent`) |
+//! | [`refresh`] | the refresh-token grant: rotation, reuse detection and the leeway |
+//! | [`revocation`] | ending grants: by the owner, the client (RFC 7009), account changes, reuse |
 //!
 //! Access tokens work on the REST API and on `/mcp` exactly like API keys:
 //! the bearer extractor hands them to [`grants::authenticate`] by prefix, and
@@ -24,6 +27,12 @@ pub mod grants;
 pub mod http;
 #[cfg(feature = "ssr")]
 pub mod metadata_document;
+#[cfg(feature = "ssr")]
+pub mod refresh;
+#[cfg(feature = "ssr")]
+pub mod revocation;
+#[cfg(feature = "ssr")]
+pub mod ssrf;
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::audit::{list_audit, AuditEntry, AuditFilter, ACTIONS};
+use crate::audit::{list_audit, AuditAction, AuditEntry, AuditFilter};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -65,7 +65,7 @@ pub fn AuditPage() -> impl IntoView {
             <label class="grid gap-1">"Action"
                 <select name="action" class="rounded-md border border-slate-300 bg-white px-2 py-1" on:change=move |ev| action.set(event_target_value(&ev))>
                     <option value="">"All actions"</option>
-                    {ACTIONS.into_iter().map(|a| view! { <option value=a>{a}</option> }).collect::<Vec<_>>()}
+                    {AuditAction::ALL.iter().map(|a| view! { <option value=a.as_str()>{a.as_str()}</option> }).collect::<Vec<_>>()}
                 </select>
             </label>
             <label class="grid gap-1">"Token prefix"

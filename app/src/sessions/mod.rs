@@ -73,7 +73,10 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
     };
     let now = Timestamp::now();
     let event = cx
-        .event("session_revoked", "success")
+        .event(
+            crate::audit::AuditAction::SessionRevoked,
+            crate::audit::Outcome::Success,
+        )
         .target(public_id.to_string());
     let run = async {
         let mut tx = cx.state.db.begin().await?;
@@ -106,7 +109,10 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
         let mut tx = cx.state.db.begin().await?;
         let n = revoke_all_except(&mut *tx, me.user.id, Some(&me.id_hash), now).await?;
         let event = cx
-            .event("session_revoked", "success")
+            .event(
+                crate::audit::AuditAction::SessionRevoked,
+                crate::audit::Outcome::Success,
+            )
             .target("all other sessions")
             .detail("count", n);
         crate::audit::chain::append(&mut tx, &cx.state.config.keys, &[event], now).await?;

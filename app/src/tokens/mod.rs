@@ -293,7 +293,6 @@ pub async fn list_token_page(
 }
 
 /// Creates a token for the signed-in account and returns it, once.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/rpc", endpoint = "tokens/create")]
 pub async fn create_token(
     name: String,
@@ -329,7 +328,10 @@ pub async fn create_token(
         scopes,
         now,
     )?;
-    let base = cx.event("token_created", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::TokenCreated,
+        crate::audit::Outcome::Success,
+    );
     let (secret, view) = service::create(
         &cx.state.db,
         &cx.state.config,
@@ -352,7 +354,10 @@ pub async fn create_token(
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let base = cx.event("token_revoked", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::TokenRevoked,
+        crate::audit::Outcome::Success,
+    );
     service::revoke(
         &cx.state.db,
         &cx.state.config.keys,
@@ -390,7 +395,10 @@ pub async fn rotate_token(id: String, grace: String) -> Result<CreatedToken, App
     let me = cx.require_session()?;
     let grace = service::Grace::parse(&grace)
         .ok_or_else(|| AppError::field("grace", "Choose how long the old token keeps working."))?;
-    let base = cx.event("token_rotated", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::TokenRotated,
+        crate::audit::Outcome::Success,
+    );
     let (secret, view) = service::rotate(
         &cx.state.db,
         &cx.state.config,
@@ -439,7 +447,10 @@ pub async fn update_token_policy(
         &max_active_tokens,
         revoke_family_on_reuse.as_deref(),
     )?;
-    let base = cx.event("policy_changed", "success");
+    let base = cx.event(
+        crate::audit::AuditAction::PolicyChanged,
+        crate::audit::Outcome::Success,
+    );
     policy::update(
         &cx.state.db,
         &cx.state.config.keys,

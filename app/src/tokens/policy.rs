@@ -2,6 +2,7 @@
 //! every creation so a hand-made request cannot get around it. Each change
 //! is kept (before and after) in `policy_changes` for the audit log.
 
+use crate::audit::AuditAction;
 use sqlx::Row;
 
 use super::{TokenPolicy, EXPIRY_PRESETS};
@@ -152,13 +153,12 @@ pub async fn update(
         .bind(describe(new))
         .execute(&mut *tx)
         .await?;
-        let event = crate::audit::NewEvent {
-            action: "policy_changed".into(),
-            ..base.clone()
-        }
-        .target("token policy")
-        .detail("before", before)
-        .detail("after", describe(new));
+        let event = base
+            .clone()
+            .with_action(AuditAction::PolicyChanged)
+            .target("token policy")
+            .detail("before", before)
+            .detail("after", describe(new));
         crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
         tx.commit().await
     };

@@ -3,6 +3,7 @@
 //! errors real status codes (Leptos answers every server-function error
 //! with 500; a validation failure is a 422, not a server fault).
 
+use crate::audit::{ActorKind, AuditAction, Outcome};
 use axum::{body::Body, extract::Request, middleware::Next, response::Response};
 use http::{header, HeaderValue, StatusCode};
 use leptos::prelude::*;
@@ -65,12 +66,17 @@ impl ServerFnContext {
 
     /// An audit event acted by the signed-in session (or anonymous), with
     /// this request's IP, User-Agent and request id.
-    pub fn event(&self, action: &str, outcome: &str) -> crate::audit::NewEvent {
+    pub fn event(
+        &self,
+        action: crate::audit::AuditAction,
+        outcome: crate::audit::Outcome,
+    ) -> crate::audit::NewEvent {
+        use crate::audit::ActorKind;
         let e = match &self.session {
-            Some(s) => crate::audit::NewEvent::new(action, "session", outcome)
+            Some(s) => crate::audit::NewEvent::new(action, ActorKind::Session, outcome)
                 .account(s.user.id)
                 .actor(format!("{} (session {})", s.user.email, &s.id_hash[..12])),
-            None => crate::audit::NewEvent::new(action, "anonymous", outcome),
+            None => crate::audit::NewEvent::new(action, ActorKind::Anonymous, outcome),
         };
         e.from_request(&self.meta)
     }
@@ -134,14 +140,17 @@ pub async fn status_layer(
                     .map(|s| s.user.email.as_str())
                     .unwrap_or("-");
                 tracing::warn!(%path, account = who, "access refused");
-                let mut event =
-                    crate::audit::NewEvent::new("access_denied", "anonymous", "failure")
-                        .from_request(&meta)
-                        .detail("path", &path)
-                        .detail("reason", message)
-                        .security(true);
+                let mut event = crate::audit::NewEvent::new(
+                    AuditAction::AccessDenied,
+                    ActorKind::Anonymous,
+                    Outcome::Failure,
+                )
+                .from_request(&meta)
+                .detail("path", &path)
+                .detail("reason", message)
+                .security(true);
                 if let Some(s) = &session {
-                    event.actor_kind = "session".into();
+                    event.actor_kind = ActorKind::Session;
                     event = event.account(s.user.id).actor(format!(
                         "{} (session {})",
                         s.user.email,

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod oauth;
+
 use std::net::SocketAddr;
 
 use app::{
@@ -333,7 +335,11 @@ pub async fn owner(app: &TestApp, email: &str, first: bool) -> Owner {
             &app.state.db,
             &app.state.config.keys,
             new,
-            &app::audit::NewEvent::new("account_created", "system", "success"),
+            &app::audit::NewEvent::new(
+                app::audit::AuditAction::AccountCreated,
+                app::audit::ActorKind::System,
+                app::audit::Outcome::Success,
+            ),
             Timestamp::now(),
         )
         .await

@@ -195,7 +195,8 @@ async fn filters_and_pages_match_the_old_predicates() {
     .await
     .unwrap();
     // seq, account, action, token prefix, day, security
-    let rows: [(i64, Option<&str>, &str, Option<&str>, &str, i64); 8] = [
+    type Seeded<'a> = (i64, Option<&'a str>, &'a str, Option<&'a str>, &'a str, i64);
+    let rows: [Seeded; 8] = [
         (
             1,
             Some("a1"),

@@ -1,6 +1,7 @@
 //! Creating a token: the form rules (name, description, expiry, scopes) and
 //! the insert under the account policy and active-token cap.
 
+use crate::audit::AuditAction;
 use sqlx::Row;
 
 use super::read::ACTIVE;
@@ -219,15 +220,13 @@ pub async fn create(
         .bind(expires_at.map(Timestamp::millis))
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent {
-            action: "token_created".into(),
-            ..base.clone()
-        }
-        .account(owner)
-        .target(new.name.clone())
-        .token(secret.display_prefix())
-        .detail("scopes", Scope::join(&new.scopes))
-        .detail("expires_at", expires_at.map(|e| e.rfc3339()));
+        let event = (base.clone())
+            .with_action(AuditAction::TokenCreated)
+            .account(owner)
+            .target(new.name.clone())
+            .token(secret.display_prefix())
+            .detail("scopes", Scope::join(&new.scopes))
+            .detail("expires_at", expires_at.map(|e| e.rfc3339()));
         crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))

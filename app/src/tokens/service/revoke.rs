@@ -1,5 +1,6 @@
 //! Revoking a token, and every token of an account at once.
 
+use crate::audit::AuditAction;
 use sqlx::Row;
 
 use super::*;
@@ -19,14 +20,12 @@ pub(super) fn revoked_event(
     row: &sqlx::any::AnyRow,
     reason: &str,
 ) -> Result<NewEvent, sqlx::Error> {
-    Ok(NewEvent {
-        action: "token_revoked".into(),
-        ..base.clone()
-    }
-    .account(owner)
-    .target(row.try_get::<String, _>("name")?)
-    .token(row.try_get::<String, _>("prefix")?)
-    .detail("reason", reason))
+    Ok((base.clone())
+        .with_action(AuditAction::TokenRevoked)
+        .account(owner)
+        .target(row.try_get::<String, _>("name")?)
+        .token(row.try_get::<String, _>("prefix")?)
+        .detail("reason", reason))
 }
 
 /// Revokes one of `owner`'s tokens at once, and with it every other working

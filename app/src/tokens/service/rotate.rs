@@ -1,6 +1,7 @@
 //! Rotating a token: its successor, and how long the predecessor keeps
 //! working (the grace period).
 
+use crate::audit::AuditAction;
 use sqlx::Row;
 
 use super::*;
@@ -166,16 +167,14 @@ pub async fn rotate(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let event = NewEvent {
-            action: "token_rotated".into(),
-            ..base.clone()
-        }
-        .account(owner)
-        .target(name.clone())
-        .token(old_prefix)
-        .detail("successor", secret.display_prefix())
-        .detail("grace", grace.as_str())
-        .detail("grace_until", Timestamp(grace_until).rfc3339());
+        let event = (base.clone())
+            .with_action(AuditAction::TokenRotated)
+            .account(owner)
+            .target(name.clone())
+            .token(old_prefix)
+            .detail("successor", secret.display_prefix())
+            .detail("grace", grace.as_str())
+            .detail("grace_until", Timestamp(grace_until).rfc3339());
         crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(()))

@@ -1,0 +1,175 @@
+//! The audit log's vocabulary as types: every action, actor kind and
+//! outcome an entry can have. The page's filter, the query's check, the
+//! exports and docs/audit.md (a test compares them) all read these lists,
+//! so an action written somewhere cannot be missing from them.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a string-valued enum with its list and parser.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the order the page lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value stored as `s`, if it is one.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// What happened. docs/audit.md describes each.
+    AuditAction {
+        SetupCompleted => "setup_completed",
+        AccountCreated => "account_created",
+        LoginSucceeded => "login_succeeded",
+        LoginFailed => "login_failed",
+        Logout => "logout",
+        SessionRevoked => "session_revoked",
+        PasswordChanged => "password_changed",
+        PasswordChangeFailed => "password_change_failed",
+        AccountDisabled => "account_disabled",
+        SessionsInvalidated => "sessions_invalidated",
+        TokenCreated => "token_created",
+        TokenRevoked => "token_revoked",
+        TokenRotated => "token_rotated",
+        TokenRotationReplayed => "token_rotation_replayed",
+        TokenExpired => "token_expired",
+        TokenUsed => "token_used",
+        AuthFailed => "auth_failed",
+        TokenReuseDetected => "token_reuse_detected",
+        AccessDenied => "access_denied",
+        RateLimited => "rate_limited",
+        PolicyChanged => "policy_changed",
+        OauthClientRegistered => "oauth_client_registered",
+        OauthGrantCreated => "oauth_grant_created",
+        OauthConsentDenied => "oauth_consent_denied",
+        OauthTokenRefreshed => "oauth_token_refreshed",
+        OauthRefreshReplayed => "oauth_refresh_replayed",
+        OauthRefreshReused => "oauth_refresh_reused",
+        OauthCodeReused => "oauth_code_reused",
+        OauthGrantRevoked => "oauth_grant_revoked",
+    }
+}
+
+vocabulary! {
+    /// Who acted.
+    ActorKind {
+        /// A person, outside a session (setup, sign-in).
+        Account => "account",
+        /// A signed-in person.
+        Session => "session",
+        /// An API key.
+        Token => "token",
+        /// An OAuth client with a grant's access token.
+        OauthClient => "oauth_client",
+        /// The server itself (the sweep, the command line).
+        System => "system",
+        /// Nobody known (a refused request).
+        Anonymous => "anonymous",
+    }
+}
+
+vocabulary! {
+    /// How it ended.
+    Outcome {
+        Success => "success",
+        Failure => "failure",
+    }
+}
+
+impl Outcome {
+    /// `success` below HTTP status 400, `failure` from there on.
+    pub fn of_status(status: u16) -> Self {
+        if status < 400 {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_parses_back_and_spellings_are_unique() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(*a));
+            assert_eq!(
+                serde_json::to_value(a).unwrap(),
+                serde_json::json!(a.as_str())
+            );
+        }
+        let mut spellings: Vec<_> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        spellings.sort();
+        spellings.dedup();
+        assert_eq!(spellings.len(), AuditAction::ALL.len());
+        for k in ActorKind::ALL {
+            assert_eq!(ActorKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(AuditAction::parse("nope"), None);
+    }
+
+    /// docs/audit.md's table of actions lists exactly these, in a row each,
+    /// and its sentence on actor kinds names every kind.
+    #[test]
+    fn the_docs_list_every_action_and_actor_kind() {
+        let doc = include_str!("../../../docs/audit.md");
+        let documented: Vec<String> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .flat_map(|l| {
+                let first = l.split('|').nth(1).unwrap_or_default();
+                first
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for a in AuditAction::ALL {
+            assert!(
+                documented.iter().any(|d| d == a.as_str()),
+                "docs/audit.md does not describe `{a}`"
+            );
+        }
+        for d in &documented {
+            assert!(
+                AuditAction::parse(d).is_some(),
+                "docs/audit.md describes `{d}`, which is not an action"
+            );
+        }
+        for k in ActorKind::ALL {
+            assert!(
+                doc.contains(&format!("`{k}`")),
+                "docs/audit.md does not name the actor kind `{k}`"
+            );
+        }
+    }
+}
