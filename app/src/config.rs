@@ -46,8 +46,9 @@ pub struct Config {
     pub session_max_age_secs: i64,
     /// Absolute session lifetime, seconds (`PREQSTATION_SESSION_ABSOLUTE_LIFETIME`).
     pub session_absolute_secs: i64,
-    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed
-    /// (`PREQSTATION_TRUST_PROXY`: addresses or CIDRs; `true` = loopback).
+    /// Proxies whose forwarding header is believed
+    /// (`PREQSTATION_TRUST_PROXY`: addresses or CIDRs; `true` = loopback),
+    /// and that one header (`PREQSTATION_TRUST_PROXY_HEADER`, required with it).
     pub trust_proxy: crate::web::client_ip::TrustedProxies,
     /// Failed sign-ins allowed per account in the throttle window.
     pub login_max_failures_per_account: i64,
@@ -176,10 +177,16 @@ impl Config {
             ));
         }
 
+        // The proxies and the one header they write: both or neither.
         let trust_proxy = crate::web::client_ip::TrustedProxies::parse(
-            get("PREQSTATION_TRUST_PROXY").as_deref().unwrap_or(""),
+            get(crate::web::client_ip::PROXIES_VAR)
+                .as_deref()
+                .unwrap_or(""),
+            get(crate::web::client_ip::HEADER_VAR)
+                .as_deref()
+                .unwrap_or(""),
         )
-        .map_err(|m| ConfigError::new("PREQSTATION_TRUST_PROXY", m))?;
+        .map_err(|e| ConfigError::new(e.var, e.message))?;
 
         let token_prefix = get("PREQSTATION_TOKEN_PREFIX")
             .map(|p| p.trim().to_string())
@@ -388,11 +395,36 @@ mod tests {
             ("PREQSTATION_SESSION_MAX_AGE", "-5"),
             ("PREQSTATION_SESSION_KEY", "short"),
             ("PREQSTATION_TRUST_PROXY", "maybe"),
+            ("PREQSTATION_TRUST_PROXY_HEADER", "x-forwarded-host"),
         ] {
             let err = cfg(&[(var, value)], &dir).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn trusted_proxies_need_the_header_they_write() {
+        let dir = temp_dir("proxy");
+        let err = cfg(&[("PREQSTATION_TRUST_PROXY", "10.0.0.1")], &dir).unwrap_err();
+        assert_eq!(err.var, "PREQSTATION_TRUST_PROXY_HEADER");
+        assert!(err
+            .to_string()
+            .contains("required when PREQSTATION_TRUST_PROXY is set"));
+        let c = cfg(
+            &[
+                ("PREQSTATION_TRUST_PROXY", "10.0.0.1"),
+                ("PREQSTATION_TRUST_PROXY_HEADER", "X-Forwarded-For"),
+            ],
+            &dir,
+        )
+        .unwrap();
+        assert_eq!(
+            c.trust_proxy.header(),
+            Some(crate::web::client_ip::ForwardingHeader::XForwardedFor)
+        );
+        // Nothing trusted: no header needed.
+        assert!(cfg(&[], &dir).unwrap().trust_proxy.is_empty());
     }
 
     #[test]

@@ -87,6 +87,13 @@ impl Limiter {
         }
     }
 
+    /// The check for a client IP, under the key every per-IP limit uses
+    /// ([`crate::web::client_ip::rate_key`]: IPv6 grouped by /64), so no
+    /// limit can be dodged by walking through one's own /64.
+    pub fn check_ip(&self, ip: &str) -> RateState {
+        self.check(&crate::web::client_ip::rate_key(ip))
+    }
+
     /// Drops state for keys not seen recently (called periodically).
     pub fn retain_recent(&self) {
         self.inner.retain_recent();
@@ -138,5 +145,13 @@ mod tests {
             l.check("b").retry_after_secs.is_none(),
             "keys are independent"
         );
+    }
+
+    #[test]
+    fn ip_checks_group_ipv6_by_64() {
+        let l = Limiter::new("ip", 1);
+        assert!(l.check_ip("2001:db8:1:2::1").retry_after_secs.is_none());
+        assert!(l.check_ip("2001:db8:1:2::2").retry_after_secs.is_some());
+        assert!(l.check_ip("2001:db8:1:3::1").retry_after_secs.is_none());
     }
 }

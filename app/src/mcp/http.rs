@@ -198,8 +198,11 @@ impl Backend for InProcess {
             for name in [
                 header::AUTHORIZATION,
                 header::USER_AGENT,
+                // Whichever forwarding header the operator trusts, so the
+                // route sees the same client IP as the guard did.
                 header::HeaderName::from_static("x-forwarded-for"),
                 header::FORWARDED,
+                header::HeaderName::from_static("x-real-ip"),
             ] {
                 for v in p.headers.get_all(&name) {
                     req = req.header(&name, v);

@@ -49,7 +49,7 @@ async fn per_ip_limit(State(state): State<AppState>, req: Request, next: Next) -
     let ip = RequestMeta::of(&parts, &state.config.trust_proxy)
         .ip
         .unwrap_or_default();
-    if let Some(wait) = state.limits.per_ip.check(&ip).retry_after_secs {
+    if let Some(wait) = state.limits.per_ip.check_ip(&ip).retry_after_secs {
         metrics::counter!("rate_limited_total", "limit" => "oauth_ip").increment(1);
         tracing::warn!(%ip, path = %parts.uri.path(), "OAuth rate limit (per IP) exceeded");
         return too_many(
@@ -415,7 +415,7 @@ async fn register(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let meta = RequestMeta::of(&parts, &state.config.trust_proxy);
     let ip = meta.ip.clone().unwrap_or_default();
-    if let Some(wait) = state.limits.oauth_register.check(&ip).retry_after_secs {
+    if let Some(wait) = state.limits.oauth_register.check_ip(&ip).retry_after_secs {
         return too_many(
             wait,
             "Too many registrations from this address; try again later.",

@@ -1,5 +1,6 @@
 //! What a request tells about its client: IP and User-Agent, for sessions,
-//! throttling and (later) the audit log.
+//! throttling and the audit log. The IP is worked out in one place
+//! ([`super::client_ip`]), from the trusted proxy's one header or the peer.
 
 use std::net::SocketAddr;
 
@@ -28,7 +29,7 @@ impl RequestMeta {
     }
 
     /// The client IP per [`super::client_ip`] (the TCP peer unless it is a
-    /// trusted proxy).
+    /// trusted proxy, then read from the one header the operator named).
     pub fn from_parts(
         headers: &HeaderMap,
         extensions: &Extensions,
