@@ -2,7 +2,11 @@
 # Real MCP clients against the real binary (end2end/mcp/clients.py): the
 # official MCP Python SDK over streamable HTTP in both protocol generations,
 # through a round-robin proxy in front of two instances on one database, and
-# `preqstation mcp` over stdio. Called by .ci/test with BIN and PY set.
+# `preqstation mcp` over stdio; the Python SDK's OAuth client
+# (end2end/mcp/oauth_client.py); and the official TypeScript SDK
+# (end2end/mcp/ts_client.mjs): an API key reaching a tool error, and an
+# OAuth connection that sends no `state`. Called by .ci/test with BIN and PY
+# set.
 set -euo pipefail
 : "${BIN:?BIN must point at the preqstation binary}"
 : "${PY:?PY must be the test venv python}"
@@ -60,13 +64,28 @@ BASE="$OAUTH_BASE" COOKIE="$OAUTH_COOKIE" EMAIL=mcp@example.com PASSWORD="$PASSW
     timeout 200 "$PY" end2end/mcp/oauth_client.py \
     | tee "$DIR/oauth.out" || S2=$?
 
-# One line for the summary: both runs' checks together.
+# The TypeScript SDK (npm, pinned in package.json) against the same
+# instance: an API key (tool error as a result), then its OAuth client
+# provider with no `state`. A checkout whose node_modules predates the pin
+# gets it here.
+if [ ! -d node_modules/@modelcontextprotocol/sdk ]; then
+    npm install --no-audit --no-fund --loglevel=error >/dev/null
+fi
+S3=0
+BASE="$OAUTH_BASE" TOKEN="$TOKEN" PROJECT="$PROJECT" EMAIL=mcp@example.com PASSWORD="$PASSWORD" \
+    timeout 200 node end2end/mcp/ts_client.mjs \
+    | tee "$DIR/ts.out" || S3=$?
+
+# One line for the summary: every run's checks together; a run that died
+# before its own summary line counts as one failure.
 count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p" "$2" | tail -1; }
 read -r P1 F1 <<<"$(count 'MCP clients' "$DIR/clients.out")"
 read -r P2 F2 <<<"$(count 'OAuth client' "$DIR/oauth.out")"
-P=$(( ${P1:-0} + ${P2:-0} ))
-F=$(( ${F1:-0} + ${F2:-0} ))
+read -r P3 F3 <<<"$(count 'TS SDK client' "$DIR/ts.out")"
+P=$(( ${P1:-0} + ${P2:-0} + ${P3:-0} ))
+F=$(( ${F1:-0} + ${F2:-0} + ${F3:-0} ))
 if [ -z "${P1:-}" ] || [ "$S1" != 0 ] && [ "${F1:-0}" = 0 ]; then F=$((F + 1)); fi
 if [ -z "${P2:-}" ] || [ "$S2" != 0 ] && [ "${F2:-0}" = 0 ]; then F=$((F + 1)); fi
+if [ -z "${P3:-}" ] || [ "$S3" != 0 ] && [ "${F3:-0}" = 0 ]; then F=$((F + 1)); fi
 echo "MCP clients: $P passed, $F failed"
 [ "$F" = 0 ]

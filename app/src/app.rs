@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/audit-logs") view=AuditPage/>
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:id") view=ProjectPage/>
+                    <Route path=path!("/tasks/:id/logs") view=crate::pages::task_logs::TaskLogsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

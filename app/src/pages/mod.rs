@@ -12,4 +12,5 @@ pub mod policies;
 pub mod projects;
 pub mod sessions;
 pub mod setup;
+pub mod task_logs;
 pub mod token_list;

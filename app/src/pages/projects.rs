@@ -1,6 +1,7 @@
 //! Projects: the owner's list and create form, and a project's page with
 //! its settings, its tasks (filter by status, change status) and each
-//! task's work logs, as agents left them.
+//! task's latest work logs, as agents left them, with a link to all of a
+//! task's work logs (`pages::task_logs`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,7 +10,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 use crate::{
     components::FormAlert,
     projects::{get_project, list_projects, settings_text, CreateProject, Project, UpdateProject},
-    tasks::{project_tasks, SetTaskStatus, TaskStatus, TaskWithLogs},
+    tasks::{project_tasks, SetTaskStatus, TaskStatus, TaskWithLogs, WorkLog},
 };
 
 #[component]
@@ -176,6 +177,7 @@ fn ProjectHeader(project: Project, update: ServerAction<UpdateProject>) -> impl 
 fn TaskCard(item: TaskWithLogs, set_status: ServerAction<SetTaskStatus>) -> impl IntoView {
     let task = item.task;
     let current = task.status;
+    let all_logs = format!("/tasks/{}/logs", task.id);
     view! {
         <li class="rounded-lg border border-slate-200 bg-white p-4" data-task=task.title.clone()>
             <div class="flex flex-wrap items-start justify-between gap-3">
@@ -206,20 +208,32 @@ fn TaskCard(item: TaskWithLogs, set_status: ServerAction<SetTaskStatus>) -> impl
                 {if item.logs.is_empty() {
                     view! { <p class="text-sm text-slate-500">"No work logged yet."</p> }.into_any()
                 } else {
-                    view! {
-                        <ul class="mt-1 grid gap-1">
-                            {item.logs.into_iter().map(|l| view! {
-                                <li class="text-sm" data-testid="worklog">
-                                    <span class="text-xs text-slate-500">{l.created_at.display_utc()}</span>
-                                    " "
-                                    {l.message.clone()}
-                                    {l.minutes.map(|m| format!(" ({m} min)"))}
-                                </li>
-                            }).collect::<Vec<_>>()}
-                        </ul>
-                    }.into_any()
+                    view! { <WorkLogList logs=item.logs.clone()/> }.into_any()
                 }}
+                {(item.log_count > item.logs.len() as i64).then(|| view! {
+                    <p class="mt-1 text-xs text-slate-500" data-testid="worklog-more">
+                        {format!("The latest {} of {} entries. ", item.logs.len(), item.log_count)}
+                        <A href=all_logs.clone() attr:class="text-indigo-700 hover:underline">"All work logs"</A>
+                    </p>
+                })}
             </div>
         </li>
+    }
+}
+
+/// Work-log entries as a list (the project page and the work-log page).
+#[component]
+pub fn WorkLogList(logs: Vec<WorkLog>) -> impl IntoView {
+    view! {
+        <ul class="mt-1 grid gap-1">
+            {logs.into_iter().map(|l| view! {
+                <li class="text-sm" data-testid="worklog">
+                    <span class="text-xs text-slate-500">{l.created_at.display_utc()}</span>
+                    " "
+                    {l.message.clone()}
+                    {l.minutes.map(|m| format!(" ({m} min)"))}
+                </li>
+            }).collect::<Vec<_>>()}
+        </ul>
     }
 }

@@ -12,6 +12,13 @@ pub mod service;
 
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const TEXT_MAX_CHARS: usize = 10_000;
+/// The project page shows at most this many tasks, newest first.
+pub const PROJECT_PAGE_TASKS: i64 = 500;
+/// The project page shows each task's latest few work logs; the rest are on
+/// the task's work-log page.
+pub const LATEST_LOGS_PER_TASK: i64 = 3;
+/// Work logs per page of a task's work-log page.
+pub const LOGS_PER_PAGE: i64 = 20;
 
 /// The task status set (docs/api.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,14 +90,26 @@ pub struct WorkLog {
     pub created_by: Option<String>,
 }
 
-/// A task with its work logs, for the project page.
+/// A task with its latest work logs, for the project page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskWithLogs {
     pub task: Task,
+    /// The latest [`LATEST_LOGS_PER_TASK`], oldest of them first.
     pub logs: Vec<WorkLog>,
+    /// How many work logs the task has in all.
+    pub log_count: i64,
 }
 
-/// A project's tasks (optionally one status) with their work logs.
+/// A page of one task's work logs, oldest first (the work-log page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLogPage {
+    pub task: Task,
+    pub logs: Vec<WorkLog>,
+    /// The `cursor` of the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A project's tasks (optionally one status) with their latest work logs.
 #[server(prefix = "/rpc", endpoint = "tasks/for-project")]
 pub async fn project_tasks(
     project_id: String,
@@ -104,9 +123,55 @@ pub async fn project_tasks(
             Some(TaskStatus::parse(s).ok_or_else(|| AppError::field("status", "Unknown status."))?)
         }
     };
-    service::for_project_with_logs(&cx.state.db, me.user.id, &project_id, status)
+    service::for_project_with_logs(
+        &cx.state.db,
+        me.user.id,
+        &project_id,
+        status,
+        LATEST_LOGS_PER_TASK,
+    )
+    .await
+    .map_err(|e| AppError::db("project tasks", e))
+}
+
+/// A page of one task's work logs, oldest first: the same paginated query
+/// as `GET /api/tasks/{id}/worklogs`, with the same cursors.
+#[server(prefix = "/rpc", endpoint = "tasks/logs")]
+pub async fn task_logs(task_id: String, cursor: Option<String>) -> Result<TaskLogPage, AppError> {
+    use crate::types::Lookup;
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let after = match cursor.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => Some(crate::types::decode_cursor(c).ok_or_else(|| {
+            AppError::field("cursor", "This is not a link to a page of work logs.")
+        })?),
+    };
+    let missing = || AppError::NotFound("No such task.".into());
+    let task = match service::get(&cx.state.db, me.user.id, &task_id)
         .await
-        .map_err(|e| AppError::db("project tasks", e))
+        .map_err(|e| AppError::db("task logs", e))?
+    {
+        Lookup::Found(t) => t,
+        _ => return Err(missing()),
+    };
+    match service::logs_page(
+        &cx.state.db,
+        me.user.id,
+        &task.id,
+        after.as_deref(),
+        LOGS_PER_PAGE,
+    )
+    .await
+    .map_err(|e| AppError::db("task logs", e))?
+    {
+        Lookup::Found(page) => Ok(TaskLogPage {
+            task,
+            logs: page.items,
+            next_cursor: page.next_cursor,
+        }),
+        _ => Err(missing()),
+    }
 }
 
 /// Changes a task's status from the dashboard.

@@ -1,8 +1,12 @@
 //! Task and work-log queries, always filtered on the owner's account id.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
-use super::{Task, TaskStatus, TaskWithLogs, WorkLog, TEXT_MAX_CHARS, TITLE_MAX_CHARS};
+use super::{
+    Task, TaskStatus, TaskWithLogs, WorkLog, PROJECT_PAGE_TASKS, TEXT_MAX_CHARS, TITLE_MAX_CHARS,
+};
 use crate::{
     db::Db,
     error::AppError,
@@ -222,46 +226,83 @@ pub async fn list_page<'c>(
     Ok(paginate(&mut items, limit, |t| t.id.clone()))
 }
 
-/// A project's tasks with their logs, newest task first (the dashboard).
+/// A project's tasks, newest first, each with its latest `per_task` work
+/// logs and how many it has (the dashboard). Only the logs of the tasks
+/// returned are read, and only the latest few of each; the rest are a
+/// link away ([`logs_page`]).
 pub async fn for_project_with_logs(
     db: &Db,
     owner: AccountId,
     project_id: &str,
     status: Option<TaskStatus>,
+    per_task: i64,
 ) -> Result<Vec<TaskWithLogs>, sqlx::Error> {
-    let tasks = sqlx::query(&format!(
+    let rows = sqlx::query(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 AND project_id = $2 AND ($3 = '' OR status = $3) \
-         ORDER BY id DESC LIMIT 500"
+         ORDER BY id DESC LIMIT {PROJECT_PAGE_TASKS}"
     ))
     .bind(owner.to_string())
     .bind(project_id)
     .bind(status.map(TaskStatus::as_str).unwrap_or(""))
     .fetch_all(db)
     .await?;
-    let logs = sqlx::query(
-        "SELECT w.id, w.task_id, w.message, w.minutes, w.created_at, w.created_by FROM work_logs w \
-         JOIN tasks t ON t.id = w.task_id WHERE w.account_id = $1 AND t.project_id = $2 ORDER BY w.id",
-    )
-    .bind(owner.to_string())
-    .bind(project_id)
-    .fetch_all(db)
-    .await?;
-    let logs = logs
+    let tasks = rows
         .iter()
-        .map(log_from_row)
+        .map(task_from_row)
         .collect::<Result<Vec<_>, _>>()?;
-    tasks
-        .iter()
-        .map(|r| {
-            let task = task_from_row(r)?;
-            let logs = logs
-                .iter()
-                .filter(|l| l.task_id == task.id)
-                .cloned()
-                .collect();
-            Ok(TaskWithLogs { task, logs })
+    let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+    let mut latest = latest_logs(db, owner, &ids, per_task).await?;
+    Ok(tasks
+        .into_iter()
+        .map(|task| {
+            let (logs, log_count) = latest.remove(&task.id).unwrap_or_default();
+            TaskWithLogs {
+                task,
+                logs,
+                log_count,
+            }
         })
-        .collect()
+        .collect())
+}
+
+/// The latest `per_task` work logs of each of these tasks (oldest of them
+/// first) and each task's number of logs, by task id. One query: the inner
+/// one ranks and counts on the `(task_id, id)` index and the owner column
+/// without reading any message; messages are read for the chosen rows only.
+async fn latest_logs(
+    db: &Db,
+    owner: AccountId,
+    task_ids: &[&str],
+    per_task: i64,
+) -> Result<HashMap<String, (Vec<WorkLog>, i64)>, sqlx::Error> {
+    let mut out: HashMap<String, (Vec<WorkLog>, i64)> = HashMap::new();
+    if task_ids.is_empty() || per_task <= 0 {
+        return Ok(out);
+    }
+    let list = (0..task_ids.len())
+        .map(|i| format!("${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT w.id, w.task_id, w.message, w.minutes, w.created_at, w.created_by, r.total \
+         FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS rn, \
+                      COUNT(*) OVER (PARTITION BY task_id) AS total \
+               FROM work_logs WHERE account_id = $1 AND task_id IN ({list})) r \
+         JOIN work_logs w ON w.id = r.id \
+         WHERE r.rn <= $2 AND w.account_id = $1 ORDER BY w.id"
+    );
+    let mut query = sqlx::query(&sql).bind(owner.to_string()).bind(per_task);
+    for id in task_ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(db).await? {
+        let log = log_from_row(&row)?;
+        let total: i64 = row.try_get("total")?;
+        let entry = out.entry(log.task_id.clone()).or_default();
+        entry.1 = total;
+        entry.0.push(log);
+    }
+    Ok(out)
 }
 
 /// Adds a work log to one of the owner's tasks.
