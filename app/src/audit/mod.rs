@@ -4,6 +4,8 @@
 //! same transaction as their change, API hot-path events go through a
 //! batched queue (`queue`). No API route reads it: tokens never can.
 
+pub mod rpc;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -254,20 +256,6 @@ pub struct AuditPage {
     /// Pass as `before` for the next (older) page.
     pub next_before: Option<i64>,
     pub is_admin: bool,
-}
-
-/// The signed-in account's audit entries (admins: optionally everyone's).
-#[server(prefix = "/rpc", endpoint = "audit/list")]
-pub async fn list_audit(filter: AuditFilter, before: Option<i64>) -> Result<AuditPage, AppError> {
-    let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
-    let scope = query::Scope::for_user(&me.user, &filter)?;
-    let (entries, next_before) = query::page(&cx.state.db, &scope, &filter, before, 50).await?;
-    Ok(AuditPage {
-        entries,
-        next_before,
-        is_admin: me.user.is_admin(),
-    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    accounts::ChangePassword,
+    accounts::rpc::ChangePassword,
     components::{Field, FormAlert},
     pages::setup::PASSWORD_HINT,
 };

@@ -6,7 +6,8 @@ use leptos_meta::Title;
 
 use crate::{
     accounts::{
-        list_accounts, AccountSummary, CreateAccount, InvalidateAccount, SetAccountDisabled,
+        rpc::{list_accounts, CreateAccount, InvalidateAccount, SetAccountDisabled},
+        AccountSummary,
     },
     components::{Field, FormAlert},
     pages::setup::PASSWORD_HINT,

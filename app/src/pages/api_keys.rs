@@ -9,8 +9,11 @@ use crate::{
     components::{CopyBlock, FormAlert},
     pages::token_list::{StatusFilter, TokenTable},
     tokens::{
-        get_token_policy, list_token_page, revoke_preview, CreateToken, CreatedToken, RevokeToken,
-        RotateToken, Scope, TokenPolicy, EXPIRY_PRESETS,
+        rpc::{
+            get_token_policy, list_token_page, revoke_preview, CreateToken, RevokeToken,
+            RotateToken,
+        },
+        CreatedToken, Scope, TokenPolicy, EXPIRY_PRESETS,
     },
 };
 

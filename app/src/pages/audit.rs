@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::audit::{list_audit, AuditAction, AuditEntry, AuditFilter};
+use crate::audit::{rpc::list_audit, AuditAction, AuditEntry, AuditFilter};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

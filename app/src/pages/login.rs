@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    auth::Login,
+    auth::rpc::Login,
     components::{AuthCard, Field, FormAlert, SubmitButton},
 };
 

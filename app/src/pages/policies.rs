@@ -6,11 +6,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    auth::get_current_user,
+    auth::rpc::get_current_user,
     components::FormAlert,
     tokens::{
-        get_token_policy, policy_limits::MAX_ACTIVE_TOKENS_LIMIT, TokenPolicy, UpdateTokenPolicy,
-        EXPIRY_PRESETS,
+        policy_limits::MAX_ACTIVE_TOKENS_LIMIT,
+        rpc::{get_token_policy, UpdateTokenPolicy},
+        TokenPolicy, EXPIRY_PRESETS,
     },
 };
 

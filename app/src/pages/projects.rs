@@ -9,8 +9,14 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     components::FormAlert,
-    projects::{get_project, list_projects, settings_text, CreateProject, Project, UpdateProject},
-    tasks::{project_tasks, SetTaskStatus, TaskStatus, TaskWithLogs, WorkLog},
+    projects::{
+        rpc::{get_project, list_projects, CreateProject, UpdateProject},
+        settings_text, Project,
+    },
+    tasks::{
+        rpc::{project_tasks, SetTaskStatus},
+        TaskStatus, TaskWithLogs, WorkLog,
+    },
 };
 
 #[component]

@@ -4,7 +4,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::sessions::{list_sessions, RevokeOtherSessions, RevokeSession, SessionView};
+use crate::sessions::{
+    rpc::{list_sessions, RevokeOtherSessions, RevokeSession},
+    SessionView,
+};
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    auth::Setup,
+    auth::rpc::Setup,
     components::{AuthCard, Field, FormAlert, SubmitButton},
 };
 

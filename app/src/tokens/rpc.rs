@@ -1,0 +1,234 @@
+//! The token server functions (a door): the API Keys page's list, create,
+//! revoke and rotate, and the Policies page, each calling
+//! [`super::service`] or [`super::policy`] for the signed-in account.
+
+use super::*;
+
+/// Lists the signed-in account's tokens, newest first; `status` filters
+/// (`active`, `expired`, `revoked`), `hide_revoked` drops revoked ones.
+#[server(prefix = "/rpc", endpoint = "tokens/list")]
+pub async fn list_tokens(
+    status: Option<String>,
+    hide_revoked: Option<String>,
+) -> Result<Vec<TokenView>, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let status = match status.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => None,
+        Some(s) => Some(
+            TokenStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "Unknown status filter."))?,
+        ),
+    };
+    let hide_revoked = matches!(hide_revoked.as_deref(), Some("true" | "on" | "1"));
+    service::list(
+        &cx.state.db,
+        me.user.id,
+        status,
+        hide_revoked,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("list tokens", e))
+}
+
+/// One page (50 rows) of the signed-in account's tokens in one status
+/// (`active` by default, `expired`, `revoked`, `all`), newest first, with
+/// the count of each status: what Settings > API Keys shows.
+#[server(prefix = "/rpc", endpoint = "tokens/page")]
+pub async fn list_token_page(
+    status: Option<String>,
+    page: Option<u32>,
+) -> Result<TokenPage, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let status = match status.as_deref().map(str::trim) {
+        None | Some("") | Some("active") => Some(TokenStatus::Active),
+        Some("all") => None,
+        Some(s) => Some(
+            TokenStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "Unknown status filter."))?,
+        ),
+    };
+    service::page(
+        &cx.state.db,
+        me.user.id,
+        status,
+        page.unwrap_or(1).max(1),
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("list tokens", e))
+}
+
+/// Creates a token for the signed-in account and returns it, once.
+#[server(prefix = "/rpc", endpoint = "tokens/create")]
+pub async fn create_token(
+    name: String,
+    description: Option<String>,
+    expiry: String,
+    custom_date: Option<String>,
+    scope_projects_read: Option<String>,
+    scope_tasks_read: Option<String>,
+    scope_tasks_write: Option<String>,
+    scope_worklogs_write: Option<String>,
+    scope_tokens_rotate_self: Option<String>,
+) -> Result<CreatedToken, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let checked = [
+        (scope_projects_read, Scope::ProjectsRead),
+        (scope_tasks_read, Scope::TasksRead),
+        (scope_tasks_write, Scope::TasksWrite),
+        (scope_worklogs_write, Scope::WorklogsWrite),
+        (scope_tokens_rotate_self, Scope::TokensRotateSelf),
+    ];
+    let scopes: Vec<Scope> = checked
+        .into_iter()
+        .filter(|(v, _)| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false"))
+        .map(|(_, s)| s)
+        .collect();
+    let now = Timestamp::now();
+    let request = service::NewToken::from_form(
+        &name,
+        description.as_deref(),
+        &expiry,
+        custom_date.as_deref(),
+        scopes,
+        now,
+    )?;
+    let base = cx.event(
+        crate::audit::AuditAction::TokenCreated,
+        crate::audit::Outcome::Success,
+    );
+    let (secret, view) = service::create(
+        &cx.state.db,
+        &cx.state.config,
+        me.user.id,
+        request,
+        &base,
+        now,
+    )
+    .await?;
+    tracing::info!(account = %me.user.id, token = %view.prefix, "token created");
+    Ok(CreatedToken {
+        token: secret.expose().to_string(),
+        view,
+        api_url: cx.state.config.public_url.clone(),
+    })
+}
+
+/// Revokes one of the signed-in account's tokens. Idempotent.
+#[server(prefix = "/rpc", endpoint = "tokens/revoke")]
+pub async fn revoke_token(id: String) -> Result<(), AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let base = cx.event(
+        crate::audit::AuditAction::TokenRevoked,
+        crate::audit::Outcome::Success,
+    );
+    service::revoke(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
+        id.trim(),
+        service::Revocation {
+            by: Some(me.user.id),
+            reason: "revoked",
+            base: &base,
+        },
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many other working tokens revoking this one ends (its rotation
+/// family: tokens rotated from it, and a predecessor still in its grace).
+#[server(prefix = "/rpc", endpoint = "tokens/revoke-preview")]
+pub async fn revoke_preview(id: String) -> Result<u64, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    if uuid::Uuid::parse_str(id.trim()).is_err() {
+        return Err(AppError::NotFound("No such token.".into()));
+    }
+    service::revoke_preview(&cx.state.db, me.user.id, id.trim())
+        .await
+        .map_err(|e| AppError::db("revoke preview", e))
+}
+
+/// Rotates one of the signed-in account's tokens; returns the successor, once.
+#[server(prefix = "/rpc", endpoint = "tokens/rotate")]
+pub async fn rotate_token(id: String, grace: String) -> Result<CreatedToken, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let grace = service::Grace::parse(&grace)
+        .ok_or_else(|| AppError::field("grace", "Choose how long the old token keeps working."))?;
+    let base = cx.event(
+        crate::audit::AuditAction::TokenRotated,
+        crate::audit::Outcome::Success,
+    );
+    let (secret, view) = service::rotate(
+        &cx.state.db,
+        &cx.state.config,
+        me.user.id,
+        id.trim(),
+        grace,
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok(CreatedToken {
+        token: secret.expose().to_string(),
+        view,
+        api_url: cx.state.config.public_url.clone(),
+    })
+}
+
+/// The token policy (everyone signed in may read it: the form needs it).
+#[server(prefix = "/rpc", endpoint = "tokens/policy")]
+pub async fn get_token_policy() -> Result<TokenPolicy, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    cx.require_session()?;
+    policy::load(&cx.state.db)
+        .await
+        .map_err(|e| AppError::db("load policy", e))
+}
+
+/// Changes the token policy. Admins only.
+#[server(prefix = "/rpc", endpoint = "tokens/policy/update")]
+pub async fn update_token_policy(
+    default_expiry: String,
+    max_lifetime: String,
+    max_active_tokens: String,
+    revoke_family_on_reuse: Option<String>,
+) -> Result<TokenPolicy, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    if !me.user.is_admin() {
+        return Err(AppError::Forbidden(
+            "Only administrators can change token policies.".into(),
+        ));
+    }
+    let new = policy::parse_form(
+        &default_expiry,
+        &max_lifetime,
+        &max_active_tokens,
+        revoke_family_on_reuse.as_deref(),
+    )?;
+    let base = cx.event(
+        crate::audit::AuditAction::PolicyChanged,
+        crate::audit::Outcome::Success,
+    );
+    policy::update(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
+        &new,
+        &base,
+        Timestamp::now(),
+    )
+    .await?;
+    tracing::info!(account = %me.user.id, ?new, "token policy changed");
+    Ok(new)
+}
