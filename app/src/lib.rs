@@ -1,35 +1,44 @@
 //! Preqstation: a self-hosted service where account owners manage the API
 //! tokens their coding agents use, and everything lands in an audit log.
 //!
-//! This crate is the whole application. Read it in this order:
+//! This crate is the whole application, in two layers. Calls go one way:
+//! doors call the domain, the domain never names a door (a test,
+//! `app/tests/architecture.rs`, fails when a domain file does).
+//!
+//! **Domain**: the rules, their queries and their audit entries.
 //!
 //! | module        | what it owns |
 //! |---------------|--------------|
-//! | [`app`]       | the HTML shell and the route table |
-//! | [`overview`]  | the Overview page's summary (expiring tokens, security events) |
-//! | [`pages`]     | one module per dashboard page |
-//! | [`components`]| shared UI pieces (fields with their error line, cards) |
-//! | [`audit`]     | the hash-chained audit log, its queue, page and exports |
-//! | [`auth`]      | setup, sign-in, sign-out server functions and their rules |
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
+//! | [`auth`]      | setup, sign-in and sign-out rules: throttling, known devices, setup codes |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
-//! | [`projects`]  | projects and their settings (owner pages, agents read) |
+//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, bearer authentication |
+//! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
+//! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries |
+//! | [`projects`]  | projects and their settings (owners edit, agents read) |
 //! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
-//! | [`tokens`]    | API tokens: format, policy, create/list/revoke, bearer authentication |
-//! | [`oauth`]     | OAuth 2.1 for MCP hosts: metadata, registration, consent, grants and their tokens |
+//! | `keys`        | (server) the keyring: session, device, audit-chain and sealing keys with ids |
+//! | `db`          | (server) the SQLite/PostgreSQL pool, migrations, and connections kept aside |
+//! | `request`     | (server) what the domain knows of a request: client IP, User-Agent, request id |
+//! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
+//! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
+//!
+//! **Doors**: what the outside calls, each a thin translation to the domain.
+//!
+//! | module        | what it owns |
+//! |---------------|--------------|
+//! | `<noun>::rpc` | the server functions the pages call (`/rpc/...`), one file per noun |
+//! | [`app`], [`pages`], [`components`], [`overview`] | the HTML shell, route table, dashboard pages and shared UI pieces |
 //! | `api`         | (server) the bearer-token REST API under `/api/` |
 //! | `mcp`         | (server) the same operations as MCP tools: `/mcp` and the stdio server's tools |
-//! | `request`     | (server) what the domain knows of a request: client IP, User-Agent, request id |
+//! | `oauth::http`, `oauth::consent` | (server) the OAuth endpoints and the consent page's functions |
+//! | `web`         | (server) the axum router and its middleware (sessions, CSRF, headers, client IP) |
 //! | [`error`]     | the error every server function returns |
-//! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
-//! | `config`      | (server) configuration from the environment |
-//! | `db`          | (server) the SQLite/PostgreSQL pool, migrations, and connections kept aside (token lookups, the page of tasks) |
-//! | `state`       | (server) state shared by handlers and server functions |
-//! | `web`         | (server) the axum router and its middleware |
-//! | `maintenance` | (server) the periodic sweep: expiries, rotation grace, retention |
-//! | `metrics`     | (server) Prometheus metrics, served on their own listener |
-//! | `keys`        | (server) the keyring: session, device, audit-chain and sealing keys with ids |
-//! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
+//!
+//! **Wiring**: `config` (configuration from the environment), `state`
+//! (what handlers and server functions share), `maintenance` (the periodic
+//! sweep: expiries, rotation grace, retention), `metrics` (Prometheus, on
+//! its own listener).
 //!
 //! The browser build (`hydrate`) sees only the shared parts; everything
 //! touching the database or secrets is behind the `ssr` feature.

@@ -17,6 +17,31 @@ use serde::Deserialize;
 use super::{clients, flow, OAuthError};
 use crate::{config::Config, state::AppState, tokens::Scope, types::Timestamp, web::RequestMeta};
 
+/// The RFC 6749 5.2 answer: 400 (401 for `invalid_client`, 503 when the
+/// database is away), never cached.
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = match self.error {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut res = (
+            status,
+            Json(serde_json::json!({
+                "error": self.error,
+                "error_description": self.description,
+            })),
+        )
+            .into_response();
+        res.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        res
+    }
+}
+
 /// The endpoints clients call (no cookies, so outside the CSRF layer),
 /// under the API's per-IP rate limit: anonymous callers can park requests
 /// and make the server fetch metadata documents, so they are bounded too.

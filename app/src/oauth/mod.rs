@@ -39,11 +39,6 @@ pub use ssr::*;
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use axum::{
-        http::{HeaderValue, StatusCode},
-        response::{IntoResponse, Response},
-        Json,
-    };
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use sha2::{Digest, Sha256};
 
@@ -68,29 +63,6 @@ mod ssr {
         pub fn db(e: sqlx::Error) -> Self {
             tracing::error!(error = %e, "OAuth: database error");
             Self::new("temporarily_unavailable", "The server is busy; try again.")
-        }
-    }
-
-    impl IntoResponse for OAuthError {
-        fn into_response(self) -> Response {
-            let status = match self.error {
-                "invalid_client" => StatusCode::UNAUTHORIZED,
-                "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let mut res = (
-                status,
-                Json(serde_json::json!({
-                    "error": self.error,
-                    "error_description": self.description,
-                })),
-            )
-                .into_response();
-            res.headers_mut().insert(
-                http::header::CACHE_CONTROL,
-                HeaderValue::from_static("no-store"),
-            );
-            res
         }
     }
 
