@@ -80,6 +80,12 @@ async fn main() -> ExitCode {
 }
 
 async fn open_database(config: &Config) -> Result<db::Db, String> {
+    db::files::private_dir(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create or secure the data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
     let pool = db::connect(&config.database_url)
         .await
         .map_err(|e| e.to_string())?;
@@ -253,6 +259,9 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
     let account = accounts::create(&pool, &config.keys, new, &base, Timestamp::now())
         .await
         .map_err(|e| e.to_string())?;
+    // An account exists now: a setup code printed by an earlier `serve` is
+    // of no use, and its file and rows go.
+    app::auth::setup_code::retire_all(&pool, &config.data_dir).await;
     pool.close().await;
     println!("Created admin account {} ({})", account.email, account.id);
     Ok(())

@@ -185,3 +185,58 @@ async fn keys_rotate_list_and_retire() {
     let out = run(&["audit", "verify"], &env, "");
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn create_admin_retires_the_setup_code_and_keeps_the_data_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let url = common::fresh_database_url(dir.path()).await;
+    // An earlier `serve` printed a setup code: its row and its file exist,
+    // in a data directory made before modes were tightened.
+    std::fs::create_dir_all(&data_dir).unwrap();
+    {
+        let pool = app::db::connect(&url).await.unwrap();
+        app::db::migrate(&pool).await.unwrap();
+        let code = app::auth::setup_code::issue(&pool, app::types::Timestamp::now())
+            .await
+            .unwrap()
+            .expect("no account yet: a code");
+        app::auth::setup_code::write_file(&data_dir, &code).unwrap();
+        pool.close().await;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let data = data_dir.display().to_string();
+    let out = run(
+        &["create-admin", "--email", "root@example.com"],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("PREQSTATION_DATA_DIR", data.as_str()),
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(
+        !data_dir.join(app::auth::setup_code::FILE_NAME).exists(),
+        "the setup-code file is gone"
+    );
+    let app = TestApp::open(url, dir, |_| {}).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM setup_codes").await, 0);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data_dir), 0o700, "the data directory was tightened");
+        assert!(
+            text(&out.stderr).contains("tightened"),
+            "and the log says so"
+        );
+        if common::backend() == "sqlite" {
+            let db = app.dir.path().join("test.sqlite");
+            assert_eq!(mode(&db), 0o600, "the database file is the owner's alone");
+        }
+    }
+}

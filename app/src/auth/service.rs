@@ -103,10 +103,7 @@ pub async fn setup(
     .from_request(meta);
     let account = accounts::complete_setup(&state.db, &state.config.keys, new, &base, now).await?;
     state.mark_set_up();
-    if let Err(e) = super::setup_code::retire_all(&state.db).await {
-        tracing::warn!(error = %e, "could not delete the used setup codes (they stop working anyway)");
-    }
-    let _ = std::fs::remove_file(state.config.data_dir.join(super::setup_code::FILE_NAME));
+    super::setup_code::retire_all(&state.db, &state.config.data_dir).await;
     tracing::info!(account = %account.id, "first-run setup completed");
     let user = CurrentUser {
         id: account.id,

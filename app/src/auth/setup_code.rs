@@ -87,10 +87,19 @@ pub async fn is_valid(db: &Db, code: &str, now: Timestamp) -> Result<bool, sqlx:
     Ok(n > 0)
 }
 
-/// The first account exists: no code works any more.
-pub async fn retire_all(db: &Db) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM setup_codes").execute(db).await?;
-    Ok(())
+/// The first account exists (by setup or `preqstation create-admin`): no
+/// code works any more, so the codes' rows and the `setup-code` file in
+/// `data_dir` go. Failing to delete them is logged, not fatal: a code stops
+/// working once an account exists anyway.
+pub async fn retire_all(db: &Db, data_dir: &std::path::Path) {
+    if let Err(e) = sqlx::query("DELETE FROM setup_codes").execute(db).await {
+        tracing::warn!(error = %e, "could not delete the setup codes (they stop working anyway)");
+    }
+    match std::fs::remove_file(data_dir.join(FILE_NAME)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(error = %e, "could not delete the setup-code file"),
+    }
 }
 
 /// Writes the code to `<dir>/setup-code`, readable by this user only.

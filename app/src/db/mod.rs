@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sqlx::{any::AnyPoolOptions, Connection, Executor};
 
+pub mod files;
 mod hot;
 pub use hot::{HotConnection, HotConnections};
 
@@ -23,7 +24,7 @@ const TEST_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create or secure {path}: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -35,21 +36,22 @@ pub enum DbSetupError {
 }
 
 /// Opens a pool. For SQLite the file (and its directory) is created when
-/// missing and every connection runs in WAL mode with a busy timeout.
+/// missing, the file with mode 0600 before SQLite opens it (an existing
+/// one, and its `-wal`/`-shm`, are tightened: [`files`]), and every
+/// connection runs in WAL mode with a busy timeout.
 pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
     sqlx::any::install_default_drivers();
     let is_sqlite = url.starts_with("sqlite:");
-    if is_sqlite {
-        if let Some(path) = sqlite_path(url) {
-            if let Some(dir) = std::path::Path::new(&path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|source| DbSetupError::DataDir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
-                }
-            }
+    if let Some(path) = sqlite_path(url).filter(|_| is_sqlite) {
+        let path = std::path::Path::new(&path);
+        let setup = |source, at: &std::path::Path| DbSetupError::DataDir {
+            path: at.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| setup(e, dir))?;
         }
+        files::private_database(path).map_err(|e| setup(e, path))?;
     }
     AnyPoolOptions::new()
         .max_connections(if is_sqlite { 8 } else { 16 })

@@ -109,7 +109,7 @@ fn load_or_create(data_dir: &Path) -> Result<Keyring, KeyringError> {
     match std::fs::read_to_string(&path) {
         Ok(contents) => parse(&contents, &path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir)
+            crate::db::files::private_dir(data_dir)
                 .map_err(|e| file_error(data_dir, format!("cannot create: {e}")))?;
             let legacy = data_dir.join(LEGACY_FILE_NAME);
             let (key, source) = match std::fs::read_to_string(&legacy) {
