@@ -100,7 +100,8 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     }
 
     let cutoff = now.plus_secs(-state.config.audit_retention_days * 86_400);
-    done.purged = crate::audit::chain::purge_before(&state.db, cutoff).await?;
+    done.purged =
+        crate::audit::chain::purge_before(&state.db, &state.config.keys, cutoff, now).await?;
     done.sessions = sqlx::query(
         "DELETE FROM sessions WHERE revoked_at IS NOT NULL OR absolute_expires_at <= $1 \
          OR last_seen_at <= $2",

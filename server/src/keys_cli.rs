@@ -50,6 +50,8 @@ fn rotated(result: Result<String, keys::KeyringError>, staged: bool) -> Result<(
 /// How many kept things each key still protects.
 struct Uses {
     audit_entries: i64,
+    /// 1 when the chain's head or anchor MAC is made with the key.
+    audit_head: i64,
     sealed_replays: i64,
 }
 
@@ -61,6 +63,7 @@ async fn uses(config: &Config, id: &str) -> Result<Uses, String> {
     let now = app::types::Timestamp::now().millis();
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM audit_events WHERE key_id = $1) AS audit, \
+         (SELECT COUNT(*) FROM audit_head WHERE head_key_id = $1 OR anchor_key_id = $1) AS head, \
          (SELECT COUNT(*) FROM idempotency_keys WHERE body LIKE $2 AND expires_at > $3) AS sealed",
     )
     .bind(id)
@@ -72,6 +75,7 @@ async fn uses(config: &Config, id: &str) -> Result<Uses, String> {
     pool.close().await;
     Ok(Uses {
         audit_entries: row.try_get("audit").map_err(|e| e.to_string())?,
+        audit_head: row.try_get("head").map_err(|e| e.to_string())?,
         sealed_replays: row.try_get("sealed").map_err(|e| e.to_string())?,
     })
 }
@@ -95,12 +99,17 @@ async fn list(config: &Config) -> Result<(), String> {
             "verifies"
         };
         println!(
-            "  {:<6} created {:<10}  {:<22}  audit entries: {}, sealed replays: {}",
+            "  {:<6} created {:<10}  {:<22}  audit entries: {}, sealed replays: {}{}",
             k.id(),
             k.created(),
             role,
             u.audit_entries,
-            u.sealed_replays
+            u.sealed_replays,
+            if u.audit_head > 0 {
+                ", the audit chain's head"
+            } else {
+                ""
+            }
         );
     }
     match ring.audit_keyed_from() {
@@ -117,12 +126,19 @@ async fn retire(config: &Config, id: &str, force: bool) -> Result<(), String> {
         return Err(format!("no key {id:?} in the keyring"));
     }
     let u = uses(config, id).await?;
-    if (u.audit_entries > 0 || u.sealed_replays > 0) && !force {
+    if (u.audit_entries > 0 || u.audit_head > 0 || u.sealed_replays > 0) && !force {
         return Err(format!(
-            "{id} still protects {} audit entries and {} sealed replays. Audit entries leave with \
-             retention (PREQSTATION_AUDIT_RETENTION_DAYS), replays within 10 minutes; retire it \
-             after that, or pass --force (then `audit verify` reports those entries as unverifiable).",
-            u.audit_entries, u.sealed_replays
+            "{id} still protects {} audit entries{} and {} sealed replays. Audit entries leave with retention (PREQSTATION_AUDIT_RETENTION_DAYS), the \
+             head and anchor are re-authenticated with the current key at the next start, replays end \
+             within 10 minutes; retire it after that, or pass --force (then `audit verify` reports \
+             those entries as unverifiable).",
+            u.audit_entries,
+            if u.audit_head > 0 {
+                " and the audit chain's head"
+            } else {
+                ""
+            },
+            u.sealed_replays
         ));
     }
     keys::retire_file(&config.keys, id).map_err(|e| e.to_string())?;

@@ -166,6 +166,9 @@ async fn serve() -> Result<(), String> {
         ),
         app::audit::chain::KeyedStart::Pinned(_) => {}
     }
+    app::audit::head::reseal(&pool, &config.keys)
+        .await
+        .map_err(|e| format!("cannot authenticate the audit log's head: {e}"))?;
     let listen = config.listen;
     let public_url = config.public_url.clone();
     let backend = if config.is_postgres() {
@@ -268,7 +271,7 @@ async fn create_admin(args: &[String]) -> Result<(), String> {
 }
 
 async fn audit_verify() -> Result<(), String> {
-    use app::audit::chain::{verify, Verdict};
+    use app::audit::chain::{verify_at, Verdict};
     let mut config = Config::from_env().map_err(|e| e.to_string())?;
     let pool = open_database(&config).await?;
     let start = app::audit::chain::keyed_start(&pool, &mut config.keys, false).await?;
@@ -278,9 +281,15 @@ async fn audit_verify() -> Result<(), String> {
              pin it with PREQSTATION_AUDIT_KEYED_FROM={seq} (docs/security.md)"
         );
     }
-    let verdict = verify(&pool, &config.keys, start.seq())
-        .await
-        .map_err(|e| format!("cannot read the audit log: {e}"))?;
+    let verdict = verify_at(
+        &pool,
+        &config.keys,
+        start.seq(),
+        Some(config.audit_retention_days),
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| format!("cannot read the audit log: {e}"))?;
     pool.close().await;
     match verdict {
         Verdict::Intact { entries, first_seq, last_seq } => {
@@ -301,6 +310,16 @@ async fn audit_verify() -> Result<(), String> {
         Verdict::UnknownKey { seq, key_id } => Err(format!(
             "audit log entry seq {seq} is keyed with {key_id}, which is not in the keyring \
              (retired too early, or another installation's keyring)"
+        )),
+        Verdict::HeadForged { why } => Err(format!(
+            "audit log head ALTERED: where the chain ends is not the server's ({why}): newest entries may have been removed"
+        )),
+        Verdict::AnchorForged { why } => Err(format!(
+            "audit log anchor ALTERED: where retention cut the chain is not the server's ({why}): oldest entries may have been removed"
+        )),
+        Verdict::AnchorTooNew { entry_at, retention_days } => Err(format!(
+            "audit log cut too early: entries up to {} were purged, newer than the {retention_days}-day retention allows",
+            Timestamp(entry_at).rfc3339()
         )),
     }
 }

@@ -575,9 +575,14 @@ async fn verify_detects_edited_and_removed_entries() {
     let app = TestApp::new().await;
     let cookie = app.setup_admin("admin@example.com").await;
     token(&app, &cookie, "old", &[]).await;
-    let purged = chain::purge_before(&app.state.db, Timestamp::now().plus_secs(60))
-        .await
-        .unwrap();
+    let purged = chain::purge_before(
+        &app.state.db,
+        &app.state.config.keys,
+        Timestamp::now().plus_secs(60),
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
     assert!(purged > 0);
     token(&app, &cookie, "new", &[]).await;
     assert!(matches!(

@@ -197,10 +197,16 @@ pub async fn append(
         }
         q.execute(&mut *conn).await?;
     }
-    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-        .bind(&prev)
-        .execute(&mut *conn)
-        .await?;
+    // The new head, authenticated (super::head): rewinding it without the
+    // key is caught by `verify`.
+    sqlx::query(
+        "UPDATE audit_head SET last_hash = $1, head_mac = $2, head_key_id = $3 WHERE id = 1",
+    )
+    .bind(&prev)
+    .bind(super::head::head_mac(key, last_seq, &prev))
+    .bind(key.id())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -251,6 +257,15 @@ pub enum Verdict {
     /// An entry names a key the keyring does not have (retired too early,
     /// or a keyring from another installation).
     UnknownKey { seq: i64, key_id: String },
+    /// The head (last seq and hash) is not authenticated by the audit key:
+    /// rewound, or its MAC cleared or made with an unknown key.
+    HeadForged { why: String },
+    /// The retention anchor is not authenticated by the audit key: moved,
+    /// or its MAC cleared or made with an unknown key.
+    AnchorForged { why: String },
+    /// The anchor is authentic but cuts entries newer than the retention
+    /// allows (the newest purged entry was written at `entry_at`, ms).
+    AnchorTooNew { entry_at: i64, retention_days: i64 },
 }
 
 /// Where the keyed part of the chain starts according to the database: the
@@ -313,16 +328,27 @@ pub async fn keyed_start(db: &Db, keys: &mut Keyring, pin: bool) -> Result<Keyed
 /// appends meanwhile are neither walked nor mistaken for a truncation; the
 /// last hash walked must equal the snapshot's. Entries from `keyed_from`
 /// on must be keyed with a key of `keys`.
+/// The head and the anchor must carry valid MACs ([`super::head`]).
 pub async fn verify(db: &Db, keys: &Keyring, keyed_from: i64) -> Result<Verdict, sqlx::Error> {
-    let head = sqlx::query(
-        "SELECT last_seq, last_hash, anchor_seq, anchor_hash FROM audit_head WHERE id = 1",
-    )
-    .fetch_one(db)
-    .await?;
-    let head_seq: i64 = head.try_get("last_seq")?;
-    let head_hash: String = head.try_get("last_hash")?;
-    let anchor_seq: i64 = head.try_get("anchor_seq")?;
-    let mut prev: String = head.try_get("anchor_hash")?;
+    verify_at(db, keys, keyed_from, None, Timestamp::now()).await
+}
+
+/// [`verify`], and with `retention_days` also that the anchor cut nothing
+/// newer than the retention allows at `now` (`audit verify` passes the
+/// configured retention).
+pub async fn verify_at(
+    db: &Db,
+    keys: &Keyring,
+    keyed_from: i64,
+    retention_days: Option<i64>,
+    now: Timestamp,
+) -> Result<Verdict, sqlx::Error> {
+    use super::head::{HeadRow, Seal, SELECT_HEAD};
+    let head: HeadRow = sqlx::query_as(SELECT_HEAD).fetch_one(db).await?;
+    let head_seq = head.last_seq;
+    let head_hash = head.last_hash.clone();
+    let anchor_seq = head.anchor_seq;
+    let mut prev = head.anchor_hash.clone();
     let mut expected = anchor_seq + 1;
     let mut count = 0;
     let mut after = anchor_seq;
@@ -402,6 +428,33 @@ pub async fn verify(db: &Db, keys: &Keyring, keyed_from: i64) -> Result<Verdict,
             head: head_seq,
         });
     }
+    // The entries link up from the anchor to the head: whether the anchor
+    // and the head are the server's own is what the MACs say.
+    match head.head_seal(keys) {
+        Seal::Valid | Seal::NotNeeded => {}
+        other => {
+            return Ok(Verdict::HeadForged {
+                why: describe(&other),
+            })
+        }
+    }
+    match head.anchor_seal(keys) {
+        Seal::Valid | Seal::NotNeeded => {}
+        other => {
+            return Ok(Verdict::AnchorForged {
+                why: describe(&other),
+            })
+        }
+    }
+    if let (Some(entry_at), Some(retention_days)) = (head.anchor_entry_at, retention_days) {
+        if entry_at >= now.millis() - retention_days * 86_400_000 {
+            return Ok(Verdict::AnchorTooNew {
+                entry_at,
+                retention_days,
+            });
+        }
+    }
+
     Ok(Verdict::Intact {
         entries: count,
         first_seq: anchor_seq + 1,
@@ -409,32 +462,60 @@ pub async fn verify(db: &Db, keys: &Keyring, keyed_from: i64) -> Result<Verdict,
     })
 }
 
+fn describe(seal: &super::head::Seal) -> String {
+    use super::head::Seal;
+    match seal {
+        Seal::Missing => "it has no MAC".into(),
+        Seal::UnknownKey(id) => format!("its MAC names key {id}, which is not in the keyring"),
+        Seal::Invalid => "its MAC does not match".into(),
+        Seal::Valid | Seal::NotNeeded => "it checks".into(),
+    }
+}
+
 /// Deletes entries older than `cutoff` and moves the anchor to the first
-/// kept entry, so the rest still verifies. Returns how many were purged.
-pub async fn purge_before(db: &Db, cutoff: Timestamp) -> Result<u64, sqlx::Error> {
+/// kept entry, so the rest still verifies; the new anchor is MACed with the
+/// current audit key. Returns how many were purged.
+pub async fn purge_before(
+    db: &Db,
+    keys: &Keyring,
+    cutoff: Timestamp,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Lock the head first (serialises with appends).
     sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1")
         .execute(&mut *tx)
         .await?;
-    let last =
-        sqlx::query("SELECT seq, hash FROM audit_events WHERE at < $1 ORDER BY seq DESC LIMIT 1")
-            .bind(cutoff.millis())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(last) = last else { return Ok(0) };
-    let seq: i64 = last.try_get("seq")?;
-    let hash: String = last.try_get("hash")?;
+    let last: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT seq, hash, at FROM audit_events WHERE at < $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(cutoff.millis())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((seq, hash, entry_at)) = last else {
+        return Ok(0);
+    };
     let done = sqlx::query("DELETE FROM audit_events WHERE seq <= $1")
         .bind(seq)
         .execute(&mut *tx)
         .await?;
+    let key = keys.current();
     sqlx::query(
-        "UPDATE audit_head SET anchor_seq = $1, anchor_hash = $2, anchor_at = $3 WHERE id = 1",
+        "UPDATE audit_head SET anchor_seq = $1, anchor_hash = $2, anchor_at = $3, anchor_entry_at = $4, \
+         anchor_mac = $5, anchor_key_id = $6 WHERE id = 1",
     )
     .bind(seq)
     .bind(&hash)
-    .bind(Timestamp::now().millis())
+    .bind(now.millis())
+    .bind(entry_at)
+    .bind(super::head::anchor_mac(
+        key,
+        seq,
+        &hash,
+        Some(now.millis()),
+        Some(entry_at),
+    ))
+    .bind(key.id())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

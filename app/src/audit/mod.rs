@@ -1,8 +1,10 @@
 //! The audit log: who did what, when, from where, with what outcome, for
 //! every sign-in, token and account event (docs/security.md lists them).
-//! Entries form a hash chain (`chain`), owner actions are appended in the
-//! same transaction as their change, API hot-path events go through a
-//! batched queue (`queue`). No API route reads it: tokens never can.
+//! Entries form a keyed hash chain (`chain`) whose head and retention
+//! anchor are MACed too (`head`); the vocabulary is typed (`action`); owner
+//! actions are appended in the same transaction as their change, API
+//! hot-path events go through a batched queue (`queue`). No API route
+//! reads it: tokens never can.
 
 pub mod rpc;
 
@@ -15,6 +17,8 @@ use crate::{error::AppError, types::Timestamp};
 pub mod chain;
 #[cfg(feature = "ssr")]
 pub mod export;
+#[cfg(feature = "ssr")]
+pub mod head;
 #[cfg(feature = "ssr")]
 pub mod noise;
 #[cfg(feature = "ssr")]

@@ -1,0 +1,201 @@
+//! The chain's head and retention anchor, authenticated. `audit_head`
+//! holds the last seq and hash (where the chain ends) and the anchor
+//! (where retention last cut it). Both are MACed with the audit key, with
+//! the id of the key used, so that someone who can write the database but
+//! not the keyring cannot delete the newest entries and rewind the head, nor
+//! delete the oldest and move the anchor: `verify` checks both MACs.
+//!
+//! The head's MAC is rewritten by every append (under the head's lock), the
+//! anchor's by every purge. At start-up the server re-MACs both with the
+//! current key after checking them under their own, so retiring an old key
+//! never strands them; an install from before these MACs gets them at its
+//! first start (logged: seen again later, it means the database was
+//! altered).
+
+use hmac::Mac;
+
+use crate::{db::Db, keys::Keyring};
+
+/// The anchor of a chain that was never cut.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn mac(key: &crate::keys::ServerKey, material: &str) -> String {
+    let mut mac = key.audit_mac();
+    mac.update(material.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The MAC of the head: the last seq and the last hash.
+pub fn head_mac(key: &crate::keys::ServerKey, last_seq: i64, last_hash: &str) -> String {
+    mac(
+        key,
+        &format!("preqstation audit head v1\n{last_seq}\n{last_hash}"),
+    )
+}
+
+/// The MAC of the anchor: its seq and hash, when it was cut, and the time
+/// of the newest entry the cut removed.
+pub fn anchor_mac(
+    key: &crate::keys::ServerKey,
+    seq: i64,
+    hash: &str,
+    cut_at: Option<i64>,
+    entry_at: Option<i64>,
+) -> String {
+    mac(
+        key,
+        &format!(
+            "preqstation audit anchor v1\n{seq}\n{hash}\n{}\n{}",
+            cut_at.unwrap_or(-1),
+            entry_at.unwrap_or(-1)
+        ),
+    )
+}
+
+/// The `audit_head` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeadRow {
+    pub last_seq: i64,
+    pub last_hash: String,
+    pub head_mac: Option<String>,
+    pub head_key_id: Option<String>,
+    pub anchor_seq: i64,
+    pub anchor_hash: String,
+    pub anchor_at: Option<i64>,
+    pub anchor_entry_at: Option<i64>,
+    pub anchor_mac: Option<String>,
+    pub anchor_key_id: Option<String>,
+}
+
+pub const SELECT_HEAD: &str =
+    "SELECT last_seq, last_hash, head_mac, head_key_id, anchor_seq, anchor_hash, \
+     anchor_at, anchor_entry_at, anchor_mac, anchor_key_id FROM audit_head WHERE id = 1";
+
+/// What a MAC check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seal {
+    /// Nothing to authenticate (an empty chain, an anchor never cut).
+    NotNeeded,
+    Valid,
+    /// No MAC: an install from before MACs, or someone cleared it.
+    Missing,
+    /// The MAC names a key the keyring does not have.
+    UnknownKey(String),
+    Invalid,
+}
+
+fn check(
+    keys: &Keyring,
+    stored: Option<&str>,
+    key_id: Option<&str>,
+    make: impl Fn(&crate::keys::ServerKey) -> String,
+) -> Seal {
+    let (Some(stored), Some(key_id)) = (stored, key_id) else {
+        return Seal::Missing;
+    };
+    let Some(key) = keys.get(key_id) else {
+        return Seal::UnknownKey(key_id.to_string());
+    };
+    if crate::crypto::constant_time_eq(make(key).as_bytes(), stored.as_bytes()) {
+        Seal::Valid
+    } else {
+        Seal::Invalid
+    }
+}
+
+impl HeadRow {
+    /// The head's MAC, checked.
+    pub fn head_seal(&self, keys: &Keyring) -> Seal {
+        if self.last_seq == 0 && self.head_mac.is_none() {
+            return Seal::NotNeeded;
+        }
+        check(
+            keys,
+            self.head_mac.as_deref(),
+            self.head_key_id.as_deref(),
+            |k| head_mac(k, self.last_seq, &self.last_hash),
+        )
+    }
+
+    /// The anchor's MAC, checked. The genesis anchor needs none.
+    pub fn anchor_seal(&self, keys: &Keyring) -> Seal {
+        if self.anchor_seq == 0 && self.anchor_hash == GENESIS && self.anchor_mac.is_none() {
+            return Seal::NotNeeded;
+        }
+        check(
+            keys,
+            self.anchor_mac.as_deref(),
+            self.anchor_key_id.as_deref(),
+            |k| {
+                anchor_mac(
+                    k,
+                    self.anchor_seq,
+                    &self.anchor_hash,
+                    self.anchor_at,
+                    self.anchor_entry_at,
+                )
+            },
+        )
+    }
+}
+
+/// At start-up: re-MACs the head and the anchor with the current key when
+/// their MACs check under their own key (so an old key can be retired), and
+/// MACs them for the first time when they have none (logged). A MAC that
+/// does not check is left alone for `audit verify` to report.
+pub async fn reseal(db: &Db, keys: &Keyring) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    super::chain::lock_for_write(&mut tx).await?;
+    let row: HeadRow = sqlx::query_as(SELECT_HEAD).fetch_one(&mut *tx).await?;
+    let current = keys.current();
+    match row.head_seal(keys) {
+        Seal::Valid | Seal::Missing | Seal::NotNeeded => {
+            if row.head_seal(keys) == Seal::Missing {
+                tracing::warn!(
+                    last_seq = row.last_seq,
+                    "the audit head had no MAC: authenticated now (expected once, at the first start \
+                     after the upgrade that added it; seen again, the database was altered)"
+                );
+            }
+            sqlx::query("UPDATE audit_head SET head_mac = $1, head_key_id = $2 WHERE id = 1")
+                .bind(head_mac(current, row.last_seq, &row.last_hash))
+                .bind(current.id())
+                .execute(&mut *tx)
+                .await?;
+        }
+        other => {
+            tracing::error!(seal = ?other, "the audit head's MAC does not check: run `preqstation audit verify`")
+        }
+    }
+    match row.anchor_seal(keys) {
+        Seal::NotNeeded => {}
+        Seal::Valid | Seal::Missing => {
+            if row.anchor_seal(keys) == Seal::Missing {
+                tracing::warn!(
+                    anchor_seq = row.anchor_seq,
+                    "the audit anchor had no MAC: authenticated now (expected once, at the first start \
+                     after the upgrade that added it; seen again, the database was altered)"
+                );
+            }
+            sqlx::query("UPDATE audit_head SET anchor_mac = $1, anchor_key_id = $2 WHERE id = 1")
+                .bind(anchor_mac(
+                    current,
+                    row.anchor_seq,
+                    &row.anchor_hash,
+                    row.anchor_at,
+                    row.anchor_entry_at,
+                ))
+                .bind(current.id())
+                .execute(&mut *tx)
+                .await?;
+        }
+        other => {
+            tracing::error!(seal = ?other, "the audit anchor's MAC does not check: run `preqstation audit verify`")
+        }
+    }
+    tx.commit().await
+}
