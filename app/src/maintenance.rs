@@ -8,7 +8,6 @@
 //! rate limiters' memory: no table or map grows without bound.
 
 use crate::audit::{ActorKind, AuditAction, Outcome};
-use sqlx::Row;
 
 use crate::{audit::NewEvent, state::AppState, types::Timestamp};
 
@@ -29,9 +28,28 @@ pub struct Swept {
     pub oauth: u64,
 }
 
+/// A token whose expiry passed and was not recorded yet.
+#[derive(sqlx::FromRow)]
+struct ExpiredRow {
+    id: String,
+    account_id: String,
+    name: String,
+    prefix: String,
+    expires_at: i64,
+}
+
+/// A rotated token whose grace ended (or whose successor was used).
+#[derive(sqlx::FromRow)]
+struct GraceEndedRow {
+    id: String,
+    account_id: String,
+    name: String,
+    prefix: String,
+}
+
 pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Error> {
     let mut done = Swept::default();
-    let expired = sqlx::query(
+    let expired: Vec<ExpiredRow> = sqlx::query_as(
         "SELECT id, account_id, name, prefix, expires_at FROM api_tokens \
          WHERE expires_at <= $1 AND expiry_audited_at IS NULL AND revoked_at IS NULL LIMIT 500",
     )
@@ -39,31 +57,29 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     .fetch_all(&state.db)
     .await?;
     for row in expired {
-        let id: String = row.try_get("id")?;
         let mut tx = state.db.begin().await?;
         let claimed = sqlx::query("UPDATE api_tokens SET expiry_audited_at = $1 WHERE id = $2 AND expiry_audited_at IS NULL")
             .bind(now.millis())
-            .bind(&id)
+            .bind(&row.id)
             .execute(&mut *tx)
             .await?;
         if claimed.rows_affected() == 1 {
-            let at: i64 = row.try_get("expires_at")?;
             let event = NewEvent::new(
                 AuditAction::TokenExpired,
                 ActorKind::System,
                 Outcome::Success,
             )
-            .account(row.try_get::<String, _>("account_id")?)
-            .target(row.try_get::<String, _>("name")?)
-            .token(row.try_get::<String, _>("prefix")?)
-            .detail("expired_at", Timestamp(at).rfc3339());
+            .account(row.account_id)
+            .target(row.name)
+            .token(row.prefix)
+            .detail("expired_at", Timestamp(row.expires_at).rfc3339());
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.expired += 1;
         }
         tx.commit().await?;
     }
 
-    let ended = sqlx::query(
+    let ended: Vec<GraceEndedRow> = sqlx::query_as(
         "SELECT t.id, t.account_id, t.name, t.prefix FROM api_tokens t JOIN api_tokens s ON s.id = t.rotated_to \
          WHERE t.revoked_at IS NULL AND (t.grace_until <= $1 OR s.first_used_at IS NOT NULL) LIMIT 500",
     )
@@ -71,16 +87,14 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     .fetch_all(&state.db)
     .await?;
     for row in ended {
-        let id: String = row.try_get("id")?;
-        let account: String = row.try_get("account_id")?;
         let mut tx = state.db.begin().await?;
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = 'rotation_grace_ended' \
              WHERE id = $3 AND revoked_at IS NULL",
         )
         .bind(now.millis())
-        .bind(&account)
-        .bind(&id)
+        .bind(&row.account_id)
+        .bind(&row.id)
         .execute(&mut *tx)
         .await?;
         if revoked.rows_affected() == 1 {
@@ -89,9 +103,9 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
                 ActorKind::System,
                 Outcome::Success,
             )
-            .account(account)
-            .target(row.try_get::<String, _>("name")?)
-            .token(row.try_get::<String, _>("prefix")?)
+            .account(row.account_id)
+            .target(row.name)
+            .token(row.prefix)
             .detail("reason", "rotation_grace_ended");
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.grace_ended += 1;

@@ -3,7 +3,6 @@
 //! that causes it.
 
 use crate::audit::AuditAction;
-use sqlx::Row;
 
 use super::{
     password::{self, Password},
@@ -17,13 +16,25 @@ use crate::{
     types::{AccountId, Role, Timestamp},
 };
 
+/// An account with its counts, as [`list`] reads it.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: String,
+    email: String,
+    role: String,
+    created_at: i64,
+    disabled_at: Option<i64>,
+    sessions: i64,
+    tokens: i64,
+}
+
 /// Every account, oldest first, with its active session and token counts.
 pub async fn list(
     db: &Db,
     now: Timestamp,
     idle_cutoff: Timestamp,
 ) -> Result<Vec<AccountSummary>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<SummaryRow> = sqlx::query_as(
         "SELECT a.id, a.email, a.role, a.created_at, a.disabled_at, \
            (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.revoked_at IS NULL \
               AND s.last_seen_at > $2 AND s.absolute_expires_at > $1) AS sessions, \
@@ -35,20 +46,18 @@ pub async fn list(
     .bind(idle_cutoff.millis())
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(AccountSummary {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-                role: Role::parse(&role).unwrap_or(Role::Member),
-                created_at: Timestamp(r.try_get("created_at")?),
-                disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
-                active_sessions: r.try_get("sessions")?,
-                active_tokens: r.try_get("tokens")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|r| AccountSummary {
+            id: r.id,
+            email: r.email,
+            role: Role::parse(&r.role).unwrap_or(Role::Member),
+            created_at: Timestamp(r.created_at),
+            disabled_at: r.disabled_at.map(Timestamp),
+            active_sessions: r.sessions,
+            active_tokens: r.tokens,
         })
-        .collect()
+        .collect())
 }
 
 /// What an admin action ended.

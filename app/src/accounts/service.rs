@@ -2,7 +2,6 @@
 //! explicit `now`, so tests control time.
 
 use crate::audit::AuditAction;
-use sqlx::Row;
 
 use super::password::{self, Password};
 use crate::{
@@ -48,47 +47,56 @@ impl std::fmt::Debug for Account {
     }
 }
 
-fn account_from_row(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
-    let id: String = row.try_get("id")?;
-    let role: String = row.try_get("role")?;
-    Ok(Account {
-        id: AccountId::parse(&id).ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
-        email: row.try_get("email")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode("bad role".into()))?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-        disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
-    })
+/// An account as stored, with [`ACCOUNT_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: String,
+    email: String,
+    role: String,
+    password_hash: String,
+    created_at: i64,
+    disabled_at: Option<i64>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AccountRow) -> Result<Self, sqlx::Error> {
+        Ok(Account {
+            id: AccountId::parse(&row.id)
+                .ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
+            email: row.email,
+            role: Role::parse(&row.role).ok_or_else(|| sqlx::Error::Decode("bad role".into()))?,
+            password_hash: row.password_hash,
+            created_at: Timestamp(row.created_at),
+            disabled_at: row.disabled_at.map(Timestamp),
+        })
+    }
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, role, password_hash, created_at, disabled_at";
 
 /// True once the first account exists.
 pub async fn is_set_up(db: &Db) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM setup_state")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM setup_state")
         .fetch_one(db)
         .await?;
-    Ok(row.try_get::<i64, _>("n")? > 0)
+    Ok(n > 0)
 }
 
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Account>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1");
-    sqlx::query(&sql)
-        .bind(email)
-        .fetch_optional(db)
-        .await?
-        .map(|r| account_from_row(&r))
-        .transpose()
+    let row: Option<AccountRow> = sqlx::query_as(&sql).bind(email).fetch_optional(db).await?;
+    row.map(Account::try_from).transpose()
 }
 
 pub async fn find_by_id(db: &Db, id: AccountId) -> Result<Option<Account>, sqlx::Error> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-    sqlx::query(&sql)
+    let row: Option<AccountRow> = sqlx::query_as(&sql)
         .bind(id.to_string())
         .fetch_optional(db)
-        .await?
-        .map(|r| account_from_row(&r))
-        .transpose()
+        .await?;
+    row.map(Account::try_from).transpose()
 }
 
 /// Locks `account`'s row for the rest of the transaction (a row lock on
@@ -195,10 +203,9 @@ pub async fn create(
         None => vec![event.account(account.id)],
     };
     crate::audit::chain::append(&mut tx, keys, &events, now).await?;
-    let already = sqlx::query("SELECT COUNT(*) AS n FROM setup_state")
+    let already: i64 = sqlx::query_scalar("SELECT COUNT(*) AS n FROM setup_state")
         .fetch_one(&mut *tx)
-        .await?
-        .try_get::<i64, _>("n")?;
+        .await?;
     if already == 0 {
         sqlx::query("INSERT INTO setup_state (id, completed_at) VALUES (1, $1)")
             .bind(now.millis())

@@ -16,7 +16,6 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use sqlx::Row;
 
 use super::ApiError;
 use crate::{
@@ -237,6 +236,15 @@ enum Claim {
     InFlight,
 }
 
+/// A key's stored claim, as [`claim`] reads it when the key was taken.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    request_hash: String,
+    /// 0 while the first request runs.
+    status: i64,
+    body: Option<String>,
+}
+
 async fn claim(
     state: &AppState,
     token_id: &str,
@@ -267,7 +275,7 @@ async fn claim(
         Err(e) if is_unique_violation(&e) => {}
         Err(e) => return Err(e),
     }
-    let row = sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2")
+    let row: Option<StoredRow> = sqlx::query_as("SELECT request_hash, status, body FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2")
         .bind(token_id)
         .bind(key)
         .fetch_optional(&state.db)
@@ -275,18 +283,14 @@ async fn claim(
     let Some(row) = row else {
         return Ok(Claim::InFlight);
     };
-    let stored_hash: String = row.try_get("request_hash")?;
-    if !crate::crypto::constant_time_eq(stored_hash.as_bytes(), hash.as_bytes()) {
+    if !crate::crypto::constant_time_eq(row.request_hash.as_bytes(), hash.as_bytes()) {
         return Ok(Claim::Mismatch);
     }
-    let status: i64 = row.try_get("status")?;
-    if status == 0 {
+    if row.status == 0 {
         return Ok(Claim::InFlight);
     }
     Ok(Claim::Replay {
-        status: status as u16,
-        body: row
-            .try_get::<Option<String>, _>("body")?
-            .unwrap_or_default(),
+        status: row.status as u16,
+        body: row.body.unwrap_or_default(),
     })
 }

@@ -2,8 +2,6 @@
 //! `seq`, so a page costs the same on millions of rows), and who may see what
 //! (members their own account's events, admins everyone's on request).
 
-use sqlx::Row;
-
 use super::{AuditEntry, AuditFilter};
 use crate::{
     db::Db,
@@ -85,6 +83,46 @@ impl Where {
                 self.text.push_str(&predicate.replace('?', &placeholder));
             }
             None => self.text.push_str(predicate),
+        }
+    }
+}
+
+/// An entry as [`SELECT`] reads it; `security` is stored as 0 or 1.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    seq: i64,
+    at: i64,
+    email: Option<String>,
+    actor_kind: String,
+    actor: Option<String>,
+    action: String,
+    target: Option<String>,
+    outcome: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    token_prefix: Option<String>,
+    details: Option<String>,
+    security: i64,
+}
+
+impl From<EntryRow> for AuditEntry {
+    fn from(r: EntryRow) -> Self {
+        AuditEntry {
+            seq: r.seq,
+            at: Timestamp(r.at),
+            account_email: r.email,
+            actor_kind: r.actor_kind,
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            outcome: r.outcome,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            request_id: r.request_id,
+            token_prefix: r.token_prefix,
+            details: r.details.unwrap_or_default(),
+            security: r.security != 0,
         }
     }
 }
@@ -229,12 +267,11 @@ async fn range_first(db: &Db, c: &Criteria, before: Option<i64>) -> Result<bool,
         "SELECT at FROM audit_events{} ORDER BY seq DESC LIMIT 1",
         w.text
     );
-    let newest = bound(&sql, w.args)
+    let newest: Option<(i64,)> = bound(&sql, w.args)
         .fetch_optional(db)
         .await
-        .and_then(|row| row.map(|r| r.try_get::<i64, _>("at")).transpose())
         .map_err(|e| AppError::db("audit query", e))?;
-    Ok(newest.is_some_and(|at| at >= to))
+    Ok(newest.is_some_and(|(at,)| at >= to))
 }
 
 /// `sql` with `args` bound in order, not kept as a prepared statement:
@@ -244,11 +281,14 @@ async fn range_first(db: &Db, c: &Criteria, before: Option<i64>) -> Result<bool,
 /// the rows from one with 0.01 %, nor token_used from token_reuse_detected,
 /// and picks the same scan for both (docs/benchmarks.md). Planning costs
 /// well under a millisecond, nothing next to a page a person asked for.
-fn bound(
+fn bound<O>(
     sql: &str,
     args: Vec<Arg>,
-) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-    let mut query = sqlx::query(sql).persistent(false);
+) -> sqlx::query::QueryAs<'_, sqlx::Any, O, sqlx::any::AnyArguments<'_>>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    let mut query = sqlx::query_as(sql).persistent(false);
     for arg in args {
         query = match arg {
             Arg::Text(v) => query.bind(v),
@@ -270,34 +310,11 @@ pub async fn page(
     let criteria = Criteria::from_filter(scope, filter)?;
     let range_first = range_first(db, &criteria, before).await?;
     let sql = page_sql(&criteria, before, limit, range_first);
-    let rows = bound(&sql.text, sql.args)
+    let rows: Vec<EntryRow> = bound(&sql.text, sql.args)
         .fetch_all(db)
         .await
         .map_err(|e| AppError::db("audit query", e))?;
-    let mut entries = rows
-        .iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                seq: r.try_get("seq")?,
-                at: Timestamp(r.try_get("at")?),
-                account_email: r.try_get("email")?,
-                actor_kind: r.try_get("actor_kind")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                target: r.try_get("target")?,
-                outcome: r.try_get("outcome")?,
-                ip: r.try_get("ip")?,
-                user_agent: r.try_get("user_agent")?,
-                request_id: r.try_get("request_id")?,
-                token_prefix: r.try_get("token_prefix")?,
-                details: r
-                    .try_get::<Option<String>, _>("details")?
-                    .unwrap_or_default(),
-                security: r.try_get::<i64, _>("security")? != 0,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()
-        .map_err(|e| AppError::db("audit query", e))?;
+    let mut entries: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from).collect();
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);
     let next = if more {

@@ -10,8 +10,6 @@
 //! device (its cookie's nonce, instead of the account), and the setup code
 //! (per IP).
 
-use sqlx::Row;
-
 use crate::{config::Config, db::Db, types::Timestamp};
 
 /// What one key counts and how many attempts it allows per window.
@@ -114,7 +112,7 @@ pub async fn reserve(
         .await?;
     let mut wait = 0;
     for k in keys {
-        let row = sqlx::query(
+        let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*) AS n, MIN(at) AS oldest FROM login_failures \
              WHERE key_kind = $1 AND key = $2 AND at > $3",
         )
@@ -123,9 +121,7 @@ pub async fn reserve(
         .bind(since)
         .fetch_one(&mut *tx)
         .await?;
-        let n: i64 = row.try_get("n")?;
         if n >= k.limit {
-            let oldest: Option<i64> = row.try_get("oldest")?;
             let retry_ms = oldest.unwrap_or(now.millis()) + window_ms - now.millis();
             wait = wait.max((retry_ms + 999) / 1000).max(1);
         }

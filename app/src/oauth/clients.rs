@@ -2,7 +2,6 @@
 //! rules every client is held to.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use super::OAuthError;
 use crate::{config::Config, db::Db, types::Timestamp};
@@ -254,29 +253,33 @@ pub async fn register(
     Ok(client)
 }
 
+/// A client as stored; `redirect_uris` is a JSON array.
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    kind: String,
+    name: String,
+    redirect_uris: String,
+}
+
 /// A registered client by id.
 pub async fn find(db: &Db, client_id: &str) -> Result<Option<Client>, sqlx::Error> {
-    let row = sqlx::query(
+    let row: Option<ClientRow> = sqlx::query_as(
         "SELECT client_id, kind, name, redirect_uris FROM oauth_clients WHERE client_id = $1",
     )
     .bind(client_id)
     .fetch_optional(db)
     .await?;
-    row.map(|r| {
-        let kind: String = r.try_get("kind")?;
-        let uris: String = r.try_get("redirect_uris")?;
-        Ok(Client {
-            client_id: r.try_get("client_id")?,
-            kind: if kind == "metadata_document" {
-                ClientKind::MetadataDocument
-            } else {
-                ClientKind::Registered
-            },
-            name: r.try_get("name")?,
-            redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
-        })
-    })
-    .transpose()
+    Ok(row.map(|r| Client {
+        client_id: r.client_id,
+        kind: if r.kind == "metadata_document" {
+            ClientKind::MetadataDocument
+        } else {
+            ClientKind::Registered
+        },
+        name: r.name,
+        redirect_uris: serde_json::from_str(&r.redirect_uris).unwrap_or_default(),
+    }))
 }
 
 /// Marks a client as in use, so its registration does not expire.

@@ -21,8 +21,6 @@
 
 use std::net::SocketAddr;
 
-use sqlx::Row;
-
 use super::{
     clients::{validate_redirect_uri, Client, ClientKind},
     OAuthError,
@@ -49,7 +47,7 @@ pub async fn resolve(
     url: &str,
     now: Timestamp,
 ) -> Result<Client, OAuthError> {
-    let cached = sqlx::query(
+    let cached: Option<(String, String)> = sqlx::query_as(
         "SELECT name, redirect_uris FROM oauth_clients WHERE client_id = $1 AND kind = 'metadata_document' \
          AND cache_until >= $2",
     )
@@ -58,12 +56,11 @@ pub async fn resolve(
     .fetch_optional(db)
     .await
     .map_err(OAuthError::db)?;
-    if let Some(r) = cached {
-        let uris: String = r.try_get("redirect_uris").map_err(OAuthError::db)?;
+    if let Some((name, uris)) = cached {
         return Ok(Client {
             client_id: url.to_string(),
             kind: ClientKind::MetadataDocument,
-            name: r.try_get("name").map_err(OAuthError::db)?,
+            name,
             redirect_uris: serde_json::from_str(&uris).unwrap_or_default(),
         });
     }

@@ -2,8 +2,6 @@
 //! renewal and an absolute limit, list and revoke. Every query that touches a
 //! session of a signed-in account filters on that account's id.
 
-use sqlx::Row;
-
 use super::SessionSecret;
 use crate::{
     config::Config,
@@ -97,6 +95,20 @@ pub enum CreateError {
     Db(#[from] sqlx::Error),
 }
 
+/// A session with its account, as [`authenticate`] reads it.
+#[derive(sqlx::FromRow)]
+struct AuthRow {
+    public_id: String,
+    created_at: i64,
+    last_seen_at: i64,
+    absolute_expires_at: i64,
+    revoked_at: Option<i64>,
+    account_id: String,
+    email: String,
+    role: String,
+    disabled_at: Option<i64>,
+}
+
 /// Looks up the session a verified cookie names. `None` when it does not
 /// exist, was revoked, is idle past Max-Age, is past its absolute lifetime,
 /// or its account is disabled. The `bool` is true when `last_seen_at` was
@@ -108,7 +120,7 @@ pub async fn authenticate(
     policy: SessionPolicy,
 ) -> Result<Option<(AuthSession, bool)>, sqlx::Error> {
     let id_hash = secret.id_hash();
-    let row = sqlx::query(
+    let row: Option<AuthRow> = sqlx::query_as(
         "SELECT s.public_id, s.created_at, s.last_seen_at, s.absolute_expires_at, s.revoked_at, \
                 a.id AS account_id, a.email, a.role, a.disabled_at \
          FROM sessions s JOIN accounts a ON a.id = s.account_id \
@@ -119,24 +131,19 @@ pub async fn authenticate(
     .await?;
     let Some(row) = row else { return Ok(None) };
 
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
-    let disabled: Option<i64> = row.try_get("disabled_at")?;
-    let last_seen = Timestamp(row.try_get("last_seen_at")?);
-    let absolute = Timestamp(row.try_get("absolute_expires_at")?);
-    if revoked.is_some()
-        || disabled.is_some()
+    let last_seen = Timestamp(row.last_seen_at);
+    let absolute = Timestamp(row.absolute_expires_at);
+    if row.revoked_at.is_some()
+        || row.disabled_at.is_some()
         || now >= last_seen.plus_secs(policy.max_age_secs)
         || now >= absolute
     {
         return Ok(None);
     }
-    let public_id: String = row.try_get("public_id")?;
-    let account_id: String = row.try_get("account_id")?;
-    let role: String = row.try_get("role")?;
     let (Some(public_id), Some(account_id), Some(role)) = (
-        SessionPublicId::parse(&public_id),
-        AccountId::parse(&account_id),
-        Role::parse(&role),
+        SessionPublicId::parse(&row.public_id),
+        AccountId::parse(&row.account_id),
+        Role::parse(&row.role),
     ) else {
         return Err(sqlx::Error::Decode("malformed session row".into()));
     };
@@ -146,10 +153,10 @@ pub async fn authenticate(
         public_id,
         user: CurrentUser {
             id: account_id,
-            email: row.try_get("email")?,
+            email: row.email,
             role,
         },
-        created_at: Timestamp(row.try_get("created_at")?),
+        created_at: Timestamp(row.created_at),
         last_seen_at: last_seen,
         absolute_expires_at: absolute,
     };
@@ -246,6 +253,17 @@ pub struct SessionRow {
     pub is_current: bool,
 }
 
+/// A session as [`list_active`] reads it.
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    id_hash: String,
+    public_id: String,
+    created_at: i64,
+    last_seen_at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
 /// The account's sessions that are still valid at `now`, newest first.
 pub async fn list_active(
     db: &Db,
@@ -255,7 +273,7 @@ pub async fn list_active(
     policy: SessionPolicy,
 ) -> Result<Vec<SessionRow>, sqlx::Error> {
     let idle_cutoff = now.millis() - policy.max_age_secs.saturating_mul(1000);
-    let rows = sqlx::query(
+    let rows: Vec<ListedRow> = sqlx::query_as(
         "SELECT id_hash, public_id, created_at, last_seen_at, ip, user_agent FROM sessions \
          WHERE account_id = $1 AND revoked_at IS NULL AND last_seen_at > $2 \
                AND absolute_expires_at > $3 \
@@ -266,18 +284,16 @@ pub async fn list_active(
     .bind(now.millis())
     .fetch_all(db)
     .await?;
-    rows.iter()
+    rows.into_iter()
         .map(|row| {
-            let public_id: String = row.try_get("public_id")?;
-            let id_hash: String = row.try_get("id_hash")?;
             Ok(SessionRow {
-                public_id: SessionPublicId::parse(&public_id)
+                public_id: SessionPublicId::parse(&row.public_id)
                     .ok_or_else(|| sqlx::Error::Decode("bad session id".into()))?,
-                created_at: Timestamp(row.try_get("created_at")?),
-                last_seen_at: Timestamp(row.try_get("last_seen_at")?),
-                ip: row.try_get("ip")?,
-                user_agent: row.try_get("user_agent")?,
-                is_current: id_hash == current_id_hash,
+                created_at: Timestamp(row.created_at),
+                last_seen_at: Timestamp(row.last_seen_at),
+                ip: row.ip,
+                user_agent: row.user_agent,
+                is_current: row.id_hash == current_id_hash,
             })
         })
         .collect()

@@ -3,7 +3,6 @@
 //! is kept (before and after) in `policy_changes` for the audit log.
 
 use crate::audit::AuditAction;
-use sqlx::Row;
 
 use super::{TokenPolicy, EXPIRY_PRESETS};
 use crate::{
@@ -14,22 +13,34 @@ use crate::{
 
 pub use super::policy_limits::MAX_ACTIVE_TOKENS_LIMIT;
 
+/// The policy row, as [`load`] and [`update`] read it.
+const SELECT: &str =
+    "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse \
+     FROM token_policy WHERE id = 1";
+
+/// The policy's row; the flag is stored as an integer (0 or 1).
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    default_expiry_days: Option<i64>,
+    max_lifetime_days: Option<i64>,
+    max_active_tokens: i64,
+    revoke_family_on_reuse: i64,
+}
+
+impl From<PolicyRow> for TokenPolicy {
+    fn from(r: PolicyRow) -> Self {
+        TokenPolicy {
+            default_expiry_days: r.default_expiry_days,
+            max_lifetime_days: r.max_lifetime_days,
+            max_active_tokens: r.max_active_tokens,
+            revoke_family_on_reuse: r.revoke_family_on_reuse != 0,
+        }
+    }
+}
+
 pub async fn load(db: &Db) -> Result<TokenPolicy, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse \
-         FROM token_policy WHERE id = 1",
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(match row {
-        Some(r) => TokenPolicy {
-            default_expiry_days: r.try_get("default_expiry_days")?,
-            max_lifetime_days: r.try_get("max_lifetime_days")?,
-            max_active_tokens: r.try_get("max_active_tokens")?,
-            revoke_family_on_reuse: r.try_get::<i64, _>("revoke_family_on_reuse")? != 0,
-        },
-        None => TokenPolicy::default(),
-    })
+    let row: Option<PolicyRow> = sqlx::query_as(SELECT).fetch_optional(db).await?;
+    Ok(row.map(TokenPolicy::from).unwrap_or_default())
 }
 
 /// Reads the policy form: `default_expiry` is a preset or `never`,
@@ -114,21 +125,8 @@ pub async fn update(
     let run = async {
         let mut tx = db.begin().await?;
         crate::audit::chain::lock_for_write(&mut tx).await?;
-        let before = sqlx::query(
-            "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse \
-             FROM token_policy WHERE id = 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| -> Result<String, sqlx::Error> {
-            Ok(describe(&TokenPolicy {
-                default_expiry_days: r.try_get("default_expiry_days")?,
-                max_lifetime_days: r.try_get("max_lifetime_days")?,
-                max_active_tokens: r.try_get("max_active_tokens")?,
-                revoke_family_on_reuse: r.try_get::<i64, _>("revoke_family_on_reuse")? != 0,
-            }))
-        })
-        .transpose()?;
+        let before: Option<PolicyRow> = sqlx::query_as(SELECT).fetch_optional(&mut *tx).await?;
+        let before = before.map(|r| describe(&TokenPolicy::from(r)));
         sqlx::query(
             "UPDATE token_policy SET default_expiry_days = $1, max_lifetime_days = $2, \
              max_active_tokens = $3, revoke_family_on_reuse = $4, updated_at = $5, updated_by = $6 \

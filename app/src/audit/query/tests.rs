@@ -160,7 +160,7 @@ async fn fresh_db() -> (Db, impl FnOnce() -> futures::future::BoxFuture<'static,
 /// (first page of 50).
 async fn old_page(db: &Db, scope: &Scope, filter: &AuditFilter) -> Vec<i64> {
     let c = Criteria::from_filter(scope, filter).unwrap();
-    sqlx::query(
+    sqlx::query_scalar(
         "SELECT e.seq FROM audit_events e LEFT JOIN accounts a ON a.id = e.account_id \
          WHERE ($1 = '' OR e.account_id = $1) AND ($2 = '' OR e.action = $2) \
            AND ($3 = '' OR substr(e.token_prefix, 1, length($3)) = $3) \
@@ -178,9 +178,6 @@ async fn old_page(db: &Db, scope: &Scope, filter: &AuditFilter) -> Vec<i64> {
     .fetch_all(db)
     .await
     .unwrap()
-    .iter()
-    .map(|r| r.get::<i64, _>("seq"))
-    .collect()
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! the insert under the account policy and active-token cap.
 
 use crate::audit::AuditAction;
-use sqlx::Row;
 
 use super::read::ACTIVE;
 use crate::tokens::{
@@ -175,29 +174,27 @@ pub async fn create(
         let mut tx = db.begin().await?;
         // Serialises token creation per owner.
         crate::accounts::lock_row(&mut tx, owner).await?;
-        let active = sqlx::query(&format!(
+        let active: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) AS n FROM api_tokens WHERE account_id = $1 AND {ACTIVE}"
         ))
         .bind(owner.to_string())
         .bind(now.millis())
         .fetch_one(&mut *tx)
-        .await?
-        .try_get::<i64, _>("n")?;
+        .await?;
         if active >= policy.max_active_tokens {
             return Ok(Err(AppError::Conflict(format!(
                 "You already have {active} active tokens, the most allowed. Revoke a token you no longer \
                  use (or wait for one to expire) to free a slot."
             ))));
         }
-        let taken = sqlx::query(&format!(
+        let taken: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) AS n FROM api_tokens WHERE account_id = $1 AND {ACTIVE} AND name = $3"
         ))
         .bind(owner.to_string())
         .bind(now.millis())
         .bind(&new.name)
         .fetch_one(&mut *tx)
-        .await?
-        .try_get::<i64, _>("n")?;
+        .await?;
         if taken > 0 {
             return Ok(Err(AppError::field(
                 "name",

@@ -5,8 +5,6 @@
 //! `POST /api/tokens/self/rotate` has the family revoked (reuse detection,
 //! narrowed to the rotate endpoint as GitLab did).
 
-use sqlx::Row;
-
 use crate::{
     audit::NewEvent,
     types::{AccountId, Timestamp},
@@ -32,7 +30,7 @@ pub async fn working_relatives(
     for sql in [SUCCESSOR, PREDECESSOR] {
         let mut current = id.to_string();
         for _ in 0..MAX_HOPS {
-            let Some(row) = sqlx::query(sql)
+            let Some((member, revoked_at)): Option<(String, Option<i64>)> = sqlx::query_as(sql)
                 .bind(&current)
                 .bind(owner.to_string())
                 .fetch_optional(&mut *conn)
@@ -40,8 +38,8 @@ pub async fn working_relatives(
             else {
                 break;
             };
-            current = row.try_get("id")?;
-            if row.try_get::<Option<i64>, _>("revoked_at")?.is_none() {
+            current = member;
+            if revoked_at.is_none() {
                 working.push(current.clone());
             }
         }
@@ -72,7 +70,7 @@ pub async fn revoke_members(
     let Revocation { by, reason, base } = why;
     let mut events = Vec::new();
     for id in ids {
-        let row = sqlx::query(
+        let row: Option<super::revoke::RevokedRow> = sqlx::query_as(
             "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
              WHERE id = $4 AND account_id = $5 AND revoked_at IS NULL RETURNING prefix, name",
         )
@@ -84,7 +82,7 @@ pub async fn revoke_members(
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(row) = row {
-            events.push(super::revoke::revoked_event(base, owner, &row, reason)?);
+            events.push(super::revoke::revoked_event(base, owner, &row, reason));
         }
     }
     crate::audit::chain::append(conn, keys, &events, now).await?;

@@ -1,8 +1,6 @@
 //! Reading tokens: the list (filtered, paginated, counted by status), one
 //! token, and a presented token inspected without using it.
 
-use sqlx::Row;
-
 use crate::tokens::{
     format::{self},
     Scope, StatusCounts, TokenPage, TokenStatus, TokenView,
@@ -27,50 +25,60 @@ pub(super) const VIEW_COLUMNS: &str = "t.id, t.name, t.description, t.prefix, t.
      t.grace_until, (SELECT s.prefix FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_prefix, \
      (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at";
 
-pub(super) fn view_from_row(
-    row: &sqlx::any::AnyRow,
-    now: Timestamp,
-) -> Result<TokenView, sqlx::Error> {
-    let expires_at: Option<i64> = row.try_get("expires_at")?;
-    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-    let successor_prefix: Option<String> = row.try_get("successor_prefix")?;
-    let grace_until: Option<i64> = row.try_get("grace_until")?;
-    let successor_used: Option<i64> = row.try_get("successor_used_at")?;
-    let grace_over = successor_prefix.is_some()
-        && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
-    let status = if revoked_at.is_some() || grace_over {
+/// A token as the dashboard shows it, with [`VIEW_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    id: String,
+    name: String,
+    description: Option<String>,
+    prefix: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    last_used_ip: Option<String>,
+    last_used_ua: Option<String>,
+    revoked_at: Option<i64>,
+    revoked_by_email: Option<String>,
+    revoked_reason: Option<String>,
+    grace_until: Option<i64>,
+    successor_prefix: Option<String>,
+    successor_used_at: Option<i64>,
+}
+
+fn view_from_row(row: ViewRow, now: Timestamp) -> TokenView {
+    let grace_over = row.successor_prefix.is_some()
+        && (row.grace_until.is_none_or(|g| g <= now.millis()) || row.successor_used_at.is_some());
+    let status = if row.revoked_at.is_some() || grace_over {
         TokenStatus::Revoked
-    } else if expires_at.is_some_and(|e| e <= now.millis()) {
+    } else if row.expires_at.is_some_and(|e| e <= now.millis()) {
         TokenStatus::Expired
     } else {
         TokenStatus::Active
     };
-    let scopes: String = row.try_get("scopes")?;
-    Ok(TokenView {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        prefix: row.try_get("prefix")?,
-        scopes: Scope::split(&scopes),
-        created_at: Timestamp(row.try_get("created_at")?),
-        expires_at: expires_at.map(Timestamp),
-        last_used_at: row
-            .try_get::<Option<i64>, _>("last_used_at")?
-            .map(Timestamp),
-        last_used_ip: row.try_get("last_used_ip")?,
-        last_used_client: row.try_get("last_used_ua")?,
+    TokenView {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        prefix: row.prefix,
+        scopes: Scope::split(&row.scopes),
+        created_at: Timestamp(row.created_at),
+        expires_at: row.expires_at.map(Timestamp),
+        last_used_at: row.last_used_at.map(Timestamp),
+        last_used_ip: row.last_used_ip,
+        last_used_client: row.last_used_ua,
         status,
-        revoked_at: revoked_at.map(Timestamp),
-        revoked_by: row.try_get("revoked_by_email")?,
-        revoked_reason: row.try_get("revoked_reason")?,
-        rotated_to: successor_prefix,
+        revoked_at: row.revoked_at.map(Timestamp),
+        revoked_by: row.revoked_by_email,
+        revoked_reason: row.revoked_reason,
+        rotated_to: row.successor_prefix,
         grace_until: if grace_over {
             None
         } else {
-            grace_until.map(Timestamp)
+            row.grace_until.map(Timestamp)
         },
         now,
-    })
+    }
 }
 
 /// The status of token `t` at `$2`, in SQL, exactly as [`view_from_row`]
@@ -109,12 +117,20 @@ pub async fn list(
         "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
          WHERE t.account_id = $1 AND $2 = $2 {filter} ORDER BY t.created_at DESC, t.id DESC"
     );
-    let rows = sqlx::query(&sql)
+    let rows: Vec<ViewRow> = sqlx::query_as(&sql)
         .bind(owner.to_string())
         .bind(now.millis())
         .fetch_all(db)
         .await?;
-    rows.iter().map(|r| view_from_row(r, now)).collect()
+    Ok(rows.into_iter().map(|r| view_from_row(r, now)).collect())
+}
+
+/// The owner's tokens counted by status, as [`counts`] reads them.
+#[derive(sqlx::FromRow)]
+struct CountsRow {
+    total: i64,
+    revoked: i64,
+    expired: i64,
 }
 
 /// How many of the owner's tokens are in each status at `now`.
@@ -129,14 +145,15 @@ pub async fn counts(
          COALESCE(SUM(CASE WHEN NOT {REVOKED_SQL} AND t.expires_at <= $2 THEN 1 ELSE 0 END), 0) AS expired \
          FROM api_tokens t WHERE t.account_id = $1"
     );
-    let row = sqlx::query(&sql)
+    let CountsRow {
+        total,
+        revoked,
+        expired,
+    } = sqlx::query_as(&sql)
         .bind(owner.to_string())
         .bind(now.millis())
         .fetch_one(db)
         .await?;
-    let total: i64 = row.try_get("total")?;
-    let revoked: i64 = row.try_get("revoked")?;
-    let expired: i64 = row.try_get("expired")?;
     Ok(StatusCounts {
         active: total - revoked - expired,
         expired,
@@ -168,7 +185,7 @@ pub async fn page(
          WHERE t.account_id = $1 AND $2 = $2 {filter} ORDER BY t.created_at DESC, t.id DESC \
          LIMIT $3 OFFSET $4"
     );
-    let rows = sqlx::query(&sql)
+    let rows: Vec<ViewRow> = sqlx::query_as(&sql)
         .bind(owner.to_string())
         .bind(now.millis())
         .bind(PAGE_SIZE)
@@ -176,10 +193,7 @@ pub async fn page(
         .fetch_all(db)
         .await?;
     Ok(TokenPage {
-        tokens: rows
-            .iter()
-            .map(|r| view_from_row(r, now))
-            .collect::<Result<_, _>>()?,
+        tokens: rows.into_iter().map(|r| view_from_row(r, now)).collect(),
         counts,
         page,
         pages,
@@ -197,13 +211,12 @@ pub async fn get(
         "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
          WHERE t.account_id = $1 AND t.id = $2"
     );
-    sqlx::query(&sql)
+    let row: Option<ViewRow> = sqlx::query_as(&sql)
         .bind(owner.to_string())
         .bind(id)
         .fetch_optional(db)
-        .await?
-        .map(|r| view_from_row(&r, now))
-        .transpose()
+        .await?;
+    Ok(row.map(|r| view_from_row(r, now)))
 }
 
 /// Looks at a presented token without using it (no last-used update): its
@@ -223,11 +236,10 @@ pub async fn inspect(
         "SELECT {VIEW_COLUMNS} FROM api_tokens t LEFT JOIN accounts r ON r.id = t.revoked_by \
          WHERE t.account_id = $1 AND t.token_hash = $2"
     );
-    sqlx::query(&sql)
+    let row: Option<ViewRow> = sqlx::query_as(&sql)
         .bind(owner.to_string())
         .bind(secret.hash())
         .fetch_optional(db)
-        .await?
-        .map(|r| view_from_row(&r, now))
-        .transpose()
+        .await?;
+    Ok(row.map(|r| view_from_row(r, now)))
 }

@@ -1,7 +1,6 @@
 //! Revoking a token, and every token of an account at once.
 
 use crate::audit::AuditAction;
-use sqlx::Row;
 
 use super::*;
 use crate::tokens::TokenView;
@@ -12,20 +11,26 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
-/// The `token_revoked` entry for a row an `UPDATE ... RETURNING prefix, name`
-/// just revoked.
+/// A row an `UPDATE ... RETURNING prefix, name` just revoked.
+#[derive(sqlx::FromRow)]
+pub(super) struct RevokedRow {
+    prefix: String,
+    name: String,
+}
+
+/// The `token_revoked` entry for a row just revoked.
 pub(super) fn revoked_event(
     base: &NewEvent,
     owner: AccountId,
-    row: &sqlx::any::AnyRow,
+    row: &RevokedRow,
     reason: &str,
-) -> Result<NewEvent, sqlx::Error> {
-    Ok((base.clone())
+) -> NewEvent {
+    (base.clone())
         .with_action(AuditAction::TokenRevoked)
         .account(owner)
-        .target(row.try_get::<String, _>("name")?)
-        .token(row.try_get::<String, _>("prefix")?)
-        .detail("reason", reason))
+        .target(row.name.clone())
+        .token(row.prefix.clone())
+        .detail("reason", reason)
 }
 
 /// Revokes one of `owner`'s tokens at once, and with it every other working
@@ -77,7 +82,7 @@ pub async fn revoke_all_for_account(
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows: Vec<RevokedRow> = sqlx::query_as(
         "UPDATE api_tokens SET revoked_at = $1, revoked_by = $2, revoked_reason = $3 \
          WHERE account_id = $4 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1) \
          RETURNING prefix, name",
@@ -88,10 +93,10 @@ pub async fn revoke_all_for_account(
     .bind(owner.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let events = rows
+    let events: Vec<NewEvent> = rows
         .iter()
         .map(|r| revoked_event(base, owner, r, reason))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect();
     crate::audit::chain::append(conn, keys, &events, now).await?;
     Ok(rows.len() as u64)
 }

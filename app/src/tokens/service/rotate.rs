@@ -2,7 +2,6 @@
 //! working (the grace period).
 
 use crate::audit::AuditAction;
-use sqlx::Row;
 
 use super::*;
 use crate::tokens::{
@@ -57,6 +56,19 @@ impl Grace {
     }
 }
 
+/// The token being rotated, as [`rotate`] reads it.
+#[derive(sqlx::FromRow)]
+struct RotatedRow {
+    name: String,
+    description: Option<String>,
+    prefix: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    rotated_to: Option<String>,
+}
+
 /// Issues a successor with the same name, description and scopes and the
 /// same lifetime from now (capped by the current policy; "never" stays never
 /// only if the policy still allows it). The old token keeps working for
@@ -83,7 +95,7 @@ pub async fn rotate(
     let run = async {
         let mut tx = db.begin().await?;
         crate::accounts::lock_row(&mut tx, owner).await?;
-        let Some(old) = sqlx::query(
+        let Some(old): Option<RotatedRow> = sqlx::query_as(
             "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to \
              FROM api_tokens WHERE id = $1 AND account_id = $2",
         )
@@ -94,22 +106,18 @@ pub async fn rotate(
         else {
             return Ok(Err(AppError::NotFound("No such token.".into())));
         };
-        let rotated_to: Option<String> = old.try_get("rotated_to")?;
-        if rotated_to.is_some() {
+        if old.rotated_to.is_some() {
             return Ok(Err(AppError::Conflict(
                 "This token has already been rotated. Rotate its successor instead.".into(),
             )));
         }
-        let revoked_at: Option<i64> = old.try_get("revoked_at")?;
-        let expires_at: Option<i64> = old.try_get("expires_at")?;
-        if revoked_at.is_some() || expires_at.is_some_and(|e| e <= now.millis()) {
+        if old.revoked_at.is_some() || old.expires_at.is_some_and(|e| e <= now.millis()) {
             return Ok(Err(AppError::Conflict(
                 "Only an active token can be rotated.".into(),
             )));
         }
-        let created_at: i64 = old.try_get("created_at")?;
         let max_ms = policy.max_lifetime_days.map(|d| d * super::create::DAY_MS);
-        let new_expiry = match (expires_at.map(|e| e - created_at), max_ms) {
+        let new_expiry = match (old.expires_at.map(|e| e - old.created_at), max_ms) {
             (Some(lifetime), Some(max)) => Some(now.millis() + lifetime.min(max)),
             (Some(lifetime), None) => Some(now.millis() + lifetime),
             (None, Some(max)) => Some(now.millis() + max),
@@ -117,7 +125,7 @@ pub async fn rotate(
         };
         // A family has at most two working tokens: rotating this one ends
         // the grace of its own predecessor, if that still works.
-        let ended = sqlx::query(
+        let ended: Vec<super::revoke::RevokedRow> = sqlx::query_as(
             "UPDATE api_tokens SET revoked_at = $1, revoked_reason = 'rotation_grace_ended', grace_until = $1 \
              WHERE rotated_to = $2 AND account_id = $3 AND revoked_at IS NULL RETURNING prefix, name",
         )
@@ -126,15 +134,18 @@ pub async fn rotate(
         .bind(owner.to_string())
         .fetch_all(&mut *tx)
         .await?;
-        let ended_events = ended
+        let ended_events: Vec<NewEvent> = ended
             .iter()
             .map(|r| super::revoke::revoked_event(base, owner, r, "rotation_grace_ended"))
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect();
         crate::audit::chain::append(&mut tx, &config.keys, &ended_events, now).await?;
-        let name: String = old.try_get("name")?;
-        let old_prefix: String = old.try_get("prefix")?;
-        let scopes: String = old.try_get("scopes")?;
-        let description: Option<String> = old.try_get("description")?;
+        let RotatedRow {
+            name,
+            description,
+            prefix: old_prefix,
+            scopes,
+            ..
+        } = old;
         sqlx::query(
             "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
              created_at, expires_at, rotated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
