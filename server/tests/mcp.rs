@@ -612,3 +612,25 @@ async fn tool_calls_are_audited_without_their_arguments() {
         .await;
     assert_eq!(all, 0, "arguments never reach the audit log");
 }
+
+#[tokio::test]
+async fn a_tool_call_looks_its_token_up_once() {
+    let (app, _, token, p) = setup().await;
+    for version in [LEGACY, MODERN] {
+        let before = app.state.lookups.asked();
+        let (err, _) = call(
+            &app,
+            &token,
+            version,
+            "list_tasks",
+            json!({"project_id": p}),
+        )
+        .await;
+        assert!(!err);
+        assert_eq!(
+            app.state.lookups.asked() - before,
+            1,
+            "{version}: the guard's lookup is the route's principal"
+        );
+    }
+}

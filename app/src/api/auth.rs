@@ -63,6 +63,16 @@ impl FromRequestParts<AppState> for TokenAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(crate::mcp::http::InternalCall(token)) = parts
+            .extensions
+            .get::<crate::mcp::http::InternalCall>()
+            .cloned()
+        {
+            // An MCP tool call's route: the door authenticated this request
+            // (one lookup), counted it and audits it.
+            parts.extensions.insert(token.clone());
+            return Ok(TokenAuth(token));
+        }
         let meta = RequestMeta::of(parts, &state.config.trust_proxy);
         let Some(presented) = bearer(parts) else {
             state
@@ -94,16 +104,6 @@ impl FromRequestParts<AppState> for TokenAuth {
         .await
         .map_err(|e| ApiError::db("token authentication", e))?;
         match outcome {
-            Ok(token)
-                if parts
-                    .extensions
-                    .get::<crate::mcp::http::InternalCall>()
-                    .is_some() =>
-            {
-                // Already counted and audited by the MCP door that sent it.
-                parts.extensions.insert(token.clone());
-                Ok(TokenAuth(token))
-            }
             Ok(token) => {
                 // One per `token_used` entry the API layer will queue: after
                 // a clean shutdown the two counts agree (issue 11's P4).

@@ -47,10 +47,14 @@ use crate::{
     web::BODY_LIMIT_BYTES,
 };
 
-/// Marks a request the MCP door sends to the REST router in process: it was
-/// already counted against the rate limits and is audited as the MCP call.
-#[derive(Debug, Clone, Copy)]
-pub struct InternalCall;
+/// Marks a request the MCP door sends to the REST router in process, with
+/// the principal the door authenticated on this very request: the route
+/// uses it instead of looking the token up again (one lookup per tool call,
+/// so revocation is as exact as on any request), and the call was already
+/// counted against the rate limits and is audited as the MCP call. A
+/// request extension: no client can set it.
+#[derive(Debug, Clone)]
+pub struct InternalCall(pub Authenticated);
 
 /// The MCP call being served, for its `token_used` audit entry (method and
 /// tool name; never the arguments).
@@ -234,7 +238,11 @@ impl Backend for InProcess {
                 ext.insert(r.clone());
             }
         }
-        req.extensions_mut().insert(InternalCall);
+        let Some(principal) = parts(ctx).and_then(|p| p.extensions.get::<Authenticated>().cloned())
+        else {
+            return internal_error();
+        };
+        req.extensions_mut().insert(InternalCall(principal));
         let Ok(res) = self.api.clone().oneshot(req).await;
         let status = res.status().as_u16();
         let body = match axum::body::to_bytes(res.into_body(), 4 * 1024 * 1024).await {

@@ -65,6 +65,8 @@ pub struct TokenLookups {
     wait: Duration,
     /// Last-use writes this instance made or is making, by token and IP.
     pub(super) recent: super::authenticate::RecentWrites,
+    /// Lookups asked for since start (a relaxed counter: one add per lookup).
+    asked: std::sync::atomic::AtomicU64,
 }
 
 impl TokenLookups {
@@ -77,12 +79,21 @@ impl TokenLookups {
             tx,
             wait,
             recent: Default::default(),
+            asked: Default::default(),
         }
+    }
+
+    /// How many lookups were asked for since start (tests count them: an
+    /// MCP tool call looks its token up once).
+    pub fn asked(&self) -> u64 {
+        self.asked.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The row of the token whose hash is `hash`, read after this call
     /// began; `None` when no token has it.
     pub async fn find(&self, hash: String) -> Answer {
+        self.asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         let asked = async {
             self.tx
