@@ -3,7 +3,7 @@
 //! Doors are what the outside world calls: the axum router and its
 //! middleware (`web`), the REST API (`api`), MCP (`mcp`), the pages and
 //! their components, the server functions (`<noun>/rpc.rs`,
-//! `oauth/consent.rs`), the OAuth endpoints (`oauth/http.rs`) and the audit
+//! `oauth/consent.rs`), the OAuth endpoints (`oauth/http.rs`, `oauth/discovery.rs`) and the audit
 //! export download (`audit/export.rs`). The domain (accounts, auth, tokens,
 //! oauth, audit, sessions, projects, tasks, keys, db, and the plain types
 //! the doors hand it: `request`, `types`, `crypto`) is judged file by file:
@@ -34,7 +34,7 @@ fn is_door_file(rel: &str) -> bool {
     rel.ends_with("/rpc.rs")
         || matches!(
             rel,
-            "oauth/http.rs" | "oauth/consent.rs" | "audit/export.rs"
+            "oauth/http.rs" | "oauth/discovery.rs" | "oauth/consent.rs" | "audit/export.rs"
         )
 }
 
@@ -48,6 +48,7 @@ const DOOR_PATHS: &[&str] = &[
     "crate::app",
     "crate::overview",
     "crate::oauth::http",
+    "crate::oauth::discovery",
     "crate::oauth::consent",
     "crate::audit::export",
     "super::http",
@@ -68,6 +69,7 @@ const DOOR_INLINE: &[&str] = &[
     "crate::app::",
     "crate::overview::",
     "oauth::http::",
+    "oauth::discovery::",
     "oauth::consent::",
     "audit::export::",
     "super::http::",

@@ -25,6 +25,8 @@ pub mod noise;
 pub mod query;
 #[cfg(feature = "ssr")]
 pub mod queue;
+#[cfg(feature = "ssr")]
+pub mod verify;
 
 pub mod action;
 pub use action::{ActorKind, AuditAction, Outcome};

@@ -7,7 +7,8 @@
 //! | [`ssrf`] | the special-purpose addresses an outbound fetch never reaches (IANA registries) |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
 //! | [`grants`] | grants, issuing access and refresh tokens, bearer authentication |
-//! | [`http`] | the endpoints: metadata, authorize, token, register, revoke, consent |
+//! | [`http`] | the endpoints: authorize, token, register, revoke, the consent form's answer |
+//! | [`discovery`] | the metadata documents (RFC 9728, RFC 8414) and the challenges that name them |
 //! | [`consent`] | the consent page's server functions (the page is `pages::consent`) |
 //! | [`refresh`] | the refresh-token grant: rotation, reuse detection and the leeway |
 //! | [`revocation`] | ending grants: by the owner, the client (RFC 7009), account changes, reuse |
@@ -19,6 +20,8 @@
 #[cfg(feature = "ssr")]
 pub mod clients;
 pub mod consent;
+#[cfg(feature = "ssr")]
+pub mod discovery;
 #[cfg(feature = "ssr")]
 pub mod flow;
 #[cfg(feature = "ssr")]

@@ -106,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::oauth::http::challenge_layer,
+            crate::oauth::discovery::challenge_layer,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
