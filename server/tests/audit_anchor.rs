@@ -90,6 +90,17 @@ async fn deleting_the_newest_entries_and_rewinding_the_head_is_detected() {
         "{:?}",
         verdict(&app).await
     );
+    // The server goes on appending (the deleted seqs are reused): the seal
+    // is not moved from a head the chain no longer reaches, so the rewind
+    // stays visible.
+    append_at(&app, &keys, 2, Timestamp::now()).await;
+    assert!(matches!(verdict(&app).await, Verdict::HeadForged { .. }));
+    append_at(&app, &keys, 4, Timestamp::now()).await;
+    assert!(
+        matches!(verdict(&app).await, Verdict::HeadForged { .. }),
+        "past the sealed seq too: {:?}",
+        verdict(&app).await
+    );
     // Clearing the MAC is no way out.
     exec(
         &app,

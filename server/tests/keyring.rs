@@ -106,11 +106,15 @@ async fn relink_unkeyed(app: &TestApp, from_seq: i64, to_seq: Option<i64>) -> St
         prev = hash;
     }
     if to_seq.is_none() {
-        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-            .bind(&prev)
-            .execute(db)
-            .await
-            .unwrap();
+        // The pre-keyring form had no sealed head either.
+        sqlx::query(
+            "UPDATE audit_head SET last_hash = $1, sealed_seq = NULL, sealed_hash = NULL, \
+             head_mac = NULL, head_key_id = NULL WHERE id = 1",
+        )
+        .bind(&prev)
+        .execute(db)
+        .await
+        .unwrap();
     }
     prev
 }
@@ -199,6 +203,10 @@ async fn an_unkeyed_chain_moves_to_the_keyed_form_and_stays_covered() {
         .await
         .unwrap();
     assert_eq!(start, chain::KeyedStart::PinnedNow(7));
+    // That start also seals the head it finds (an install from before).
+    app::audit::head::reseal(&app.state.db, &ring)
+        .await
+        .unwrap();
     let file = std::fs::read_to_string(dir.path().join(app::keys::FILE_NAME)).unwrap();
     assert!(file.contains("audit-keyed-from 7"), "{file}");
     let again = app::keys::load(&|_| None, dir.path())

@@ -138,6 +138,7 @@ pub async fn append(
     .await?;
     let last_seq: i64 = head.try_get("last_seq")?;
     let mut prev: String = head.try_get("last_hash")?;
+    let first_prev = prev.clone();
     // The whole batch's links are computed under the head's lock, then
     // written ROWS_PER_INSERT rows per statement: a 500-event batch is ten
     // statements and one commit, not 500 round trips.
@@ -198,17 +199,13 @@ pub async fn append(
         }
         q.execute(&mut *conn).await?;
     }
-    // The new head, authenticated (super::head): rewinding it without the
-    // key is caught by `verify`.
-    sqlx::query(
-        "UPDATE audit_head SET last_hash = $1, head_mac = $2, head_key_id = $3 WHERE id = 1",
-    )
-    .bind(&prev)
-    .bind(super::head::head_mac(key, last_seq, &prev))
-    .bind(key.id())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
+    // The sealed head follows, from a seal the chain still reaches
+    // (super::head): a rewound head is never sealed again.
+    super::head::advance(conn, keys, (last_seq - n, &first_prev), last_seq, &prev).await
 }
 
 /// Appends in a transaction of its own.

@@ -5,8 +5,10 @@
 //! not the keyring cannot delete the newest entries and rewind the head, nor
 //! delete the oldest and move the anchor: `verify` checks both MACs.
 //!
-//! The head's MAC is rewritten by every append (under the head's lock), the
-//! anchor's by every purge. At start-up the server re-MACs both with the
+//! The head is sealed as `sealed_seq`/`sealed_hash` with its MAC: every
+//! append (under the head's lock) moves the seal to the new end, but only
+//! from a seal the chain still reaches, so a rewound head is never sealed
+//! again; the anchor's MAC is rewritten by every purge. At start-up the server re-MACs both with the
 //! current key after checking them under their own, so retiring an old key
 //! never strands them; an install from before these MACs gets them at its
 //! first start (logged: seen again later, it means the database was
@@ -61,6 +63,8 @@ pub fn anchor_mac(
 pub struct HeadRow {
     pub last_seq: i64,
     pub last_hash: String,
+    pub sealed_seq: Option<i64>,
+    pub sealed_hash: Option<String>,
     pub head_mac: Option<String>,
     pub head_key_id: Option<String>,
     pub anchor_seq: i64,
@@ -72,7 +76,7 @@ pub struct HeadRow {
 }
 
 pub const SELECT_HEAD: &str =
-    "SELECT last_seq, last_hash, head_mac, head_key_id, anchor_seq, anchor_hash, \
+    "SELECT last_seq, last_hash, sealed_seq, sealed_hash, head_mac, head_key_id, anchor_seq, anchor_hash, \
      anchor_at, anchor_entry_at, anchor_mac, anchor_key_id FROM audit_head WHERE id = 1";
 
 /// What a MAC check found.
@@ -113,11 +117,14 @@ impl HeadRow {
         if self.last_seq == 0 && self.head_mac.is_none() {
             return Seal::NotNeeded;
         }
+        let (Some(seq), Some(hash)) = (self.sealed_seq, self.sealed_hash.as_deref()) else {
+            return Seal::Missing;
+        };
         check(
             keys,
             self.head_mac.as_deref(),
             self.head_key_id.as_deref(),
-            |k| head_mac(k, self.last_seq, &self.last_hash),
+            |k| head_mac(k, seq, hash),
         )
     }
 
@@ -152,24 +159,34 @@ pub async fn reseal(db: &Db, keys: &Keyring) -> Result<(), sqlx::Error> {
     super::chain::lock_for_write(&mut tx).await?;
     let row: HeadRow = sqlx::query_as(SELECT_HEAD).fetch_one(&mut *tx).await?;
     let current = keys.current();
-    match row.head_seal(keys) {
-        Seal::Valid | Seal::Missing | Seal::NotNeeded => {
-            if row.head_seal(keys) == Seal::Missing {
-                tracing::warn!(
-                    last_seq = row.last_seq,
-                    "the audit head had no MAC: authenticated now (expected once, at the first start \
-                     after the upgrade that added it; seen again, the database was altered)"
-                );
-            }
-            sqlx::query("UPDATE audit_head SET head_mac = $1, head_key_id = $2 WHERE id = 1")
-                .bind(head_mac(current, row.last_seq, &row.last_hash))
-                .bind(current.id())
-                .execute(&mut *tx)
-                .await?;
+    let seal = match row.head_seal(keys) {
+        // Re-MACed where it is, under the current key.
+        Seal::Valid => row.sealed_seq.zip(row.sealed_hash.clone()),
+        Seal::NotNeeded => None,
+        Seal::Missing => {
+            tracing::warn!(
+                last_seq = row.last_seq,
+                "the audit head had no MAC: authenticated now (expected once, at the first start \
+                 after the upgrade that added it; seen again, the database was altered)"
+            );
+            Some((row.last_seq, row.last_hash.clone()))
         }
         other => {
-            tracing::error!(seal = ?other, "the audit head's MAC does not check: run `preqstation audit verify`")
+            tracing::error!(seal = ?other, "the audit head's MAC does not check: run `preqstation audit verify`");
+            None
         }
+    };
+    if let Some((seq, hash)) = seal {
+        sqlx::query(
+            "UPDATE audit_head SET sealed_seq = $1, sealed_hash = $2, head_mac = $3, head_key_id = $4 \
+             WHERE id = 1",
+        )
+        .bind(seq)
+        .bind(&hash)
+        .bind(head_mac(current, seq, &hash))
+        .bind(current.id())
+        .execute(&mut *tx)
+        .await?;
     }
     match row.anchor_seal(keys) {
         Seal::NotNeeded => {}
@@ -198,4 +215,66 @@ pub async fn reseal(db: &Db, keys: &Keyring) -> Result<(), sqlx::Error> {
         }
     }
     tx.commit().await
+}
+
+/// Called by every append under the head's lock, after its entries are
+/// written: moves the sealed head to the new end (`seq`, `hash`), but only
+/// from a seal that checks and that the chain still reaches (the entry at
+/// the sealed seq still has the sealed hash, or retention purged it). A
+/// rewound head is thus never re-sealed: the old seal stays as evidence for
+/// `audit verify`. A chain never sealed is sealed when it starts from
+/// nothing; an install from before the MACs at its next start ([`reseal`]).
+/// `before` is the head (seq, hash) the append started from.
+pub async fn advance(
+    conn: &mut sqlx::AnyConnection,
+    keys: &Keyring,
+    before: (i64, &str),
+    seq: i64,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    let row: HeadRow = sqlx::query_as(SELECT_HEAD).fetch_one(&mut *conn).await?;
+    let from_here = match (row.sealed_seq, row.sealed_hash.as_deref()) {
+        (Some(s), Some(h)) if s == before.0 => h == before.1,
+        (Some(s), Some(h)) if s < before.0 => {
+            let at: Option<(String,)> =
+                sqlx::query_as("SELECT hash FROM audit_events WHERE seq = $1")
+                    .bind(s)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match at {
+                Some((stored,)) => stored == h,
+                // Purged by retention: the anchor (MACed) is past it.
+                None => s <= row.anchor_seq,
+            }
+        }
+        (None, None) => before.0 == 0,
+        _ => false,
+    };
+    let sealed = match row.head_seal(keys) {
+        Seal::Valid => true,
+        Seal::NotNeeded | Seal::Missing => row.sealed_seq.is_none() && before.0 == 0,
+        Seal::UnknownKey(_) | Seal::Invalid => false,
+    };
+    if !(from_here && sealed) {
+        static LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            tracing::error!(
+                "the audit log's sealed head does not match the chain: it stays where it was \
+                 (run `preqstation audit verify`)"
+            );
+        }
+        return Ok(());
+    }
+    let key = keys.current();
+    sqlx::query(
+        "UPDATE audit_head SET sealed_seq = $1, sealed_hash = $2, head_mac = $3, head_key_id = $4 \
+         WHERE id = 1",
+    )
+    .bind(seq)
+    .bind(hash)
+    .bind(head_mac(key, seq, hash))
+    .bind(key.id())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -67,6 +67,8 @@ pub async fn verify_at(
     let head_hash = head.last_hash.clone();
     let anchor_seq = head.anchor_seq;
     let mut prev = head.anchor_hash.clone();
+    // The hash the walk found at the sealed head's seq.
+    let mut at_seal: Option<String> = None;
     let mut expected = anchor_seq + 1;
     let mut count = 0;
     let mut after = anchor_seq;
@@ -134,6 +136,9 @@ pub async fn verify_at(
             if !crate::crypto::constant_time_eq(computed.as_bytes(), stored.as_bytes()) {
                 return Ok(Verdict::Altered { seq });
             }
+            if Some(seq) == head.sealed_seq {
+                at_seal = Some(stored.clone());
+            }
             prev = stored;
             expected += 1;
             count += 1;
@@ -154,6 +159,24 @@ pub async fn verify_at(
             return Ok(Verdict::HeadForged {
                 why: describe(&other),
             })
+        }
+    }
+    // The chain must still reach the sealed head, with the same entry there
+    // (unless retention purged it): a rewound head fails here even after
+    // new entries reused the deleted seqs.
+    if let (Some(sealed_seq), Some(sealed_hash)) = (head.sealed_seq, head.sealed_hash.as_deref()) {
+        let purged = sealed_seq <= anchor_seq;
+        if sealed_seq > head_seq {
+            return Ok(Verdict::HeadForged {
+                why: format!(
+                    "it was sealed at entry {sealed_seq}, but the chain ends at {head_seq}"
+                ),
+            });
+        }
+        if !purged && at_seal.as_deref() != Some(sealed_hash) {
+            return Ok(Verdict::HeadForged {
+                why: format!("entry {sealed_seq} is not the one that was sealed"),
+            });
         }
     }
     match head.anchor_seal(keys) {
