@@ -30,24 +30,8 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(openapi::json()) }))
-        .route("/auth/whoami", get(routes::whoami))
-        .route(
-            "/tokens/self",
-            get(routes::token_self).delete(routes::revoke_self),
-        )
-        .route("/tokens/verify", post(routes::verify))
+        .merge(routes::router())
         .route("/tokens/self/rotate", post(rotation::rotate_self))
-        .route("/projects", get(routes::list_projects))
-        .route("/projects/{id}", get(routes::get_project))
-        .route("/tasks", get(routes::list_tasks).post(routes::create_task))
-        .route(
-            "/tasks/{id}",
-            get(routes::get_task).patch(routes::update_task),
-        )
-        .route(
-            "/tasks/{id}/worklogs",
-            get(routes::list_worklogs).post(routes::create_worklog),
-        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state, meta::layer))
