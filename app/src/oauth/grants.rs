@@ -246,9 +246,12 @@ pub async fn authenticate(
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    // Last use, for Connected apps: at most once a minute, or at once from a
-    // new IP (no write per request).
-    if row.last_used_at.is_none_or(|t| now.millis() - t >= 60_000)
+    // Last use, for Connected apps: on the same interval as API keys', or
+    // at once from a new IP (no write per request).
+    let interval = crate::tokens::service::LAST_USED_INTERVAL_MS;
+    if row
+        .last_used_at
+        .is_none_or(|t| now.millis() - t >= interval)
         || row.last_used_ip.as_deref() != ip
     {
         sqlx::query("UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
