@@ -130,15 +130,12 @@ pub async fn append(
     }
     let key = keys.current();
     let n = events.len() as i64;
-    let head = sqlx::query(
-        "UPDATE audit_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq, last_hash",
-    )
-    .bind(n)
-    .fetch_one(&mut *conn)
-    .await?;
-    let last_seq: i64 = head.try_get("last_seq")?;
-    let mut prev: String = head.try_get("last_hash")?;
-    let first_prev = prev.clone();
+    let head: super::head::HeadRow = sqlx::query_as(super::head::CLAIM_HEAD)
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last_seq = head.last_seq;
+    let mut prev = head.last_hash.clone();
     // The whole batch's links are computed under the head's lock, then
     // written ROWS_PER_INSERT rows per statement: a 500-event batch is ten
     // statements and one commit, not 500 round trips.
@@ -205,7 +202,15 @@ pub async fn append(
         .await?;
     // The sealed head follows, from a seal the chain still reaches
     // (super::head): a rewound head is never sealed again.
-    super::head::advance(conn, keys, (last_seq - n, &first_prev), last_seq, &prev).await
+    super::head::advance(
+        conn,
+        keys,
+        &head,
+        (last_seq - n, &head.last_hash),
+        last_seq,
+        &prev,
+    )
+    .await
 }
 
 /// Appends in a transaction of its own.

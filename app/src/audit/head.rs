@@ -75,9 +75,22 @@ pub struct HeadRow {
     pub anchor_key_id: Option<String>,
 }
 
-pub const SELECT_HEAD: &str =
-    "SELECT last_seq, last_hash, sealed_seq, sealed_hash, head_mac, head_key_id, anchor_seq, anchor_hash, \
-     anchor_at, anchor_entry_at, anchor_mac, anchor_key_id FROM audit_head WHERE id = 1";
+macro_rules! head_columns {
+    () => {
+        "last_seq, last_hash, sealed_seq, sealed_hash, head_mac, head_key_id, anchor_seq, anchor_hash, \
+         anchor_at, anchor_entry_at, anchor_mac, anchor_key_id"
+    };
+}
+
+pub const SELECT_HEAD: &str = concat!("SELECT ", head_columns!(), " FROM audit_head WHERE id = 1");
+
+/// An append's first statement: takes `$1` sequence numbers under the
+/// head's lock and returns the row as it now is (`last_hash` still the
+/// previous entry's), so the append reads the head once.
+pub const CLAIM_HEAD: &str = concat!(
+    "UPDATE audit_head SET last_seq = last_seq + $1 WHERE id = 1 RETURNING ",
+    head_columns!()
+);
 
 /// What a MAC check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,10 +201,11 @@ pub async fn reseal(db: &Db, keys: &Keyring) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     }
-    match row.anchor_seal(keys) {
+    let anchor = row.anchor_seal(keys);
+    match anchor {
         Seal::NotNeeded => {}
         Seal::Valid | Seal::Missing => {
-            if row.anchor_seal(keys) == Seal::Missing {
+            if anchor == Seal::Missing {
                 tracing::warn!(
                     anchor_seq = row.anchor_seq,
                     "the audit anchor had no MAC: authenticated now (expected once, at the first start \
@@ -224,15 +238,16 @@ pub async fn reseal(db: &Db, keys: &Keyring) -> Result<(), sqlx::Error> {
 /// rewound head is thus never re-sealed: the old seal stays as evidence for
 /// `audit verify`. A chain never sealed is sealed when it starts from
 /// nothing; an install from before the MACs at its next start ([`reseal`]).
-/// `before` is the head (seq, hash) the append started from.
+/// `row` is the head as the append claimed it ([`CLAIM_HEAD`]); `before`
+/// is the (seq, hash) the append started from.
 pub async fn advance(
     conn: &mut sqlx::AnyConnection,
     keys: &Keyring,
+    row: &HeadRow,
     before: (i64, &str),
     seq: i64,
     hash: &str,
 ) -> Result<(), sqlx::Error> {
-    let row: HeadRow = sqlx::query_as(SELECT_HEAD).fetch_one(&mut *conn).await?;
     let from_here = match (row.sealed_seq, row.sealed_hash.as_deref()) {
         (Some(s), Some(h)) if s == before.0 => h == before.1,
         (Some(s), Some(h)) if s < before.0 => {
