@@ -1,7 +1,8 @@
 //! The error every server function returns, shared with the browser so the UI
 //! can put a message next to the field it is about.
 //!
-//! Domain errors (e.g. `accounts::AccountError`) convert into it; internal
+//! Domain faults ([`crate::fault::Fault`]) convert into it, an invalid input
+//! becoming a message by its form field ([`form_field`]); internal
 //! failures are logged with context on the server and reach the client only
 //! as a generic message.
 
@@ -10,6 +11,8 @@ use leptos::server_fn::{
     error::{FromServerFnError, ServerFnErrorErr},
 };
 use serde::{Deserialize, Serialize};
+
+use crate::fault::{Fault, Input};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -121,17 +124,78 @@ impl FromServerFnError for AppError {
 impl AppError {
     /// Logs `err` with `context` and returns the generic error the client sees.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
-        tracing::error!(context, error = %err, "internal error");
-        AppError::Internal
+        Fault::internal(context, err).into()
     }
 
     /// Maps a database error: pool exhaustion or an unreachable server is
     /// 503 (the app recovers when the database does), everything else 500.
     pub fn db(context: &str, err: sqlx::Error) -> Self {
-        if crate::db::is_transient(&err) {
-            tracing::error!(context, error = %err, "database unavailable");
-            return AppError::Unavailable;
+        Fault::db(context, err).into()
+    }
+}
+
+/// A domain fault as a server function answers it: an invalid or throttled
+/// input becomes a message by the form field that holds it.
+impl From<Fault> for AppError {
+    fn from(f: Fault) -> Self {
+        match f {
+            Fault::Invalid { input, message } => AppError::Field {
+                field: form_field(input).to_string(),
+                message,
+            },
+            Fault::Throttled {
+                input,
+                message,
+                retry_after,
+            } => AppError::TooManyRequests {
+                field: form_field(input).to_string(),
+                message,
+                retry_after,
+            },
+            Fault::Unauthenticated(m) => AppError::Unauthorized(m),
+            Fault::Forbidden(m) => AppError::Forbidden(m),
+            Fault::NotFound(m) => AppError::NotFound(m),
+            Fault::Conflict(m) => AppError::Conflict(m),
+            Fault::Unavailable => AppError::Unavailable,
+            Fault::Internal => AppError::Internal,
         }
-        Self::internal(context, err)
+    }
+}
+
+/// The name the dashboard's forms (and the REST API's bodies and queries)
+/// give the value a rule was about.
+pub fn form_field(input: Input) -> &'static str {
+    match input {
+        Input::Email => "email",
+        Input::Password => "password",
+        Input::PasswordConfirmation => "confirm",
+        Input::CurrentPassword => "current_password",
+        Input::NewPassword => "new_password",
+        Input::Role => "role",
+        Input::SetupCode => "setup_code",
+        Input::TokenName | Input::ProjectName => "name",
+        Input::TokenDescription | Input::ProjectDescription | Input::TaskDescription => {
+            "description"
+        }
+        Input::Scopes => "scopes",
+        Input::Expiry => "expiry",
+        Input::ExpiryDate => "custom_date",
+        Input::RotationGrace => "grace",
+        Input::TokenStatus | Input::TaskStatus => "status",
+        Input::DefaultExpiry => "default_expiry",
+        Input::MaxLifetime => "max_lifetime",
+        Input::MaxActiveTokens => "max_active_tokens",
+        Input::RevokeFamilyOnReuse => "revoke_family_on_reuse",
+        Input::ProjectSettings => "settings",
+        Input::Project => "project_id",
+        Input::TaskTitle => "title",
+        Input::TaskResult => "result",
+        Input::WorkLogMessage => "message",
+        Input::WorkLogMinutes => "minutes",
+        Input::AuditAction => "action",
+        Input::AuditToken => "token",
+        Input::From => "from",
+        Input::To => "to",
+        Input::Cursor => "cursor",
     }
 }

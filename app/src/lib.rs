@@ -21,13 +21,14 @@
 //! | `db`          | (server) the SQLite/PostgreSQL pool, migrations, and connections kept aside |
 //! | `request`     | (server) what the domain knows of a request: client IP, User-Agent, request id |
 //! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
+//! | [`fault`]     | what went wrong in a rule, in domain words (each door maps it) |
 //! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
 //!
 //! **Doors**: what the outside calls, each a thin translation to the domain.
 //!
 //! | module        | what it owns |
 //! |---------------|--------------|
-//! | `<noun>::rpc` | the server functions the pages call (`/rpc/...`), one file per noun |
+//! | [`rpc`]       | the server functions the pages call (`/rpc/...`), one file per noun |
 //! | [`app`], [`pages`], [`components`], [`overview`] | the HTML shell, route table, dashboard pages and shared UI pieces |
 //! | `api`         | (server) the bearer-token REST API under `/api/` |
 //! | `mcp`         | (server) the same operations as MCP tools: `/mcp` and the stdio server's tools |
@@ -51,10 +52,12 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod fault;
 pub mod oauth;
 pub mod overview;
 pub mod pages;
 pub mod projects;
+pub mod rpc;
 pub mod sessions;
 pub mod tasks;
 pub mod tokens;

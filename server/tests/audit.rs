@@ -294,7 +294,7 @@ async fn rotation_grace_choices_and_first_use_cut_over() {
             t0.plus_secs(20),
         )
         .await;
-        assert!(matches!(again, Err(app::error::AppError::Conflict(_))));
+        assert!(matches!(again, Err(app::fault::Fault::Conflict(_))));
         assert!(authenticate_at(&app, new.expose(), t0.plus_secs(30))
             .await
             .is_ok());

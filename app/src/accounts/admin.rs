@@ -11,7 +11,7 @@ use super::{
 use crate::{
     audit::NewEvent,
     db::Db,
-    error::AppError,
+    fault::{Fault, Input},
     sessions, tokens,
     types::{AccountId, Role, Timestamp},
 };
@@ -90,9 +90,9 @@ pub async fn set_disabled(
     disabled: bool,
     base: &NewEvent,
     now: Timestamp,
-) -> Result<Ended, AppError> {
+) -> Result<Ended, Fault> {
     if disabled && admin == target {
-        return Err(AppError::Conflict(
+        return Err(Fault::Conflict(
             "You cannot disable your own account.".into(),
         ));
     }
@@ -140,8 +140,8 @@ pub async fn set_disabled(
         Ok::<_, sqlx::Error>(Some(ended))
     };
     run.await
-        .map_err(|e| AppError::db("disable account", e))?
-        .ok_or_else(|| AppError::NotFound("No such account.".into()))
+        .map_err(|e| Fault::db("disable account", e))?
+        .ok_or_else(|| Fault::NotFound("No such account.".into()))
 }
 
 /// Ends every session and revokes every token of an account (Taskschmiede's
@@ -153,7 +153,7 @@ pub async fn invalidate(
     target: AccountId,
     base: &NewEvent,
     now: Timestamp,
-) -> Result<Ended, AppError> {
+) -> Result<Ended, Fault> {
     let run = async {
         let mut tx = db.begin().await?;
         if !super::lock_row(&mut tx, target).await? {
@@ -192,8 +192,8 @@ pub async fn invalidate(
         }))
     };
     run.await
-        .map_err(|e| AppError::db("invalidate account", e))?
-        .ok_or_else(|| AppError::NotFound("No such account.".into()))
+        .map_err(|e| Fault::db("invalidate account", e))?
+        .ok_or_else(|| Fault::NotFound("No such account.".into()))
 }
 
 /// Changes the password after checking the current one. Ends every other
@@ -217,7 +217,7 @@ pub async fn change_password(
     change: PasswordChange,
     base: &NewEvent,
     now: Timestamp,
-) -> Result<Ended, AppError> {
+) -> Result<Ended, Fault> {
     let db = &state.db;
     let PasswordChange {
         current,
@@ -227,46 +227,46 @@ pub async fn change_password(
     } = change;
     let stored = super::find_by_id(db, account)
         .await
-        .map_err(|e| AppError::db("change password", e))?
-        .ok_or_else(|| AppError::Unauthorized("Your session has ended. Sign in again.".into()))?;
+        .map_err(|e| Fault::db("change password", e))?
+        .ok_or_else(|| Fault::Unauthenticated("Your session has ended. Sign in again.".into()))?;
     if current.is_empty() {
-        return Err(AppError::field(
-            "current_password",
+        return Err(Fault::invalid(
+            Input::CurrentPassword,
             "Enter your current password.",
         ));
     }
     let ok = crate::auth::service::check_password(
         state,
         keys,
-        "current_password",
+        Input::CurrentPassword,
         current.clone(),
         Some(stored.password_hash.clone()),
         now,
     )
     .await?;
     if !ok {
-        return Err(AppError::field(
-            "current_password",
+        return Err(Fault::invalid(
+            Input::CurrentPassword,
             "Your current password is incorrect.",
         ));
     }
     password::check_new_password(&new, &stored.email)
-        .map_err(|m| AppError::field("new_password", m))?;
+        .map_err(|m| Fault::invalid(Input::NewPassword, m))?;
     if new == current {
-        return Err(AppError::field(
-            "new_password",
+        return Err(Fault::invalid(
+            Input::NewPassword,
             "Choose a password different from your current one.",
         ));
     }
     if new != confirm {
-        return Err(AppError::field(
-            "confirm",
+        return Err(Fault::invalid(
+            Input::PasswordConfirmation,
             "The two passwords do not match.",
         ));
     }
     let hash = password::hash(Password::new(new))
         .await
-        .map_err(|e| AppError::internal("password hash", e))?;
+        .map_err(|e| Fault::internal("password hash", e))?;
     let run = async {
         let mut tx = db.begin().await?;
         sqlx::query(
@@ -316,5 +316,5 @@ pub async fn change_password(
             apps,
         })
     };
-    run.await.map_err(|e| AppError::db("change password", e))
+    run.await.map_err(|e| Fault::db("change password", e))
 }

@@ -15,15 +15,9 @@ mod service;
 #[cfg(feature = "ssr")]
 pub use service::*;
 
-pub mod rpc;
-
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    error::AppError,
-    types::{FormSecret, Role, Timestamp},
-};
+use crate::types::{Role, Timestamp};
 
 /// An account as the administrators' list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

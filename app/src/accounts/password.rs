@@ -104,12 +104,12 @@ pub async fn verify(password: Password, stored: String) -> Result<bool, HashErro
     .await?)
 }
 
-impl From<HashError> for crate::error::AppError {
+impl From<HashError> for crate::fault::Fault {
     fn from(e: HashError) -> Self {
         match e {
             // 503 with Retry-After: the request was not evaluated.
-            HashError::Busy => crate::error::AppError::Unavailable,
-            other => crate::error::AppError::internal("password hashing", other),
+            HashError::Busy => crate::fault::Fault::Unavailable,
+            other => crate::fault::Fault::internal("password hashing", other),
         }
     }
 }

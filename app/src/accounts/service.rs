@@ -6,6 +6,7 @@ use crate::audit::AuditAction;
 use super::password::{self, Password};
 use crate::{
     db::{is_unique_violation, Db},
+    fault::{Fault, Input},
     types::{AccountId, Role, Timestamp},
 };
 
@@ -23,6 +24,23 @@ pub enum AccountError {
     Hash(#[from] password::HashError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl From<AccountError> for Fault {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::EmailTaken => {
+                Fault::invalid(Input::Email, "An account with this email already exists.")
+            }
+            AccountError::AlreadySetUp => {
+                Fault::Conflict("Preqstation is already set up. Sign in instead.".into())
+            }
+            AccountError::InvalidEmail(m) => Fault::invalid(Input::Email, m),
+            AccountError::WeakPassword(m) => Fault::invalid(Input::Password, m),
+            AccountError::Hash(e) => e.into(),
+            AccountError::Db(e) => Fault::db("account query", e),
+        }
+    }
 }
 
 /// An account row. The password hash stays on the server.

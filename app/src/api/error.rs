@@ -10,7 +10,7 @@ use axum::{
 use serde_json::json;
 
 use super::limits::RateState;
-use crate::tokens::Scope;
+use crate::{fault::Fault, tokens::Scope};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -111,10 +111,7 @@ impl ApiError {
 
     /// Logs a database error with context; unreachable database → 503.
     pub fn db(context: &str, err: sqlx::Error) -> Self {
-        match crate::error::AppError::db(context, err) {
-            crate::error::AppError::Unavailable => ApiError::Unavailable,
-            _ => ApiError::Internal,
-        }
+        Fault::db(context, err).into()
     }
 }
 
@@ -161,28 +158,32 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::error::AppError> for ApiError {
-    fn from(e: crate::error::AppError) -> Self {
-        use crate::error::AppError as A;
-        match e {
-            A::Field { field, message } => ApiError::Validation { field, message },
-            A::Unauthorized(m) => ApiError::Unauthorized {
-                message: m,
-                invalid_token: false,
+/// A domain fault as the envelope says it: an invalid input names the
+/// body or query field that holds it (the forms' names, see
+/// [`crate::error::form_field`]).
+impl From<Fault> for ApiError {
+    fn from(f: Fault) -> Self {
+        match f {
+            Fault::Invalid { input, message } => ApiError::Validation {
+                field: crate::error::form_field(input).to_string(),
+                message,
             },
-            A::Forbidden(m) => ApiError::Forbidden(m),
-            A::NotFound(m) => ApiError::NotFound(m),
-            A::Conflict(m) => ApiError::Conflict(m),
-            A::TooManyRequests { retry_after, .. } => ApiError::RateLimited(RateState {
+            Fault::Throttled { retry_after, .. } => ApiError::RateLimited(RateState {
                 policy: "default",
                 quota: 1,
                 remaining: 0,
                 reset_secs: retry_after.max(1),
                 retry_after_secs: Some(retry_after.max(1)),
             }),
-            A::Unavailable => ApiError::Unavailable,
-            A::Internal => ApiError::Internal,
-            A::Request(m) => ApiError::BadRequest(m),
+            Fault::Unauthenticated(m) => ApiError::Unauthorized {
+                message: m,
+                invalid_token: false,
+            },
+            Fault::Forbidden(m) => ApiError::Forbidden(m),
+            Fault::NotFound(m) => ApiError::NotFound(m),
+            Fault::Conflict(m) => ApiError::Conflict(m),
+            Fault::Unavailable => ApiError::Unavailable,
+            Fault::Internal => ApiError::Internal,
         }
     }
 }

@@ -52,6 +52,7 @@ async fn export(
     };
     // Validate the filter before streaming starts (errors become a 422).
     if let Err(e) = query::page(&state.db, &scope, &filter, Some(i64::MIN + 1), 1).await {
+        let e = crate::error::AppError::from(e);
         return (
             StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::BAD_REQUEST),
             e.to_string(),

@@ -6,12 +6,9 @@
 //! hot-path events go through a batched queue (`queue`). No API route
 //! reads it: tokens never can.
 
-pub mod rpc;
-
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::AppError, types::Timestamp};
+use crate::types::Timestamp;
 
 #[cfg(feature = "ssr")]
 pub mod chain;

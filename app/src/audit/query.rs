@@ -5,7 +5,7 @@
 use super::{AuditEntry, AuditFilter};
 use crate::{
     db::Db,
-    error::AppError,
+    fault::{Fault, Input},
     types::{CurrentUser, Timestamp},
 };
 
@@ -17,10 +17,10 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn for_user(user: &CurrentUser, filter: &AuditFilter) -> Result<Self, AppError> {
+    pub fn for_user(user: &CurrentUser, filter: &AuditFilter) -> Result<Self, Fault> {
         let all = matches!(filter.all_accounts.as_deref(), Some("on" | "true" | "1"));
         if all && !user.is_admin() {
-            return Err(AppError::Forbidden(
+            return Err(Fault::Forbidden(
                 "Only administrators can see every account's events.".into(),
             ));
         }
@@ -32,10 +32,10 @@ impl Scope {
 
 const DAY_MS: i64 = 86_400_000;
 
-fn day_start(raw: &str, field: &str) -> Result<i64, AppError> {
+fn day_start(raw: &str, input: Input) -> Result<i64, Fault> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(raw.trim(), &format)
-        .map_err(|_| AppError::field(field, "Use a date like 2026-11-22."))?;
+        .map_err(|_| Fault::invalid(input, "Use a date like 2026-11-22."))?;
     Ok((date.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
@@ -145,7 +145,7 @@ struct Criteria {
 }
 
 impl Criteria {
-    fn from_filter(scope: &Scope, filter: &AuditFilter) -> Result<Self, AppError> {
+    fn from_filter(scope: &Scope, filter: &AuditFilter) -> Result<Self, Fault> {
         let nonempty = |v: &Option<String>| {
             v.as_deref()
                 .map(str::trim)
@@ -155,13 +155,13 @@ impl Criteria {
         let action = nonempty(&filter.action);
         if let Some(a) = &action {
             if super::AuditAction::parse(a).is_none() {
-                return Err(AppError::field("action", "Unknown action."));
+                return Err(Fault::invalid(Input::AuditAction, "Unknown action."));
             }
         }
         let token = nonempty(&filter.token);
         if token.as_ref().is_some_and(|t| t.chars().count() > 64) {
-            return Err(AppError::field(
-                "token",
+            return Err(Fault::invalid(
+                Input::AuditToken,
                 "Enter a token prefix (up to 12 characters).",
             ));
         }
@@ -170,10 +170,10 @@ impl Criteria {
             action,
             token,
             from: nonempty(&filter.from)
-                .map(|f| day_start(&f, "from"))
+                .map(|f| day_start(&f, Input::From))
                 .transpose()?,
             to: nonempty(&filter.to)
-                .map(|t| day_start(&t, "to").map(|d| d + DAY_MS))
+                .map(|t| day_start(&t, Input::To).map(|d| d + DAY_MS))
                 .transpose()?,
             security_only: matches!(filter.security_only.as_deref(), Some("on" | "true" | "1")),
         })
@@ -251,7 +251,7 @@ fn page_sql(c: &Criteria, before: Option<i64>, limit: i64, range_first: bool) ->
 /// chosen when the newest entry in scope (below `before`) is at or after
 /// `to`, and only for a bounded range: one account's, or from..to (all of
 /// the log before a date could be all of it). Either way the same rows.
-async fn range_first(db: &Db, c: &Criteria, before: Option<i64>) -> Result<bool, AppError> {
+async fn range_first(db: &Db, c: &Criteria, before: Option<i64>) -> Result<bool, Fault> {
     let Some(to) = c.to else { return Ok(false) };
     if c.account.is_none() && c.from.is_none() {
         return Ok(false);
@@ -270,7 +270,7 @@ async fn range_first(db: &Db, c: &Criteria, before: Option<i64>) -> Result<bool,
     let newest: Option<(i64,)> = bound(&sql, w.args)
         .fetch_optional(db)
         .await
-        .map_err(|e| AppError::db("audit query", e))?;
+        .map_err(|e| Fault::db("audit query", e))?;
     Ok(newest.is_some_and(|(at,)| at >= to))
 }
 
@@ -306,14 +306,14 @@ pub async fn page(
     filter: &AuditFilter,
     before: Option<i64>,
     limit: i64,
-) -> Result<(Vec<AuditEntry>, Option<i64>), AppError> {
+) -> Result<(Vec<AuditEntry>, Option<i64>), Fault> {
     let criteria = Criteria::from_filter(scope, filter)?;
     let range_first = range_first(db, &criteria, before).await?;
     let sql = page_sql(&criteria, before, limit, range_first);
     let rows: Vec<EntryRow> = bound(&sql.text, sql.args)
         .fetch_all(db)
         .await
-        .map_err(|e| AppError::db("audit query", e))?;
+        .map_err(|e| Fault::db("audit query", e))?;
     let mut entries: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from).collect();
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);

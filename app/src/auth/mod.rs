@@ -3,8 +3,6 @@
 //! every entry point (the server functions in `rpc`, the admin CLI) shares
 //! them.
 
-pub mod rpc;
-
 #[cfg(feature = "ssr")]
 pub mod device;
 #[cfg(feature = "ssr")]

@@ -4,7 +4,7 @@
 use crate::audit::{ActorKind, AuditAction, Outcome};
 use crate::{
     accounts::{self, password::Password, AccountError, NewAccount},
-    error::AppError,
+    fault::{Fault, Input},
     request::RequestMeta,
     sessions::{self, AuthSession, SessionPolicy, SessionSecret},
     state::AppState,
@@ -27,23 +27,6 @@ pub struct SignedIn {
     pub device: Option<String>,
 }
 
-impl From<AccountError> for AppError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::EmailTaken => {
-                AppError::field("email", "An account with this email already exists.")
-            }
-            AccountError::AlreadySetUp => {
-                AppError::Conflict("Preqstation is already set up. Sign in instead.".into())
-            }
-            AccountError::InvalidEmail(m) => AppError::field("email", m),
-            AccountError::WeakPassword(m) => AppError::field("password", m),
-            AccountError::Hash(e) => e.into(),
-            AccountError::Db(e) => AppError::db("account query", e),
-        }
-    }
-}
-
 /// Creates the first (admin) account and signs it in. Needs a live setup
 /// code (see [`super::setup_code`]); wrong codes are throttled per IP.
 #[allow(clippy::too_many_arguments)]
@@ -55,17 +38,17 @@ pub async fn setup(
     password: String,
     confirm: &str,
     now: Timestamp,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignedIn, Fault> {
     if state
         .is_set_up()
         .await
-        .map_err(|e| AppError::db("setup check", e))?
+        .map_err(|e| Fault::db("setup check", e))?
     {
         return Err(AccountError::AlreadySetUp.into());
     }
     if code.trim().is_empty() {
-        return Err(AppError::field(
-            "setup_code",
+        return Err(Fault::invalid(
+            Input::SetupCode,
             "Enter the setup code the server printed when it started.",
         ));
     }
@@ -74,14 +57,14 @@ pub async fn setup(
         &state.config,
         ip_key.as_deref().unwrap_or("-"),
     )];
-    let reservation = reserve(state, &keys, "setup_code", "setup attempts", now).await?;
+    let reservation = reserve(state, &keys, Input::SetupCode, "setup attempts", now).await?;
     let valid = super::setup_code::is_valid(&state.db, code, now)
         .await
-        .map_err(|e| AppError::db("setup code", e))?;
+        .map_err(|e| Fault::db("setup code", e))?;
     if !valid {
         reservation.keep();
-        return Err(AppError::field(
-            "setup_code",
+        return Err(Fault::invalid(
+            Input::SetupCode,
             "This setup code is not valid. Use the one the server printed at its last start \
              (also in the setup-code file of its data directory).",
         ));
@@ -89,8 +72,8 @@ pub async fn setup(
     // A right code is not a failed attempt, whatever the rest of the form says.
     release(state, reservation).await?;
     if password != confirm {
-        return Err(AppError::field(
-            "confirm",
+        return Err(Fault::invalid(
+            Input::PasswordConfirmation,
             "The two passwords do not match.",
         ));
     }
@@ -117,19 +100,19 @@ pub async fn setup(
 async fn reserve(
     state: &AppState,
     keys: &[throttle::Key],
-    field: &str,
+    input: Input,
     what: &str,
     now: Timestamp,
-) -> Result<throttle::Reservation, AppError> {
+) -> Result<throttle::Reservation, Fault> {
     match throttle::reserve(&state.db, &state.config, keys, now)
         .await
-        .map_err(|e| AppError::db("sign-in throttle", e))?
+        .map_err(|e| Fault::db("sign-in throttle", e))?
     {
         Ok(r) => Ok(r),
         Err(Throttled { retry_after }) => {
             tracing::warn!(what, retry_after, "throttled");
-            Err(AppError::throttled(
-                field,
+            Err(Fault::throttled(
+                input,
                 throttle::wait_message(what, retry_after),
                 retry_after,
             ))
@@ -137,10 +120,10 @@ async fn reserve(
     }
 }
 
-async fn release(state: &AppState, r: throttle::Reservation) -> Result<(), AppError> {
+async fn release(state: &AppState, r: throttle::Reservation) -> Result<(), Fault> {
     r.release(&state.db)
         .await
-        .map_err(|e| AppError::db("sign-in throttle release", e))
+        .map_err(|e| Fault::db("sign-in throttle release", e))
 }
 
 /// Checks `password` against the account's (or a dummy) hash under the
@@ -149,12 +132,12 @@ async fn release(state: &AppState, r: throttle::Reservation) -> Result<(), AppEr
 pub async fn check_password(
     state: &AppState,
     keys: &[throttle::Key],
-    field: &str,
+    input: Input,
     password: String,
     stored: Option<String>,
     now: Timestamp,
-) -> Result<bool, AppError> {
-    let reservation = reserve(state, keys, field, "sign-in attempts", now).await?;
+) -> Result<bool, Fault> {
+    let reservation = reserve(state, keys, input, "sign-in attempts", now).await?;
     let stored = match stored {
         Some(h) => h,
         None => match accounts::password::dummy_hash().await {
@@ -214,18 +197,18 @@ pub async fn login(
     password: String,
     device: Option<KnownDevice>,
     now: Timestamp,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignedIn, Fault> {
     if password.is_empty() {
-        return Err(AppError::field("password", "Enter your password."));
+        return Err(Fault::invalid(Input::Password, "Enter your password."));
     }
-    let email = accounts::normalize_email(email).map_err(|m| AppError::field("email", m))?;
+    let email = accounts::normalize_email(email).map_err(|m| Fault::invalid(Input::Email, m))?;
     // Over-long input is refused before any hashing work.
     if password.chars().count() > accounts::PASSWORD_MAX_CHARS {
-        return Err(AppError::field("password", BAD_CREDENTIALS));
+        return Err(Fault::invalid(Input::Password, BAD_CREDENTIALS));
     }
     let account = accounts::find_by_email(&state.db, &email)
         .await
-        .map_err(|e| AppError::db("login lookup", e))?;
+        .map_err(|e| Fault::db("login lookup", e))?;
     // A known device of this very account has its own bucket instead of the
     // account's; IPv6 clients are throttled by their /64.
     let device = device.filter(|d| account.as_ref().is_some_and(|a| a.id == d.account));
@@ -238,7 +221,7 @@ pub async fn login(
         keys.push(throttle::Key::ip(&state.config, &ip));
     }
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let matches = check_password(state, &keys, "password", password, stored, now).await?;
+    let matches = check_password(state, &keys, Input::Password, password, stored, now).await?;
     let account = match account {
         Some(a) if matches && a.disabled_at.is_none() => a,
         _ => {
@@ -247,12 +230,12 @@ pub async fn login(
                 known_device = device.is_some(),
                 "sign-in failed"
             );
-            return Err(AppError::field("password", BAD_CREDENTIALS));
+            return Err(Fault::invalid(Input::Password, BAD_CREDENTIALS));
         }
     };
     throttle::clear(&state.db, &keys[0])
         .await
-        .map_err(|e| AppError::db("login throttle clear", e))?;
+        .map_err(|e| Fault::db("login throttle clear", e))?;
     let user = CurrentUser {
         id: account.id,
         email: account.email,
@@ -270,7 +253,7 @@ async fn start_session(
     meta: &RequestMeta,
     user: &CurrentUser,
     now: Timestamp,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignedIn, Fault> {
     // The session and its login_succeeded entry commit together.
     let run = async {
         let mut tx = state.db.begin().await.map_err(sessions::CreateError::Db)?;
@@ -299,8 +282,8 @@ async fn start_session(
         Ok::<_, sessions::CreateError>((secret, session))
     };
     let (secret, session) = run.await.map_err(|e| match e {
-        sessions::CreateError::Db(e) => AppError::db("session create", e),
-        other => AppError::internal("session create", other),
+        sessions::CreateError::Db(e) => Fault::db("session create", e),
+        other => Fault::internal("session create", other),
     })?;
     tracing::info!(
         account = %user.id,
@@ -322,7 +305,7 @@ pub async fn logout(
     session: &AuthSession,
     event: crate::audit::NewEvent,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), Fault> {
     let run = async {
         let mut tx = state.db.begin().await?;
         if sessions::revoke(&mut *tx, session.user.id, &session.id_hash, now).await? {
@@ -330,7 +313,7 @@ pub async fn logout(
         }
         tx.commit().await
     };
-    run.await.map_err(|e| AppError::db("logout", e))?;
+    run.await.map_err(|e| Fault::db("logout", e))?;
     tracing::info!(account = %session.user.id, session = &session.id_hash[..12], "signed out");
     Ok(())
 }

@@ -86,7 +86,7 @@ fn whose(
         None => Ok(me.user.id),
         Some(a) if a == me.user.id.to_string() => Ok(me.user.id),
         Some(a) => {
-            crate::accounts::rpc::require_admin(cx)?;
+            crate::rpc::accounts::require_admin(cx)?;
             crate::types::AccountId::parse(a)
                 .ok_or_else(|| AppError::NotFound("No such account.".into()))
         }

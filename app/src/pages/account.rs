@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    accounts::rpc::ChangePassword,
     components::{Field, FormAlert},
     pages::setup::PASSWORD_HINT,
+    rpc::accounts::ChangePassword,
 };
 
 #[component]

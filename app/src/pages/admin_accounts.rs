@@ -5,12 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    accounts::{
-        rpc::{list_accounts, CreateAccount, InvalidateAccount, SetAccountDisabled},
-        AccountSummary,
-    },
+    accounts::AccountSummary,
     components::{Field, FormAlert},
     pages::setup::PASSWORD_HINT,
+    rpc::accounts::{list_accounts, CreateAccount, InvalidateAccount, SetAccountDisabled},
 };
 
 #[component]

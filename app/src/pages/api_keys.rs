@@ -8,13 +8,10 @@ use leptos_meta::Title;
 use crate::{
     components::{CopyBlock, FormAlert},
     pages::token_list::{StatusFilter, TokenTable},
-    tokens::{
-        rpc::{
-            get_token_policy, list_token_page, revoke_preview, CreateToken, RevokeToken,
-            RotateToken,
-        },
-        CreatedToken, Scope, TokenPolicy, EXPIRY_PRESETS,
+    rpc::tokens::{
+        get_token_policy, list_token_page, revoke_preview, CreateToken, RevokeToken, RotateToken,
     },
+    tokens::{CreatedToken, Scope, TokenPolicy, EXPIRY_PRESETS},
 };
 
 #[component]

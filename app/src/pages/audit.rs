@@ -5,7 +5,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::audit::{rpc::list_audit, AuditAction, AuditEntry, AuditFilter};
+use crate::{
+    audit::{AuditAction, AuditEntry, AuditFilter},
+    rpc::audit::list_audit,
+};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

@@ -9,7 +9,7 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::rpc::{get_current_user, Logout},
+    rpc::auth::{get_current_user, Logout},
     types::CurrentUser,
 };
 

@@ -6,8 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    auth::rpc::Login,
     components::{AuthCard, Field, FormAlert, SubmitButton},
+    rpc::auth::Login,
 };
 
 #[component]

@@ -6,13 +6,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    auth::rpc::get_current_user,
     components::FormAlert,
-    tokens::{
-        policy_limits::MAX_ACTIVE_TOKENS_LIMIT,
-        rpc::{get_token_policy, UpdateTokenPolicy},
-        TokenPolicy, EXPIRY_PRESETS,
+    rpc::{
+        auth::get_current_user,
+        tokens::{get_token_policy, UpdateTokenPolicy},
     },
+    tokens::{policy_limits::MAX_ACTIVE_TOKENS_LIMIT, TokenPolicy, EXPIRY_PRESETS},
 };
 
 #[component]

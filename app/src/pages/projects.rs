@@ -9,14 +9,12 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     components::FormAlert,
-    projects::{
-        rpc::{get_project, list_projects, CreateProject, UpdateProject},
-        settings_text, Project,
+    projects::{settings_text, Project},
+    rpc::{
+        projects::{get_project, list_projects, CreateProject, UpdateProject},
+        tasks::{project_tasks, SetTaskStatus},
     },
-    tasks::{
-        rpc::{project_tasks, SetTaskStatus},
-        TaskStatus, TaskWithLogs, WorkLog,
-    },
+    tasks::{TaskStatus, TaskWithLogs, WorkLog},
 };
 
 #[component]

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::sessions::{
-    rpc::{list_sessions, RevokeOtherSessions, RevokeSession},
-    SessionView,
+use crate::{
+    rpc::sessions::{list_sessions, RevokeOtherSessions, RevokeSession},
+    sessions::SessionView,
 };
 
 #[component]

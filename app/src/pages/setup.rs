@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    auth::rpc::Setup,
     components::{AuthCard, Field, FormAlert, SubmitButton},
+    rpc::auth::Setup,
 };
 
 pub const SETUP_CODE_HINT: &str =

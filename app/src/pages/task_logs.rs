@@ -9,7 +9,7 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 
-use crate::{pages::projects::WorkLogList, tasks::rpc::task_logs};
+use crate::{pages::projects::WorkLogList, rpc::tasks::task_logs};
 
 #[component]
 pub fn TaskLogsPage() -> impl IntoView {

@@ -2,14 +2,11 @@
 //! agents through the API (`projects:read`). Settings are documented string
 //! key/value pairs (docs/api.md).
 
-pub mod rpc;
-
 use std::collections::BTreeMap;
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::AppError, types::Timestamp};
+use crate::types::Timestamp;
 
 #[cfg(feature = "ssr")]
 pub mod service;

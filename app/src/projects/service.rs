@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{Project, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, SETTINGS_MAX_KEYS};
 use crate::{
     db::{is_unique_violation, Db},
-    error::AppError,
+    fault::{Fault, Input},
     types::{AccountId, Lookup, Page, Timestamp},
 };
 
@@ -29,32 +29,35 @@ fn validate(
     name: Option<&str>,
     description: Option<&str>,
     settings: &BTreeMap<String, String>,
-) -> Result<(), AppError> {
+) -> Result<(), Fault> {
     if let Some(name) = name {
         if name.is_empty() {
-            return Err(AppError::field("name", "Give the project a name."));
+            return Err(Fault::invalid(
+                Input::ProjectName,
+                "Give the project a name.",
+            ));
         }
         if name.chars().count() > NAME_MAX_CHARS || name.chars().any(char::is_control) {
-            return Err(AppError::field(
-                "name",
+            return Err(Fault::invalid(
+                Input::ProjectName,
                 format!("Use at most {NAME_MAX_CHARS} characters on one line."),
             ));
         }
     }
     if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS) {
-        return Err(AppError::field(
-            "description",
+        return Err(Fault::invalid(
+            Input::ProjectDescription,
             format!("Use at most {DESCRIPTION_MAX_CHARS} characters."),
         ));
     }
     if settings.len() > SETTINGS_MAX_KEYS {
-        return Err(AppError::field(
-            "settings",
+        return Err(Fault::invalid(
+            Input::ProjectSettings,
             format!("At most {SETTINGS_MAX_KEYS} settings."),
         ));
     }
     for (k, v) in settings {
-        super::check_setting(k, v).map_err(|m| AppError::field("settings", m))?;
+        super::check_setting(k, v).map_err(|m| Fault::invalid(Input::ProjectSettings, m))?;
     }
     Ok(())
 }
@@ -66,7 +69,7 @@ pub async fn create(
     description: Option<&str>,
     settings: BTreeMap<String, String>,
     now: Timestamp,
-) -> Result<Project, AppError> {
+) -> Result<Project, Fault> {
     let name = name.trim();
     let description = description.map(str::trim).filter(|d| !d.is_empty());
     validate(Some(name), description, &settings)?;
@@ -92,11 +95,11 @@ pub async fn create(
     .await;
     match result {
         Ok(_) => Ok(project),
-        Err(e) if is_unique_violation(&e) => Err(AppError::field(
-            "name",
+        Err(e) if is_unique_violation(&e) => Err(Fault::invalid(
+            Input::ProjectName,
             "You already have a project with this name.",
         )),
-        Err(e) => Err(AppError::db("create project", e)),
+        Err(e) => Err(Fault::db("create project", e)),
     }
 }
 
@@ -107,7 +110,7 @@ pub async fn update(
     description: Option<&str>,
     settings: BTreeMap<String, String>,
     now: Timestamp,
-) -> Result<Project, AppError> {
+) -> Result<Project, Fault> {
     let description = description.map(str::trim).filter(|d| !d.is_empty());
     validate(None, description, &settings)?;
     let done = sqlx::query(
@@ -120,16 +123,16 @@ pub async fn update(
     .bind(owner.to_string())
     .execute(db)
     .await
-    .map_err(|e| AppError::db("update project", e))?;
+    .map_err(|e| Fault::db("update project", e))?;
     if done.rows_affected() == 0 {
-        return Err(AppError::NotFound("No such project.".into()));
+        return Err(Fault::NotFound("No such project.".into()));
     }
     match get(db, owner, id)
         .await
-        .map_err(|e| AppError::db("update project", e))?
+        .map_err(|e| Fault::db("update project", e))?
     {
         Lookup::Found(p) => Ok(p),
-        _ => Err(AppError::NotFound("No such project.".into())),
+        _ => Err(Fault::NotFound("No such project.".into())),
     }
 }
 

@@ -18,12 +18,9 @@ pub use service::*;
 /// The cookie's name: `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
 pub const COOKIE_NAME: &str = "__Host-session";
 
-pub mod rpc;
-
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::AppError, types::Timestamp};
+use crate::types::Timestamp;
 
 /// A session as Settings > Sessions shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,12 +2,9 @@
 //! status set and record results and work logs through the API; owners see
 //! them, and change a task's status, in the dashboard.
 
-pub mod rpc;
-
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::AppError, types::Timestamp};
+use crate::types::Timestamp;
 
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     db::Db,
-    error::AppError,
+    fault::{Fault, Input},
     projects::service::{exists_elsewhere, paginate},
     types::{AccountId, Lookup, Page, Timestamp},
 };
@@ -45,10 +45,10 @@ fn log_from_row(row: &sqlx::any::AnyRow) -> Result<WorkLog, sqlx::Error> {
     })
 }
 
-fn check_text(field: &str, value: Option<&str>) -> Result<(), AppError> {
+fn check_text(input: Input, value: Option<&str>) -> Result<(), Fault> {
     if value.is_some_and(|v| v.chars().count() > TEXT_MAX_CHARS) {
-        return Err(AppError::field(
-            field,
+        return Err(Fault::invalid(
+            input,
             format!("Use at most {TEXT_MAX_CHARS} characters."),
         ));
     }
@@ -69,18 +69,18 @@ impl NewTask {
         title: &str,
         description: Option<&str>,
         status: Option<TaskStatus>,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, Fault> {
         let title = title.trim();
         if title.is_empty() {
-            return Err(AppError::field("title", "A task needs a title."));
+            return Err(Fault::invalid(Input::TaskTitle, "A task needs a title."));
         }
         if title.chars().count() > TITLE_MAX_CHARS || title.chars().any(char::is_control) {
-            return Err(AppError::field(
-                "title",
+            return Err(Fault::invalid(
+                Input::TaskTitle,
                 format!("Use at most {TITLE_MAX_CHARS} characters on one line."),
             ));
         }
-        check_text("description", description)?;
+        check_text(Input::TaskDescription, description)?;
         Ok(Self {
             project_id: project_id.trim().to_string(),
             title: title.to_string(),
@@ -101,14 +101,14 @@ pub async fn create(
     new: NewTask,
     created_by: Option<&str>,
     now: Timestamp,
-) -> Result<Lookup<Task>, AppError> {
+) -> Result<Lookup<Task>, Fault> {
     match crate::projects::service::get(db, owner, &new.project_id)
         .await
-        .map_err(|e| AppError::db("create task", e))?
+        .map_err(|e| Fault::db("create task", e))?
     {
         Lookup::Found(_) => {}
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
-        Lookup::Missing => return Err(AppError::field("project_id", "No such project.")),
+        Lookup::Missing => return Err(Fault::invalid(Input::Project, "No such project.")),
     }
     let task = Task {
         id: uuid::Uuid::now_v7().to_string(),
@@ -135,7 +135,7 @@ pub async fn create(
     .bind(created_by)
     .execute(db)
     .await
-    .map_err(|e| AppError::db("create task", e))?;
+    .map_err(|e| Fault::db("create task", e))?;
     Ok(Lookup::Found(task))
 }
 
@@ -167,9 +167,9 @@ pub async fn update(
     id: &str,
     change: TaskChange,
     now: Timestamp,
-) -> Result<Lookup<Task>, AppError> {
+) -> Result<Lookup<Task>, Fault> {
     if let Some(Some(r)) = &change.result {
-        check_text("result", Some(r))?;
+        check_text(Input::TaskResult, Some(r))?;
     }
     // One conditional statement: each field changes only if it was sent, so
     // two agents updating different fields of one task at once both land
@@ -191,11 +191,11 @@ pub async fn update(
     .bind(owner.to_string())
     .execute(db)
     .await
-    .map_err(|e| AppError::db("update task", e))?;
+    .map_err(|e| Fault::db("update task", e))?;
     // The task as stored now (or why there is none for this owner).
     get(db, owner, id)
         .await
-        .map_err(|e| AppError::db("update task", e))
+        .map_err(|e| Fault::db("update task", e))
 }
 
 /// A page of the owner's tasks, optionally of one project and one status,
@@ -314,21 +314,24 @@ pub async fn add_log(
     minutes: Option<i64>,
     created_by: Option<&str>,
     now: Timestamp,
-) -> Result<Lookup<WorkLog>, AppError> {
+) -> Result<Lookup<WorkLog>, Fault> {
     let message = message.trim();
     if message.is_empty() {
-        return Err(AppError::field("message", "A work log needs a message."));
+        return Err(Fault::invalid(
+            Input::WorkLogMessage,
+            "A work log needs a message.",
+        ));
     }
-    check_text("message", Some(message))?;
+    check_text(Input::WorkLogMessage, Some(message))?;
     if minutes.is_some_and(|m| !(0..=100_000).contains(&m)) {
-        return Err(AppError::field(
-            "minutes",
+        return Err(Fault::invalid(
+            Input::WorkLogMinutes,
             "Minutes must be between 0 and 100000.",
         ));
     }
     match get(db, owner, task_id)
         .await
-        .map_err(|e| AppError::db("add work log", e))?
+        .map_err(|e| Fault::db("add work log", e))?
     {
         Lookup::Found(_) => {}
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
@@ -355,7 +358,7 @@ pub async fn add_log(
     .bind(created_by)
     .execute(db)
     .await
-    .map_err(|e| AppError::db("add work log", e))?;
+    .map_err(|e| Fault::db("add work log", e))?;
     Ok(Lookup::Found(log))
 }
 

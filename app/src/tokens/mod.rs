@@ -6,12 +6,9 @@
 //! queries (`service`) and the policy (`policy`). The page's server
 //! functions and the REST API call the same service functions.
 
-pub mod rpc;
-
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{error::AppError, types::Timestamp};
+use crate::types::Timestamp;
 
 #[cfg(feature = "ssr")]
 pub mod format;

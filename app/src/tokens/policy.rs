@@ -7,7 +7,7 @@ use crate::audit::AuditAction;
 use super::{TokenPolicy, EXPIRY_PRESETS};
 use crate::{
     db::Db,
-    error::AppError,
+    fault::{Fault, Input},
     types::{AccountId, Timestamp},
 };
 
@@ -51,31 +51,31 @@ pub fn parse_form(
     max_lifetime: &str,
     max_active_tokens: &str,
     revoke_family_on_reuse: Option<&str>,
-) -> Result<TokenPolicy, AppError> {
+) -> Result<TokenPolicy, Fault> {
     let revoke_family_on_reuse = match revoke_family_on_reuse.map(str::trim) {
         None | Some("") | Some("off") | Some("false") => false,
         Some("on") | Some("true") => true,
         Some(_) => {
-            return Err(AppError::field(
-                "revoke_family_on_reuse",
+            return Err(Fault::invalid(
+                Input::RevokeFamilyOnReuse,
                 "Tick the box or leave it empty.",
             ))
         }
     };
-    let days = |field: &str, v: &str| -> Result<i64, AppError> {
+    let days = |input: Input, v: &str| -> Result<i64, Fault> {
         v.trim()
             .parse::<i64>()
             .ok()
             .filter(|d| EXPIRY_PRESETS.contains(d))
-            .ok_or_else(|| AppError::field(field, "Choose one of the listed durations."))
+            .ok_or_else(|| Fault::invalid(input, "Choose one of the listed durations."))
     };
     let default_expiry_days = match default_expiry.trim() {
         "never" => None,
-        v => Some(days("default_expiry", v)?),
+        v => Some(days(Input::DefaultExpiry, v)?),
     };
     let max_lifetime_days = match max_lifetime.trim() {
         "none" | "" => None,
-        v => Some(days("max_lifetime", v)?),
+        v => Some(days(Input::MaxLifetime, v)?),
     };
     let max_active_tokens = max_active_tokens
         .trim()
@@ -83,22 +83,22 @@ pub fn parse_form(
         .ok()
         .filter(|n| (1..=MAX_ACTIVE_TOKENS_LIMIT).contains(n))
         .ok_or_else(|| {
-            AppError::field(
-                "max_active_tokens",
+            Fault::invalid(
+                Input::MaxActiveTokens,
                 format!("Enter a whole number from 1 to {MAX_ACTIVE_TOKENS_LIMIT}."),
             )
         })?;
     if let Some(max) = max_lifetime_days {
         match default_expiry_days {
             None => {
-                return Err(AppError::field(
-                    "default_expiry",
+                return Err(Fault::invalid(
+                    Input::DefaultExpiry,
                     "With a maximum lifetime, the default cannot be \"No expiration\".",
                 ))
             }
             Some(d) if d > max => {
-                return Err(AppError::field(
-                    "default_expiry",
+                return Err(Fault::invalid(
+                    Input::DefaultExpiry,
                     "The default expiry must not be longer than the maximum lifetime.",
                 ))
             }
@@ -121,7 +121,7 @@ pub async fn update(
     new: &TokenPolicy,
     base: &crate::audit::NewEvent,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), Fault> {
     let run = async {
         let mut tx = db.begin().await?;
         crate::audit::chain::lock_for_write(&mut tx).await?;
@@ -160,8 +160,7 @@ pub async fn update(
         crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
         tx.commit().await
     };
-    run.await
-        .map_err(|e| AppError::db("update token policy", e))
+    run.await.map_err(|e| Fault::db("update token policy", e))
 }
 
 /// `default_expiry_days=90 max_lifetime_days=none max_active_tokens=5`,
@@ -195,23 +194,20 @@ mod tests {
         assert!(parse_form("never", "none", "5", None)
             .unwrap()
             .allows_never());
-        assert!(parse_form("never", "90", "5", None)
-            .unwrap_err()
-            .for_field("default_expiry")
-            .is_some());
-        assert!(parse_form("365", "90", "5", None)
-            .unwrap_err()
-            .for_field("default_expiry")
-            .is_some());
-        assert!(parse_form("13", "none", "5", None)
-            .unwrap_err()
-            .for_field("default_expiry")
-            .is_some());
+        assert!(
+            parse_form("never", "90", "5", None).unwrap_err().input() == Some(Input::DefaultExpiry)
+        );
+        assert!(
+            parse_form("365", "90", "5", None).unwrap_err().input() == Some(Input::DefaultExpiry)
+        );
+        assert!(
+            parse_form("13", "none", "5", None).unwrap_err().input() == Some(Input::DefaultExpiry)
+        );
         for bad in ["0", "101", "-1", "five", ""] {
-            assert!(parse_form("30", "none", bad, None)
-                .unwrap_err()
-                .for_field("max_active_tokens")
-                .is_some());
+            assert!(
+                parse_form("30", "none", bad, None).unwrap_err().input()
+                    == Some(Input::MaxActiveTokens)
+            );
         }
     }
 }

@@ -183,7 +183,7 @@ async fn old_page(db: &Db, scope: &Scope, filter: &AuditFilter) -> Vec<i64> {
 #[tokio::test]
 async fn filters_and_pages_match_the_old_predicates() {
     let (db, cleanup) = fresh_db().await;
-    let day = |d: &str| day_start(d, "from").unwrap();
+    let day = |d: &str| day_start(d, Input::From).unwrap();
     sqlx::query(
         "INSERT INTO accounts (id, email, password_hash, role, created_at, password_changed_at) \
          VALUES ('a1', 'one@example.com', 'x', 'member', 0, 0), ('a2', 'two@example.com', 'x', 'member', 0, 0)",
@@ -387,8 +387,21 @@ async fn filters_and_pages_match_the_old_predicates() {
             .is_empty()
     );
     assert!(matches!(
-        page(&db, &a1, &AuditFilter { action: Some("nope".into()), ..Default::default() }, None, 50).await,
-        Err(AppError::Field { field, .. }) if field == "action"
+        page(
+            &db,
+            &a1,
+            &AuditFilter {
+                action: Some("nope".into()),
+                ..Default::default()
+            },
+            None,
+            50
+        )
+        .await,
+        Err(Fault::Invalid {
+            input: Input::AuditAction,
+            ..
+        })
     ));
     cleanup().await;
 }

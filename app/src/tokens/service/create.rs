@@ -12,7 +12,7 @@ use crate::{
     audit::NewEvent,
     config::Config,
     db::Db,
-    error::AppError,
+    fault::{Fault, Input},
     types::{AccountId, Timestamp},
 };
 
@@ -64,31 +64,31 @@ impl NewToken {
         custom_date: Option<&str>,
         mut scopes: Vec<Scope>,
         now: Timestamp,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, Fault> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(AppError::field(
-                "name",
+            return Err(Fault::invalid(
+                Input::TokenName,
                 "Give the token a name, e.g. claude-code-prod.",
             ));
         }
         if name.chars().count() > NAME_MAX_CHARS {
-            return Err(AppError::field(
-                "name",
+            return Err(Fault::invalid(
+                Input::TokenName,
                 format!("Use at most {NAME_MAX_CHARS} characters."),
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(AppError::field(
-                "name",
+            return Err(Fault::invalid(
+                Input::TokenName,
                 "The name cannot contain control characters.",
             ));
         }
         let description = description.map(str::trim).filter(|d| !d.is_empty());
         if let Some(d) = description {
             if d.chars().count() > DESCRIPTION_MAX_CHARS {
-                return Err(AppError::field(
-                    "description",
+                return Err(Fault::invalid(
+                    Input::TokenDescription,
                     format!("Use at most {DESCRIPTION_MAX_CHARS} characters."),
                 ));
             }
@@ -98,13 +98,13 @@ impl NewToken {
             "custom" => Expiry::Until(parse_custom_date(custom_date.unwrap_or_default(), now)?),
             other => match other.parse::<i64>() {
                 Ok(d) if EXPIRY_PRESETS.contains(&d) => Expiry::Days(d),
-                _ => return Err(AppError::field("expiry", "Choose an expiration.")),
+                _ => return Err(Fault::invalid(Input::Expiry, "Choose an expiration.")),
             },
         };
         scopes.sort();
         scopes.dedup();
         if scopes.is_empty() {
-            return Err(AppError::field("scopes", "Choose at least one scope."));
+            return Err(Fault::invalid(Input::Scopes, "Choose at least one scope."));
         }
         Ok(Self {
             name: name.to_string(),
@@ -116,21 +116,24 @@ impl NewToken {
 }
 
 /// `YYYY-MM-DD` → the end of that day (UTC), which must be in the future.
-fn parse_custom_date(raw: &str, now: Timestamp) -> Result<Timestamp, AppError> {
+fn parse_custom_date(raw: &str, now: Timestamp) -> Result<Timestamp, Fault> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(raw.trim(), &format)
-        .map_err(|_| AppError::field("custom_date", "Pick a date (YYYY-MM-DD)."))?;
+        .map_err(|_| Fault::invalid(Input::ExpiryDate, "Pick a date (YYYY-MM-DD)."))?;
     let end_of_day = date
         .next_day()
         .map(|d| d.midnight().assume_utc())
-        .ok_or_else(|| AppError::field("custom_date", "Pick an earlier date."))?;
+        .ok_or_else(|| Fault::invalid(Input::ExpiryDate, "Pick an earlier date."))?;
     let millis = (end_of_day.unix_timestamp_nanos() / 1_000_000) as i64;
     if millis <= now.millis() + DAY_MS / 24 {
-        return Err(AppError::field("custom_date", "Pick a date in the future."));
+        return Err(Fault::invalid(
+            Input::ExpiryDate,
+            "Pick a date in the future.",
+        ));
     }
     if millis > now.millis() + CUSTOM_MAX_DAYS * DAY_MS {
-        return Err(AppError::field(
-            "custom_date",
+        return Err(Fault::invalid(
+            Input::ExpiryDate,
             "Pick a date within 10 years.",
         ));
     }
@@ -147,28 +150,28 @@ pub async fn create(
     new: NewToken,
     base: &NewEvent,
     now: Timestamp,
-) -> Result<(TokenSecret, TokenView), AppError> {
+) -> Result<(TokenSecret, TokenView), Fault> {
     let policy = policy::load(db)
         .await
-        .map_err(|e| AppError::db("load policy", e))?;
+        .map_err(|e| Fault::db("load policy", e))?;
     let expires_at = new.expiry.expires_at(now);
     match (expires_at, policy.max_lifetime_days) {
         (None, Some(max)) => {
-            return Err(AppError::field(
-                "expiry",
+            return Err(Fault::invalid(
+                Input::Expiry,
                 format!("Your administrator requires tokens to expire within {max} days."),
             ))
         }
         (Some(at), Some(max)) if at.millis() - now.millis() > max * DAY_MS => {
-            return Err(AppError::field(
-                "expiry",
+            return Err(Fault::invalid(
+                Input::Expiry,
                 format!("Your administrator allows tokens to live at most {max} days."),
             ))
         }
         _ => {}
     }
     let secret = format::generate(&config.token_prefix)
-        .map_err(|e| AppError::internal("token generation", e))?;
+        .map_err(|e| Fault::internal("token generation", e))?;
 
     let run = async {
         let mut tx = db.begin().await?;
@@ -182,7 +185,7 @@ pub async fn create(
         .fetch_one(&mut *tx)
         .await?;
         if active >= policy.max_active_tokens {
-            return Ok(Err(AppError::Conflict(format!(
+            return Ok(Err(Fault::Conflict(format!(
                 "You already have {active} active tokens, the most allowed. Revoke a token you no longer \
                  use (or wait for one to expire) to free a slot."
             ))));
@@ -196,8 +199,8 @@ pub async fn create(
         .fetch_one(&mut *tx)
         .await?;
         if taken > 0 {
-            return Ok(Err(AppError::field(
-                "name",
+            return Ok(Err(Fault::invalid(
+                Input::TokenName,
                 "You already have an active token with this name. Choose another name.",
             )));
         }
@@ -228,8 +231,8 @@ pub async fn create(
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))
     };
-    // `check_limit`'s Err(AppError) is a refusal, not a database failure.
-    let id = run.await.map_err(|e| AppError::db("create token", e))??;
+    // `check_limit`'s Err(Fault) is a refusal, not a database failure.
+    let id = run.await.map_err(|e| Fault::db("create token", e))??;
     let view = TokenView {
         id,
         name: new.name,
@@ -258,25 +261,16 @@ mod tests {
 
     const NOW: Timestamp = Timestamp(1_800_000_000_000);
 
-    fn form(name: &str, expiry: &str, date: Option<&str>) -> Result<NewToken, AppError> {
+    fn form(name: &str, expiry: &str, date: Option<&str>) -> Result<NewToken, Fault> {
         NewToken::from_form(name, None, expiry, date, Scope::DEFAULT.to_vec(), NOW)
     }
 
     #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(form("  local-dev ", "30", None).unwrap().name, "local-dev");
-        assert!(form("   ", "30", None)
-            .unwrap_err()
-            .for_field("name")
-            .is_some());
-        assert!(form(&"x".repeat(65), "30", None)
-            .unwrap_err()
-            .for_field("name")
-            .is_some());
-        assert!(form("a\u{0}b", "30", None)
-            .unwrap_err()
-            .for_field("name")
-            .is_some());
+        assert!(form("   ", "30", None).unwrap_err().input() == Some(Input::TokenName));
+        assert!(form(&"x".repeat(65), "30", None).unwrap_err().input() == Some(Input::TokenName));
+        assert!(form("a\u{0}b", "30", None).unwrap_err().input() == Some(Input::TokenName));
         assert!(form(&"ü".repeat(64), "30", None).is_ok());
     }
 
@@ -291,10 +285,7 @@ mod tests {
         assert_eq!(form("t", "never", None).unwrap().expiry, Expiry::Never);
         for bad in ["", "0", "14", "forever", "-7"] {
             assert!(
-                form("t", bad, None)
-                    .unwrap_err()
-                    .for_field("expiry")
-                    .is_some(),
+                form("t", bad, None).unwrap_err().input() == Some(Input::Expiry),
                 "{bad}"
             );
         }
@@ -313,10 +304,7 @@ mod tests {
             Some("2099-01-01"),
         ] {
             assert!(
-                form("t", "custom", bad)
-                    .unwrap_err()
-                    .for_field("custom_date")
-                    .is_some(),
+                form("t", "custom", bad).unwrap_err().input() == Some(Input::ExpiryDate),
                 "{bad:?}"
             );
         }
@@ -325,6 +313,6 @@ mod tests {
     #[test]
     fn at_least_one_scope() {
         let err = NewToken::from_form("t", None, "30", None, vec![], NOW).unwrap_err();
-        assert!(err.for_field("scopes").is_some());
+        assert!(err.input() == Some(Input::Scopes));
     }
 }

@@ -7,7 +7,7 @@ use crate::tokens::TokenView;
 use crate::{
     audit::NewEvent,
     db::Db,
-    error::AppError,
+    fault::Fault,
     types::{AccountId, Timestamp},
 };
 
@@ -45,8 +45,8 @@ pub async fn revoke(
     id: &str,
     why: super::Revocation<'_>,
     now: Timestamp,
-) -> Result<TokenView, AppError> {
-    let not_found = || AppError::NotFound("No such token.".into());
+) -> Result<TokenView, Fault> {
+    let not_found = || Fault::NotFound("No such token.".into());
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(not_found());
     }
@@ -61,10 +61,10 @@ pub async fn revoke(
         super::revoke_members(&mut tx, keys, owner, &ids, why, now).await?;
         tx.commit().await
     };
-    run.await.map_err(|e| AppError::db("revoke token", e))?;
+    run.await.map_err(|e| Fault::db("revoke token", e))?;
     let view = get(db, owner, id, now)
         .await
-        .map_err(|e| AppError::db("revoke token", e))?
+        .map_err(|e| Fault::db("revoke token", e))?
         .ok_or_else(not_found)?;
     tracing::info!(account = %owner, token = %view.prefix, reason = why.reason, "token revoked");
     Ok(view)

@@ -12,7 +12,7 @@ use crate::{
     audit::NewEvent,
     config::Config,
     db::Db,
-    error::AppError,
+    fault::Fault,
     types::{AccountId, Timestamp},
 };
 
@@ -82,15 +82,15 @@ pub async fn rotate(
     grace: Grace,
     base: &NewEvent,
     now: Timestamp,
-) -> Result<(TokenSecret, TokenView), AppError> {
+) -> Result<(TokenSecret, TokenView), Fault> {
     if uuid::Uuid::parse_str(id).is_err() {
-        return Err(AppError::NotFound("No such token.".into()));
+        return Err(Fault::NotFound("No such token.".into()));
     }
     let policy = policy::load(db)
         .await
-        .map_err(|e| AppError::db("load policy", e))?;
+        .map_err(|e| Fault::db("load policy", e))?;
     let secret = format::generate(&config.token_prefix)
-        .map_err(|e| AppError::internal("token generation", e))?;
+        .map_err(|e| Fault::internal("token generation", e))?;
     let new_id = uuid::Uuid::now_v7().to_string();
     let run = async {
         let mut tx = db.begin().await?;
@@ -104,15 +104,15 @@ pub async fn rotate(
         .fetch_optional(&mut *tx)
         .await?
         else {
-            return Ok(Err(AppError::NotFound("No such token.".into())));
+            return Ok(Err(Fault::NotFound("No such token.".into())));
         };
         if old.rotated_to.is_some() {
-            return Ok(Err(AppError::Conflict(
+            return Ok(Err(Fault::Conflict(
                 "This token has already been rotated. Rotate its successor instead.".into(),
             )));
         }
         if old.revoked_at.is_some() || old.expires_at.is_some_and(|e| e <= now.millis()) {
-            return Ok(Err(AppError::Conflict(
+            return Ok(Err(Fault::Conflict(
                 "Only an active token can be rotated.".into(),
             )));
         }
@@ -190,11 +190,11 @@ pub async fn rotate(
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(()))
     };
-    run.await.map_err(|e| AppError::db("rotate token", e))??;
+    run.await.map_err(|e| Fault::db("rotate token", e))??;
     let view = get(db, owner, &new_id, now)
         .await
-        .map_err(|e| AppError::db("rotate token", e))?
-        .ok_or(AppError::Internal)?;
+        .map_err(|e| Fault::db("rotate token", e))?
+        .ok_or(Fault::Internal)?;
     tracing::info!(account = %owner, token = %view.prefix, grace = grace.as_str(), "token rotated");
     Ok((secret, view))
 }

@@ -2,7 +2,14 @@
 //! change and the administrators' account management, each calling the
 //! account services with the request's session and metadata.
 
-use super::*;
+use leptos::prelude::*;
+
+use crate::accounts::*;
+#[cfg(feature = "ssr")]
+use crate::fault::{Fault, Input};
+#[cfg(feature = "ssr")]
+use crate::types::{Role, Timestamp};
+use crate::{error::AppError, types::FormSecret};
 
 /// Changes the signed-in account's password. Other sessions end; API tokens
 /// are revoked unless `keep_tokens` is ticked. Returns a summary sentence.
@@ -44,10 +51,11 @@ pub async fn change_password(
     .await;
     if let Err(e) = &ended {
         let reason = match e {
-            AppError::TooManyRequests { .. } => Some("throttled"),
-            AppError::Field { field, .. } if field == "current_password" => {
-                Some("wrong_current_password")
-            }
+            Fault::Throttled { .. } => Some("throttled"),
+            Fault::Invalid {
+                input: Input::CurrentPassword,
+                ..
+            } => Some("wrong_current_password"),
             _ => None,
         };
         if let Some(reason) = reason {
@@ -126,7 +134,7 @@ pub async fn create_account(
     let admin_id = require_admin(&cx)?;
     let role = Role::parse(role.trim())
         .ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
-    let new = NewAccount::validate(&email, password.take(), role)?;
+    let new = NewAccount::validate(&email, password.take(), role).map_err(Fault::from)?;
     let base = cx.event(
         crate::audit::AuditAction::AccountCreated,
         crate::audit::Outcome::Success,
@@ -138,7 +146,8 @@ pub async fn create_account(
         &base,
         Timestamp::now(),
     )
-    .await?;
+    .await
+    .map_err(Fault::from)?;
     tracing::info!(by = %admin_id, account = %account.id, role = role.as_str(), "account created");
     Ok(account.email)
 }

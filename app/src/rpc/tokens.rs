@@ -1,8 +1,13 @@
 //! The token server functions (a door): the API Keys page's list, create,
 //! revoke and rotate, and the Policies page, each calling
-//! [`super::service`] or [`super::policy`] for the signed-in account.
+//! [`crate::tokens::service`] or [`crate::tokens::policy`] for the signed-in account.
 
-use super::*;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::tokens::*;
+#[cfg(feature = "ssr")]
+use crate::types::Timestamp;
 
 /// Lists the signed-in account's tokens, newest first; `status` filters
 /// (`active`, `expired`, `revoked`), `hide_revoked` drops revoked ones.

@@ -1,11 +1,13 @@
 //! The sign-in server functions (a door): first-run setup, sign-in,
-//! sign-out and who is signed in, each calling [`super::service`] with the
+//! sign-out and who is signed in, each calling [`crate::auth::service`] with the
 //! request's metadata and cookies.
 
+#[cfg(feature = "ssr")]
+use crate::fault::Fault;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use super::{device, service};
+use crate::auth::{device, service};
 use crate::{
     error::AppError,
     types::{CurrentUser, FormSecret},
@@ -72,10 +74,10 @@ pub async fn login(
                 .ok()
                 .flatten();
             let (action, reason) = match &e {
-                AppError::TooManyRequests { .. } => {
+                Fault::Throttled { .. } => {
                     (crate::audit::AuditAction::RateLimited, "login_throttled")
                 }
-                AppError::Unavailable => (crate::audit::AuditAction::RateLimited, "hashing_busy"),
+                Fault::Unavailable => (crate::audit::AuditAction::RateLimited, "hashing_busy"),
                 _ => (crate::audit::AuditAction::LoginFailed, "bad_credentials"),
             };
             let mut event = cx
@@ -87,7 +89,7 @@ pub async fn login(
                 event = event.account(a.id);
             }
             cx.state.audit.push(event).await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     // Signing in again from a signed-in browser ends the old session.

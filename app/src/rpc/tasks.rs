@@ -1,7 +1,12 @@
 //! The task server functions (a door): the project page's tasks and a
 //! task's work logs, for the signed-in owner.
 
-use super::*;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::tasks::*;
+#[cfg(feature = "ssr")]
+use crate::types::Timestamp;
 
 /// A project's tasks (optionally one status) with their latest work logs.
 #[server(prefix = "/rpc", endpoint = "tasks/for-project")]

@@ -1,7 +1,10 @@
 //! The Audit Logs page's server function (a door): a page of the signed-in
 //! account's entries (administrators: optionally everyone's).
 
-use super::*;
+use leptos::prelude::*;
+
+use crate::audit::*;
+use crate::error::AppError;
 
 /// The signed-in account's audit entries (admins: optionally everyone's).
 #[server(prefix = "/rpc", endpoint = "audit/list")]

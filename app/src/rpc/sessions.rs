@@ -1,7 +1,12 @@
 //! The sessions page's server functions (a door): list the signed-in
 //! account's sessions and end one or all others.
 
-use super::*;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::sessions::*;
+#[cfg(feature = "ssr")]
+use crate::types::Timestamp;
 
 /// The signed-in account's active sessions, most recently used first.
 #[server(prefix = "/rpc", endpoint = "sessions/list")]

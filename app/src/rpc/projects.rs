@@ -1,7 +1,12 @@
 //! The project server functions (a door): the Projects pages' list,
 //! create, settings and delete, for the signed-in owner.
 
-use super::*;
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::projects::*;
+#[cfg(feature = "ssr")]
+use crate::types::Timestamp;
 
 /// The signed-in owner's projects.
 #[server(prefix = "/rpc", endpoint = "projects/list")]
@@ -47,6 +52,7 @@ pub async fn create_project(
         Timestamp::now(),
     )
     .await
+    .map_err(Into::into)
 }
 
 /// Replaces a project's description and settings.
@@ -69,4 +75,5 @@ pub async fn update_project(
         Timestamp::now(),
     )
     .await
+    .map_err(Into::into)
 }
