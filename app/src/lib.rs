@@ -12,7 +12,8 @@
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
 //! | [`auth`]      | setup, sign-in and sign-out rules: throttling, known devices, setup codes |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
-//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, bearer authentication |
+//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use |
+//! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
 //! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries |
 //! | [`projects`]  | projects and their settings (owners edit, agents read) |
@@ -65,6 +66,8 @@ pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod bearer;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]

@@ -1,16 +1,22 @@
 //! Bearer authentication as an axum extractor: a handler that takes
 //! [`TokenAuth`] only runs for a valid, unexpired, unrevoked token, and every
-//! refusal is an [`ApiError`] 401 with the RFC 6750 challenge.
+//! refusal is an [`ApiError`] 401 with the RFC 6750 challenge. The checking
+//! is [`crate::bearer`]'s; this door reads the request, applies the token's
+//! rate limit and maps the verdict.
 
-use crate::audit::{ActorKind, AuditAction, Outcome};
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, Method},
+};
 use http::header::AUTHORIZATION;
 
 use super::ApiError;
 use crate::{
+    audit::{ActorKind, AuditAction, Outcome},
+    bearer::{self, Verdict},
     state::AppState,
     tokens::{
-        service::{self, AuthFailure, Authenticated},
+        service::{AuthFailure, Authenticated},
         Scope,
     },
     types::Timestamp,
@@ -59,6 +65,8 @@ fn full_path(parts: &Parts) -> String {
 impl FromRequestParts<AppState> for TokenAuth {
     type Rejection = ApiError;
 
+    /// Reads the request for [`bearer::check`] and maps its verdict: the
+    /// token's rate limit and response headers, or a 401.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
@@ -74,124 +82,48 @@ impl FromRequestParts<AppState> for TokenAuth {
             return Ok(TokenAuth(token));
         }
         let meta = RequestMeta::of(parts, &state.config.trust_proxy);
-        let Some(presented) = bearer(parts) else {
-            state
-                .audit
-                .push(
-                    crate::audit::NewEvent::new(
-                        AuditAction::AuthFailed,
-                        ActorKind::Anonymous,
-                        Outcome::Failure,
-                    )
-                    .from_request(&meta)
-                    .detail("reason", "missing")
-                    .detail("method", parts.method.as_str())
-                    .detail("path", full_path(parts)),
-                )
-                .await;
-            return Err(failure(&AuthFailure::Missing));
+        let path = full_path(parts);
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let call = bearer::Call {
+            meta: &meta,
+            method: parts.method.as_str(),
+            path: &path,
+            rotating: parts.method == Method::POST && path == ROTATE_PATH,
+            idempotency_key: header(IDEMPOTENCY_KEY),
         };
-        let now = Timestamp::now();
-        let outcome = service::authenticate(
-            &state.db,
-            &state.lookups,
-            &state.config,
-            presented,
-            meta.ip.as_deref(),
-            meta.user_agent.as_deref(),
-            now,
-        )
-        .await
-        .map_err(|e| ApiError::db("token authentication", e))?;
-        match outcome {
-            Ok(token) => {
-                // One per `token_used` entry the API layer will queue: after
-                // a clean shutdown the two counts agree (issue 11's P4).
-                metrics::counter!("api_authenticated_requests_total").increment(1);
-                let rate = state.limits.per_token.check(&token.token_id);
-                if let Some(meta) = parts.extensions.get::<super::meta::ResponseMeta>() {
-                    meta.set(|m| {
-                        m.token_expires_at = token.expires_at;
-                        m.rate = Some(rate.clone());
-                        m.token = Some(super::meta::UsedToken {
-                            account: token.account_id.to_string(),
-                            prefix: token.prefix.clone(),
-                            new_ip: token.new_ip,
-                            oauth_client: token.oauth.then(|| token.name.clone()),
-                        });
-                    });
-                }
-                if rate.retry_after_secs.is_some() {
-                    return Err(token_rate_limited(
-                        state,
-                        &token,
-                        &meta,
-                        "token",
-                        &full_path(parts),
-                        rate,
-                    )
-                    .await);
-                }
-                parts.extensions.insert(token.clone());
-                Ok(TokenAuth(token))
-            }
-            Err(f) => {
-                if let Some(replay) = retired_replay(state, parts, &f, now).await {
-                    // The predecessor retrying its own rotation: the handler
-                    // may hand back the stored answer, and nothing else.
+        let presented = header(AUTHORIZATION.as_str()).and_then(bearer::from_header);
+        let verdict = bearer::check(state, presented, &call, Timestamp::now())
+            .await
+            .map_err(|e| ApiError::db("token authentication", e))?;
+        let token = match verdict {
+            Verdict::Accepted(token) => token,
+            Verdict::Refused { failure, replay } => {
+                if let Some(replay) = replay {
+                    // The handler may hand back the stored answer, and
+                    // nothing else.
                     parts.extensions.insert(replay);
-                    return Err(failure(&f));
                 }
-                metrics::counter!("auth_failures_total", "reason" => f.reason()).increment(1);
-                tracing::warn!(
-                    reason = f.reason(),
-                    ip = meta.ip.as_deref().unwrap_or("-"),
-                    path = %full_path(parts),
-                    "API authentication failed"
-                );
-                // A predecessor used after its successor took over is a
-                // reuse: the token may have leaked.
-                let action = match &f {
-                    AuthFailure::Revoked {
-                        retired: Some(_), ..
-                    } => AuditAction::TokenReuseDetected,
-                    _ => AuditAction::AuthFailed,
-                };
-                let mut event =
-                    crate::audit::NewEvent::new(action, ActorKind::Anonymous, Outcome::Failure)
-                        .from_request(&meta)
-                        .detail("reason", f.reason())
-                        .detail("method", parts.method.as_str())
-                        .detail("path", full_path(parts));
-                if let AuthFailure::Expired {
-                    prefix, account, ..
-                }
-                | AuthFailure::Revoked {
-                    prefix, account, ..
-                } = &f
-                {
-                    event = event
-                        .token(prefix.clone())
-                        .actor(prefix.clone())
-                        .account(account.clone())
-                        .security(true);
-                }
-                if let AuthFailure::Revoked {
-                    retired: Some(id),
-                    account,
-                    ..
-                } = &f
-                {
-                    let rotating =
-                        parts.method == axum::http::Method::POST && full_path(parts) == ROTATE_PATH;
-                    if rotating || policy_revokes_on_any_reuse(state).await {
-                        revoke_family_on_reuse(state, account, id, &event, now).await;
-                    }
-                }
-                state.audit.push(event).await;
-                Err(failure(&f))
+                return Err(refusal(&failure));
             }
+        };
+        let rate = state.limits.per_token.check(&token.token_id);
+        if let Some(meta) = parts.extensions.get::<super::meta::ResponseMeta>() {
+            meta.set(|m| {
+                m.token_expires_at = token.expires_at;
+                m.rate = Some(rate.clone());
+                m.token = Some(super::meta::UsedToken {
+                    account: token.account_id.to_string(),
+                    prefix: token.prefix.clone(),
+                    new_ip: token.new_ip,
+                    oauth_client: token.oauth.then(|| token.name.clone()),
+                });
+            });
         }
+        if rate.retry_after_secs.is_some() {
+            return Err(token_rate_limited(state, &token, &meta, "token", &path, rate).await);
+        }
+        parts.extensions.insert(token.clone());
+        Ok(TokenAuth(token))
     }
 }
 
@@ -228,94 +160,12 @@ pub async fn token_rate_limited(
     ApiError::RateLimited(rate)
 }
 
-/// A retired token whose rotation answer is kept, sealed, under the
-/// request's `Idempotency-Key` (docs/api.md, "Rotation").
-#[derive(Debug, Clone)]
-pub struct RetiredReplay {
-    pub token_id: String,
-    pub account: String,
-    pub prefix: String,
-}
-
+/// Where a token rotates itself (its reuse there always revokes the family).
 const ROTATE_PATH: &str = "/api/tokens/self/rotate";
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-async fn retired_replay(
-    state: &AppState,
-    parts: &Parts,
-    f: &AuthFailure,
-    now: Timestamp,
-) -> Option<RetiredReplay> {
-    let AuthFailure::Revoked {
-        retired: Some(id),
-        account,
-        prefix,
-    } = f
-    else {
-        return None;
-    };
-    if parts.method != axum::http::Method::POST || full_path(parts) != ROTATE_PATH {
-        return None;
-    }
-    match super::idempotency::has_sealed_answer(state, id, &parts.headers, now).await {
-        Ok(true) => Some(RetiredReplay {
-            token_id: id.clone(),
-            account: account.clone(),
-            prefix: prefix.clone(),
-        }),
-        Ok(false) => None,
-        Err(e) => {
-            tracing::error!(error = %e, "could not look up a rotation replay");
-            None
-        }
-    }
-}
-
-/// The admin policy's opt-in: any use of a retired token revokes its family.
-async fn policy_revokes_on_any_reuse(state: &AppState) -> bool {
-    match crate::tokens::policy::load(&state.db).await {
-        Ok(p) => p.revoke_family_on_reuse,
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the token policy");
-            false
-        }
-    }
-}
-
-/// A retired predecessor asked for a successor: whoever holds it is not the
-/// agent that rotated it. Every working member of its family is revoked.
-async fn revoke_family_on_reuse(
-    state: &AppState,
-    account: &str,
-    retired_id: &str,
-    event: &crate::audit::NewEvent,
-    now: Timestamp,
-) {
-    let Some(owner) = crate::types::AccountId::parse(account) else {
-        return;
-    };
-    match service::revoke_on_reuse(&state.db, &state.config.keys, owner, retired_id, event, now)
-        .await
-    {
-        Ok(n) => tracing::warn!(
-            account,
-            revoked = n,
-            "retired token presented: family revoked"
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, account, "could not revoke the family of a reused token")
-        }
-    }
-}
-
-/// The token from `Authorization: Bearer <token>` (scheme case-insensitive).
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-fn failure(f: &AuthFailure) -> ApiError {
+/// The 401 for a refused credential, with its message.
+fn refusal(f: &AuthFailure) -> ApiError {
     let (message, invalid_token) = match f {
         AuthFailure::Missing => ("Missing or invalid authorization header".to_string(), false),
         AuthFailure::Malformed => (

@@ -7,7 +7,7 @@
 //! An answer that holds a secret (a rotation's successor) is [`Keep::Sealed`]:
 //! encrypted under the keyring (never stored in plaintext) and kept 10
 //! minutes. Its predecessor may fetch that replay even once retired, and
-//! for nothing else ([`has_sealed_answer`]).
+//! for nothing else (`crate::bearer` finds it).
 
 use std::future::Future;
 
@@ -68,29 +68,6 @@ impl<'a> Caller<'a> {
 /// The AEAD context of a sealed answer: it opens only in its own row.
 fn context(token_id: &str, key: &str) -> String {
     format!("idempotency|{token_id}|{key}")
-}
-
-/// True when `token_id` has a finished, unexpired sealed answer under
-/// `key`: a retired predecessor retrying its rotation.
-pub async fn has_sealed_answer(
-    state: &AppState,
-    token_id: &str,
-    headers: &HeaderMap,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let Some(key) = headers.get("idempotency-key").and_then(|k| k.to_str().ok()) else {
-        return Ok(false);
-    };
-    let row = sqlx::query(
-        "SELECT 1 AS one FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2 \
-         AND status > 0 AND expires_at >= $3 AND body LIKE 'sealed:%'",
-    )
-    .bind(token_id)
-    .bind(key)
-    .bind(now.millis())
-    .fetch_optional(&state.db)
-    .await?;
-    Ok(row.is_some())
 }
 
 pub async fn run<F, Fut>(

@@ -12,13 +12,13 @@ use axum::{
 };
 
 use super::{
-    auth::RetiredReplay,
     dto::*,
     extract::{parse_json, read_body, ApiMeta},
     idempotency::{self, Caller, Keep},
     ApiError, TokenAuth,
 };
 use crate::{
+    bearer::RetiredReplay,
     state::AppState,
     tokens::{self, Scope},
     types::Timestamp,

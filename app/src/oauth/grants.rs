@@ -12,6 +12,7 @@ use crate::{
     db::Db,
     tokens::{
         format::{self, FormatError, TokenSecret},
+        last_use::{self, RecentWrites},
         service::{AuthFailure, Authenticated},
         Scope,
     },
@@ -204,6 +205,7 @@ pub async fn issue(
 pub async fn authenticate(
     db: &Db,
     config: &Config,
+    recent: &RecentWrites,
     presented: &str,
     ip: Option<&str>,
     now: Timestamp,
@@ -246,20 +248,24 @@ pub async fn authenticate(
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    // Last use, for Connected apps: on the same interval as API keys', or
-    // at once from a new IP (no write per request).
-    let interval = crate::tokens::service::LAST_USED_INTERVAL_MS;
-    if row
-        .last_used_at
-        .is_none_or(|t| now.millis() - t >= interval)
-        || row.last_used_ip.as_deref() != ip
+    // Last use, for Connected apps: kept as API keys keep theirs (the same
+    // interval and coalescer), so a burst of calls writes once.
+    let (last_ip, grant) = (row.last_used_ip.as_deref(), row.grant_id.as_str());
+    if last_use::due(row.last_used_at, last_ip, ip, now.millis())
+        && recent.claim(grant, ip, now.millis())
     {
-        sqlx::query("UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
-            .bind(now.millis())
-            .bind(ip)
-            .bind(&row.grant_id)
-            .execute(db)
-            .await?;
+        let written = sqlx::query(
+            "UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3",
+        )
+        .bind(now.millis())
+        .bind(ip)
+        .bind(grant)
+        .execute(db)
+        .await;
+        if let Err(e) = written {
+            recent.release(grant, ip);
+            return Err(e);
+        }
     }
     Ok(Ok(Authenticated {
         token_id: row.grant_id,

@@ -14,7 +14,7 @@
 //! | [`revocation`] | ending grants: by the owner, the client (RFC 7009), account changes, reuse |
 //!
 //! Access tokens work on the REST API and on `/mcp` exactly like API keys:
-//! the bearer extractor hands them to [`grants::authenticate`] by prefix, and
+//! [`crate::bearer`] hands them to [`grants::authenticate`] by prefix, and
 //! every route then sees the same [`crate::tokens::service::Authenticated`].
 
 #[cfg(feature = "ssr")]

@@ -13,6 +13,8 @@ use crate::types::Timestamp;
 #[cfg(feature = "ssr")]
 pub mod format;
 #[cfg(feature = "ssr")]
+pub mod last_use;
+#[cfg(feature = "ssr")]
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod service;

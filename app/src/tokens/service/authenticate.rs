@@ -1,10 +1,13 @@
-//! Authenticating a presented bearer token (the hot path of every API and
-//! MCP call).
+//! Authenticating a presented API key (the hot path of every API and MCP
+//! call): its shape and checksum, one batched lookup, the rules on its row
+//! (revoked, expired, rotated), and its last use. `crate::bearer` is the
+//! one entry point: it tells an API key from an OAuth access token and
+//! handles what a refusal sets off.
 
 use super::{lookup::TokenRow, *};
 use crate::tokens::{
     format::{self, FormatError},
-    Scope,
+    last_use, Scope,
 };
 use crate::{
     config::Config,
@@ -74,10 +77,10 @@ impl AuthFailure {
     }
 }
 
-/// Checks a presented token: shape and checksum offline, then one indexed
+/// Checks a presented API key: shape and checksum offline, then one indexed
 /// lookup by hash. Revocation is read from the database on every request,
 /// so it takes effect at once on every instance: there is no cache of
-/// lookups. Records last use (coalesced, see [`LAST_USED_INTERVAL_MS`]).
+/// lookups. Records last use (coalesced, see [`crate::tokens::last_use`]).
 ///
 /// The lookup shares its statement with the lookups that arrive at the
 /// same time (see [`TokenLookups`]); the rare writes (last use, a new IP,
@@ -91,9 +94,6 @@ pub async fn authenticate(
     user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
-    if crate::oauth::grants::is_access_token(config, presented) {
-        return crate::oauth::grants::authenticate(db, config, presented, ip, now).await;
-    }
     let secret = match format::parse(&config.token_prefix, presented) {
         Ok(s) => s,
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
@@ -168,7 +168,7 @@ async fn check(
         .await?;
     }
     let ip_changed = ip.is_some() && last_ip.as_deref() != ip;
-    let due = ip_changed || last_used_at.is_none_or(|t| now.millis() - t >= LAST_USED_INTERVAL_MS);
+    let due = last_use::due(last_used_at, last_ip.as_deref(), ip, now.millis());
     // Only one request per (token, IP) and interval writes, on this
     // instance (see `RecentWrites`); a failed write is released for the next.
     let mut new_ip = false;
@@ -238,76 +238,4 @@ async fn record_use(
         .execute(db)
         .await?;
     Ok(new_ip)
-}
-
-/// The most (token, IP) pairs remembered; beyond it, expired ones are
-/// dropped, then all (which costs only repeated writes).
-const RECENT_MAX: usize = 10_000;
-
-/// Coalesces last-use writes within one instance: the requests in flight
-/// when a token's last use is due (first use, a new IP, a minute passed)
-/// all read the same row and would all write it; only the first per
-/// (token, IP) and [`LAST_USED_INTERVAL_MS`] does. Not an
-/// authentication cache: every request still reads its token's row.
-#[derive(Default)]
-pub(super) struct RecentWrites(std::sync::Mutex<std::collections::HashMap<(String, String), i64>>);
-
-impl RecentWrites {
-    /// True when this request should write (and the pair is now claimed).
-    pub(super) fn claim(&self, token_id: &str, ip: Option<&str>, now: i64) -> bool {
-        let interval = LAST_USED_INTERVAL_MS;
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (token_id.to_owned(), ip.unwrap_or_default().to_owned());
-        if map
-            .get(&key)
-            .is_some_and(|at| (0..interval).contains(&(now - at)))
-        {
-            return false;
-        }
-        if map.len() >= RECENT_MAX {
-            map.retain(|_, at| (0..interval).contains(&(now - *at)));
-            if map.len() >= RECENT_MAX {
-                map.clear();
-            }
-        }
-        map.insert(key, now);
-        true
-    }
-
-    /// The claimed write failed: the next request tries again.
-    pub(super) fn release(&self, token_id: &str, ip: Option<&str>) {
-        let key = (token_id.to_owned(), ip.unwrap_or_default().to_owned());
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_last_use_write_per_token_ip_and_interval() {
-        let recent = RecentWrites::default();
-        let minute = LAST_USED_INTERVAL_MS;
-        assert!(recent.claim("t1", Some("10.0.0.1"), 1_000));
-        // The same pair while that write is under way or fresh: no write.
-        assert!(!recent.claim("t1", Some("10.0.0.1"), 1_500));
-        // Another IP, another token: their own writes.
-        assert!(recent.claim("t1", Some("192.0.2.7"), 1_500));
-        assert!(recent.claim("t2", Some("10.0.0.1"), 1_500));
-        // A minute later the pair writes again; a clock that went back, too.
-        assert!(recent.claim("t1", Some("10.0.0.1"), 1_000 + minute));
-        assert!(recent.claim("t2", Some("10.0.0.1"), 0));
-        // A failed write is given back: the next request writes.
-        recent.release("t1", Some("192.0.2.7"));
-        assert!(recent.claim("t1", Some("192.0.2.7"), 1_600));
-        // Bounded: past the cap the expired pairs go, then all.
-        for i in 0..RECENT_MAX {
-            recent.claim(&format!("x{i}"), None, 5_000_000);
-        }
-        assert!(recent.0.lock().unwrap().len() <= RECENT_MAX);
-    }
 }

@@ -21,9 +21,6 @@ pub const DESCRIPTION_MAX_CHARS: usize = 500;
 pub(super) const DAY_MS: i64 = 86_400_000;
 /// Custom dates further out than this are refused (10 years).
 const CUSTOM_MAX_DAYS: i64 = 3_653;
-/// `last_used_*` is written at most once a minute per token (and at once
-/// when the IP changes), so authentication does not write on every request.
-pub const LAST_USED_INTERVAL_MS: i64 = 60_000;
 
 /// When a new token expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

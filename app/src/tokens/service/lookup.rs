@@ -64,7 +64,7 @@ pub struct TokenLookups {
     tx: mpsc::Sender<Pending>,
     wait: Duration,
     /// Last-use writes this instance made or is making, by token and IP.
-    pub(super) recent: super::authenticate::RecentWrites,
+    pub(super) recent: crate::tokens::last_use::RecentWrites,
     /// Lookups asked for since start (a relaxed counter: one add per lookup).
     asked: std::sync::atomic::AtomicU64,
 }
@@ -81,6 +81,11 @@ impl TokenLookups {
             recent: Default::default(),
             asked: Default::default(),
         }
+    }
+
+    /// The last-use coalescer every bearer credential shares.
+    pub fn recent(&self) -> &crate::tokens::last_use::RecentWrites {
+        &self.recent
     }
 
     /// How many lookups were asked for since start (tests count them: an
