@@ -4,7 +4,7 @@
 //! middleware (`web`), the REST API (`api`), MCP (`mcp`), the pages and
 //! their components, the server functions (`rpc`, `oauth/consent.rs`) and
 //! their error type (`error::AppError`, whose messages name form fields),
-//! the OAuth endpoints (`oauth/http.rs`, `oauth/discovery.rs`) and the
+//! the OAuth endpoints (`oauth/http/`, `oauth/discovery.rs`) and the
 //! audit export download (`audit/export.rs`). The domain (accounts, auth,
 //! tokens, oauth, audit, sessions, projects, tasks, keys, db, and the plain
 //! types the doors hand it: `request`, `types`, `crypto`, `fault`) is judged
@@ -34,10 +34,11 @@ const DOMAIN: &[&str] = &[
 
 /// Door files inside domain folders.
 fn is_door_file(rel: &str) -> bool {
-    matches!(
-        rel,
-        "oauth/http.rs" | "oauth/discovery.rs" | "oauth/consent.rs" | "audit/export.rs"
-    )
+    rel.starts_with("oauth/http/")
+        || matches!(
+            rel,
+            "oauth/discovery.rs" | "oauth/consent.rs" | "audit/export.rs"
+        )
 }
 
 /// Paths (after a `use` tree is expanded) that are doors.
