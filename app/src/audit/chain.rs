@@ -15,7 +15,6 @@
 //! at or after that point without a key is refused (docs/security.md).
 
 use serde::Serialize;
-use sqlx::Row;
 
 use hmac::Mac;
 
@@ -244,14 +243,12 @@ mod insert_sql_tests {
 /// once, at the first start after the upgrade, to pin the keyring's
 /// `audit-keyed-from`; never by `verify` when the keyring has it pinned.
 pub async fn keyed_start_in_database(db: &Db) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(
+    let (first, head): (Option<i64>, i64) = sqlx::query_as(
         "SELECT (SELECT MIN(seq) FROM audit_events WHERE key_id IS NOT NULL) AS first_keyed, \
          (SELECT last_seq FROM audit_head WHERE id = 1) AS head",
     )
     .fetch_one(db)
     .await?;
-    let first: Option<i64> = row.try_get("first_keyed")?;
-    let head: i64 = row.try_get("head")?;
     Ok(first.unwrap_or(head + 1))
 }
 

@@ -4,8 +4,6 @@
 //! the head carry the audit key's MACs ([`super::head`]), and, given the
 //! retention, that the anchor cut nothing too recent.
 
-use sqlx::Row;
-
 use super::chain::{keyed_hash, unkeyed_hash, Canonical};
 use crate::{db::Db, keys::Keyring, types::Timestamp};
 
@@ -73,7 +71,7 @@ pub async fn verify_at(
     let mut count = 0;
     let mut after = anchor_seq;
     loop {
-        let rows = sqlx::query(
+        let rows: Vec<StoredEvent> = sqlx::query_as(
             "SELECT seq, id, at, account_id, actor_kind, actor, action, target, outcome, ip, user_agent, request_id, \
              token_prefix, details, security, prev_hash, hash, key_id FROM audit_events WHERE seq > $1 AND seq <= $2 \
              ORDER BY seq LIMIT 1000",
@@ -85,46 +83,33 @@ pub async fn verify_at(
         if rows.is_empty() {
             break;
         }
-        for r in &rows {
-            let seq: i64 = r.try_get("seq")?;
-            let stored_prev: String = r.try_get("prev_hash")?;
-            if seq != expected || stored_prev != prev {
+        for r in rows {
+            let seq = r.seq;
+            if seq != expected || r.prev_hash != prev {
                 return Ok(Verdict::Removed {
                     after_seq: expected - 1,
                     next_seq: seq,
                 });
             }
-            let id: String = r.try_get("id")?;
-            let account_id: Option<String> = r.try_get("account_id")?;
-            let actor_kind: String = r.try_get("actor_kind")?;
-            let actor: Option<String> = r.try_get("actor")?;
-            let action: String = r.try_get("action")?;
-            let target: Option<String> = r.try_get("target")?;
-            let outcome: String = r.try_get("outcome")?;
-            let ip: Option<String> = r.try_get("ip")?;
-            let user_agent: Option<String> = r.try_get("user_agent")?;
-            let request_id: Option<String> = r.try_get("request_id")?;
-            let token_prefix: Option<String> = r.try_get("token_prefix")?;
-            let details: Option<String> = r.try_get("details")?;
             let c = Canonical {
                 seq,
-                id: &id,
-                at: r.try_get("at")?,
-                account_id: account_id.as_deref(),
-                actor_kind: &actor_kind,
-                actor: actor.as_deref(),
-                action: &action,
-                target: target.as_deref(),
-                outcome: &outcome,
-                ip: ip.as_deref(),
-                user_agent: user_agent.as_deref(),
-                request_id: request_id.as_deref(),
-                token_prefix: token_prefix.as_deref(),
-                details: details.as_deref().unwrap_or(""),
-                security: r.try_get("security")?,
+                id: &r.id,
+                at: r.at,
+                account_id: r.account_id.as_deref(),
+                actor_kind: &r.actor_kind,
+                actor: r.actor.as_deref(),
+                action: &r.action,
+                target: r.target.as_deref(),
+                outcome: &r.outcome,
+                ip: r.ip.as_deref(),
+                user_agent: r.user_agent.as_deref(),
+                request_id: r.request_id.as_deref(),
+                token_prefix: r.token_prefix.as_deref(),
+                details: r.details.as_deref().unwrap_or(""),
+                security: r.security,
             };
-            let stored: String = r.try_get("hash")?;
-            let key_id: Option<String> = r.try_get("key_id")?;
+            let stored = r.hash;
+            let key_id = r.key_id;
             let computed = match key_id {
                 Some(id) => match keys.get(&id) {
                     Some(key) => keyed_hash(key, &prev, &c),
@@ -211,4 +196,27 @@ fn describe(seal: &super::head::Seal) -> String {
         Seal::Invalid => "its MAC does not match".into(),
         Seal::Valid | Seal::NotNeeded => "it checks".into(),
     }
+}
+
+/// An entry as `audit_events` stores it, read back for verification.
+#[derive(sqlx::FromRow)]
+struct StoredEvent {
+    seq: i64,
+    id: String,
+    at: i64,
+    account_id: Option<String>,
+    actor_kind: String,
+    actor: Option<String>,
+    action: String,
+    target: Option<String>,
+    outcome: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    token_prefix: Option<String>,
+    details: Option<String>,
+    security: i64,
+    prev_hash: String,
+    hash: String,
+    key_id: Option<String>,
 }

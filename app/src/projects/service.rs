@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
-
 use super::{Project, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, SETTINGS_MAX_KEYS};
 use crate::{
     db::{is_unique_violation, Db},
@@ -13,16 +11,28 @@ use crate::{
 
 const COLUMNS: &str = "id, name, description, settings, created_at, updated_at";
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Project, sqlx::Error> {
-    let settings: String = row.try_get("settings")?;
-    Ok(Project {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        settings: serde_json::from_str(&settings).unwrap_or_default(),
-        created_at: Timestamp(row.try_get("created_at")?),
-        updated_at: Timestamp(row.try_get("updated_at")?),
-    })
+/// A project as `projects` stores it.
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    id: String,
+    name: String,
+    description: Option<String>,
+    settings: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            settings: serde_json::from_str(&r.settings).unwrap_or_default(),
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+        }
+    }
 }
 
 fn validate(
@@ -138,13 +148,13 @@ pub async fn update(
 
 /// Every project of the owner, by name (the dashboard).
 pub async fn list_all(db: &Db, owner: AccountId) -> Result<Vec<Project>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM projects WHERE account_id = $1 ORDER BY name, id"
     ))
     .bind(owner.to_string())
     .fetch_all(db)
     .await?;
-    rows.iter().map(from_row).collect()
+    Ok(rows.into_iter().map(Project::from).collect())
 }
 
 /// A page of the owner's projects in creation order (the API).
@@ -154,7 +164,7 @@ pub async fn list_page(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Project>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM projects WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3"
     ))
     .bind(owner.to_string())
@@ -162,7 +172,7 @@ pub async fn list_page(
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    let mut items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut items: Vec<Project> = rows.into_iter().map(Project::from).collect();
     Ok(paginate(&mut items, limit, |p| p.id.clone()))
 }
 
@@ -188,7 +198,7 @@ where
 
 /// The project with `id`, if it is the owner's.
 pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Project>, sqlx::Error> {
-    let row = sqlx::query(&format!(
+    let row: Option<ProjectRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM projects WHERE id = $1 AND account_id = $2"
     ))
     .bind(id)
@@ -196,7 +206,7 @@ pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Project>,
     .fetch_optional(db)
     .await?;
     if let Some(row) = row {
-        return Ok(Lookup::Found(from_row(&row)?));
+        return Ok(Lookup::Found(row.into()));
     }
     exists_elsewhere(db, "projects", id).await
 }
@@ -208,11 +218,10 @@ pub async fn exists_elsewhere<T>(
     table: &'static str,
     id: &str,
 ) -> Result<Lookup<T>, sqlx::Error> {
-    let n = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE id = $1"))
+    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) AS n FROM {table} WHERE id = $1"))
         .bind(id)
         .fetch_one(db)
-        .await?
-        .try_get::<i64, _>("n")?;
+        .await?;
     Ok(if n > 0 {
         Lookup::OtherOwner
     } else {

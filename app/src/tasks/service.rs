@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-
 use super::{
     Task, TaskStatus, TaskWithLogs, WorkLog, PROJECT_PAGE_TASKS, TEXT_MAX_CHARS, TITLE_MAX_CHARS,
 };
@@ -18,31 +16,69 @@ const TASK_COLUMNS: &str =
     "id, project_id, title, description, status, result, created_at, updated_at, created_by";
 const LOG_COLUMNS: &str = "id, task_id, message, minutes, created_at, created_by";
 
-fn task_from_row(row: &sqlx::any::AnyRow) -> Result<Task, sqlx::Error> {
-    let status: String = row.try_get("status")?;
-    Ok(Task {
-        id: row.try_get("id")?,
-        project_id: row.try_get("project_id")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
-        status: TaskStatus::parse(&status)
-            .ok_or_else(|| sqlx::Error::Decode("bad task status".into()))?,
-        result: row.try_get("result")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-        updated_at: Timestamp(row.try_get("updated_at")?),
-        created_by: row.try_get("created_by")?,
-    })
+/// A task as `tasks` stores it ([`TASK_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    id: String,
+    project_id: String,
+    title: String,
+    description: Option<String>,
+    status: String,
+    result: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    created_by: Option<String>,
 }
 
-fn log_from_row(row: &sqlx::any::AnyRow) -> Result<WorkLog, sqlx::Error> {
-    Ok(WorkLog {
-        id: row.try_get("id")?,
-        task_id: row.try_get("task_id")?,
-        message: row.try_get("message")?,
-        minutes: row.try_get("minutes")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-        created_by: row.try_get("created_by")?,
-    })
+impl TryFrom<TaskRow> for Task {
+    type Error = sqlx::Error;
+
+    fn try_from(r: TaskRow) -> Result<Self, sqlx::Error> {
+        Ok(Task {
+            status: TaskStatus::parse(&r.status)
+                .ok_or_else(|| sqlx::Error::Decode("bad task status".into()))?,
+            id: r.id,
+            project_id: r.project_id,
+            title: r.title,
+            description: r.description,
+            result: r.result,
+            created_at: Timestamp(r.created_at),
+            updated_at: Timestamp(r.updated_at),
+            created_by: r.created_by,
+        })
+    }
+}
+
+/// A work log as `work_logs` stores it ([`LOG_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct LogRow {
+    id: String,
+    task_id: String,
+    message: String,
+    minutes: Option<i64>,
+    created_at: i64,
+    created_by: Option<String>,
+}
+
+impl From<LogRow> for WorkLog {
+    fn from(r: LogRow) -> Self {
+        WorkLog {
+            id: r.id,
+            task_id: r.task_id,
+            message: r.message,
+            minutes: r.minutes,
+            created_at: Timestamp(r.created_at),
+            created_by: r.created_by,
+        }
+    }
+}
+
+/// A work log with how many its task has ([`latest_logs`]).
+#[derive(sqlx::FromRow)]
+struct CountedLogRow {
+    #[sqlx(flatten)]
+    log: LogRow,
+    total: i64,
 }
 
 fn check_text(input: Input, value: Option<&str>) -> Result<(), Fault> {
@@ -140,7 +176,7 @@ pub async fn create(
 }
 
 pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Task>, sqlx::Error> {
-    let row = sqlx::query(&format!(
+    let row: Option<TaskRow> = sqlx::query_as(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2"
     ))
     .bind(id)
@@ -148,7 +184,7 @@ pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Task>, sq
     .fetch_optional(db)
     .await?;
     match row {
-        Some(r) => Ok(Lookup::Found(task_from_row(&r)?)),
+        Some(r) => Ok(Lookup::Found(r.try_into()?)),
         None => exists_elsewhere(db, "tasks", id).await,
     }
 }
@@ -208,7 +244,7 @@ pub async fn list_page<'c>(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Task>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<TaskRow> = sqlx::query_as(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 AND id > $2 \
          AND ($3 = '' OR project_id = $3) AND ($4 = '' OR status = $4) ORDER BY id LIMIT $5"
     ))
@@ -220,8 +256,8 @@ pub async fn list_page<'c>(
     .fetch_all(db)
     .await?;
     let mut items = rows
-        .iter()
-        .map(task_from_row)
+        .into_iter()
+        .map(Task::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(paginate(&mut items, limit, |t| t.id.clone()))
 }
@@ -237,7 +273,7 @@ pub async fn for_project_with_logs(
     status: Option<TaskStatus>,
     per_task: i64,
 ) -> Result<Vec<TaskWithLogs>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<TaskRow> = sqlx::query_as(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 AND project_id = $2 AND ($3 = '' OR status = $3) \
          ORDER BY id DESC LIMIT {PROJECT_PAGE_TASKS}"
     ))
@@ -247,8 +283,8 @@ pub async fn for_project_with_logs(
     .fetch_all(db)
     .await?;
     let tasks = rows
-        .iter()
-        .map(task_from_row)
+        .into_iter()
+        .map(Task::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
     let mut latest = latest_logs(db, owner, &ids, per_task).await?;
@@ -291,13 +327,15 @@ async fn latest_logs(
          JOIN work_logs w ON w.id = r.id \
          WHERE r.rn <= $2 AND w.account_id = $1 ORDER BY w.id"
     );
-    let mut query = sqlx::query(&sql).bind(owner.to_string()).bind(per_task);
+    let mut query = sqlx::query_as::<_, CountedLogRow>(&sql)
+        .bind(owner.to_string())
+        .bind(per_task);
     for id in task_ids {
         query = query.bind(*id);
     }
     for row in query.fetch_all(db).await? {
-        let log = log_from_row(&row)?;
-        let total: i64 = row.try_get("total")?;
+        let CountedLogRow { log, total } = row;
+        let log = WorkLog::from(log);
         let entry = out.entry(log.task_id.clone()).or_default();
         entry.1 = total;
         entry.0.push(log);
@@ -375,7 +413,7 @@ pub async fn logs_page(
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
         Lookup::Missing => return Ok(Lookup::Missing),
     }
-    let rows = sqlx::query(&format!(
+    let rows: Vec<LogRow> = sqlx::query_as(&format!(
         "SELECT {LOG_COLUMNS} FROM work_logs WHERE account_id = $1 AND task_id = $2 AND id > $3 ORDER BY id LIMIT $4"
     ))
     .bind(owner.to_string())
@@ -384,9 +422,6 @@ pub async fn logs_page(
     .bind(limit + 1)
     .fetch_all(db)
     .await?;
-    let mut items = rows
-        .iter()
-        .map(log_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items: Vec<WorkLog> = rows.into_iter().map(WorkLog::from).collect();
     Ok(Lookup::Found(paginate(&mut items, limit, |l| l.id.clone())))
 }
