@@ -61,6 +61,10 @@ pub struct Call<'a> {
 #[derive(Debug)]
 pub enum Verdict {
     Accepted(Authenticated),
+    /// A valid token used from outside its IP allowlist: the call is
+    /// refused (403) and the token stays valid. The door records the use
+    /// like any other refused call of the token.
+    OutsideAllowlist(Authenticated),
     Refused {
         failure: AuthFailure,
         /// A retired predecessor retrying its own rotation, whose answer is
@@ -123,6 +127,16 @@ pub async fn check(
             // One per `token_used` entry the door will queue: after a clean
             // shutdown the two counts agree.
             metrics::counter!("api_authenticated_requests_total").increment(1);
+            if !token.allowed_ips.allows(ip) {
+                metrics::counter!("auth_failures_total", "reason" => "ip_not_allowed").increment(1);
+                tracing::warn!(
+                    token = %token.prefix,
+                    ip = ip.unwrap_or("-"),
+                    path = call.path,
+                    "token used from outside its IP allowlist"
+                );
+                return Ok(Verdict::OutsideAllowlist(token));
+            }
             return Ok(Verdict::Accepted(token));
         }
         Err(f) => f,
@@ -138,7 +152,7 @@ pub async fn check(
         reason = failure.reason(),
         ip = ip.unwrap_or("-"),
         path = call.path,
-        "bearer authentication failed"
+        "API authentication failed"
     );
     // A predecessor used after its successor took over is a reuse: the
     // token may have leaked.

@@ -181,6 +181,7 @@ pub fn form_field(input: Input) -> &'static str {
         Input::Expiry => "expiry",
         Input::ExpiryDate => "custom_date",
         Input::RotationGrace => "grace",
+        Input::AllowedIps => "allowed_ips",
         Input::TokenStatus | Input::TaskStatus => "status",
         Input::DefaultExpiry => "default_expiry",
         Input::MaxLifetime => "max_lifetime",

@@ -56,6 +56,7 @@ pub enum Input {
     ExpiryDate,
     RotationGrace,
     TokenStatus,
+    AllowedIps,
     // The deployment's token policy.
     DefaultExpiry,
     MaxLifetime,

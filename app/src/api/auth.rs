@@ -95,8 +95,9 @@ impl FromRequestParts<AppState> for TokenAuth {
         let verdict = bearer::check(state, presented, &call, Timestamp::now())
             .await
             .map_err(|e| ApiError::db("token authentication", e))?;
-        let token = match verdict {
-            Verdict::Accepted(token) => token,
+        let (token, allowed) = match verdict {
+            Verdict::Accepted(token) => (token, true),
+            Verdict::OutsideAllowlist(token) => (token, false),
             Verdict::Refused { failure, replay } => {
                 if let Some(replay) = replay {
                     // The handler may hand back the stored answer, and
@@ -118,6 +119,11 @@ impl FromRequestParts<AppState> for TokenAuth {
                     oauth_client: token.oauth.then(|| token.name.clone()),
                 });
             });
+        }
+        if !allowed {
+            // Recorded as the token's refused use (`access_denied`, a
+            // security event, and `token_used`) by the API layer.
+            return Err(ApiError::Forbidden(NOT_FROM_THIS_IP.into()));
         }
         if rate.retry_after_secs.is_some() {
             return Err(token_rate_limited(state, &token, &meta, "token", &path, rate).await);
@@ -163,6 +169,8 @@ pub async fn token_rate_limited(
 /// Where a token rotates itself (its reuse there always revokes the family).
 const ROTATE_PATH: &str = "/api/tokens/self/rotate";
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The 403 for a token used from outside its IP allowlist.
+pub const NOT_FROM_THIS_IP: &str = "Token not allowed from this IP";
 
 /// The 401 for a refused credential, with its message.
 fn refusal(f: &AuthFailure) -> ApiError {

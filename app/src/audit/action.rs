@@ -56,6 +56,7 @@ vocabulary! {
         TokenCreated => "token_created",
         TokenRevoked => "token_revoked",
         TokenRotated => "token_rotated",
+        TokenUpdated => "token_updated",
         TokenRotationReplayed => "token_rotation_replayed",
         TokenExpired => "token_expired",
         TokenUsed => "token_used",

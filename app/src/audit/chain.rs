@@ -84,6 +84,24 @@ pub async fn lock_for_write(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::
 
 /// Columns of one `audit_events` row as inserted.
 const COLUMNS: usize = 18;
+/// The columns of an entry that say what happened, as `audit_events`
+/// stores them (`security` as 0 or 1): read back by the audit page and by
+/// verification.
+#[derive(sqlx::FromRow)]
+pub(super) struct StoredFields {
+    pub(super) actor_kind: String,
+    pub(super) actor: Option<String>,
+    pub(super) action: String,
+    pub(super) target: Option<String>,
+    pub(super) outcome: String,
+    pub(super) ip: Option<String>,
+    pub(super) user_agent: Option<String>,
+    pub(super) request_id: Option<String>,
+    pub(super) token_prefix: Option<String>,
+    pub(super) details: Option<String>,
+    pub(super) security: i64,
+}
+
 /// Rows per INSERT statement: 900 parameters, well inside SQLite's and
 /// PostgreSQL's limits.
 const ROWS_PER_INSERT: usize = 50;

@@ -87,31 +87,29 @@ impl Where {
     }
 }
 
-/// An entry as [`SELECT`] reads it; `security` is stored as 0 or 1.
+/// An entry as [`SELECT`] reads it.
 #[derive(sqlx::FromRow)]
 struct EntryRow {
     seq: i64,
     at: i64,
     email: Option<String>,
-    actor_kind: String,
-    actor: Option<String>,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    request_id: Option<String>,
-    token_prefix: Option<String>,
-    details: Option<String>,
-    security: i64,
+    #[sqlx(flatten)]
+    fields: super::chain::StoredFields,
 }
 
 impl From<EntryRow> for AuditEntry {
-    fn from(r: EntryRow) -> Self {
+    fn from(
+        EntryRow {
+            seq,
+            at,
+            email,
+            fields: r,
+        }: EntryRow,
+    ) -> Self {
         AuditEntry {
-            seq: r.seq,
-            at: Timestamp(r.at),
-            account_email: r.email,
+            seq,
+            at: Timestamp(at),
+            account_email: email,
             actor_kind: r.actor_kind,
             actor: r.actor,
             action: r.action,

@@ -282,6 +282,7 @@ pub async fn authenticate(
         expires_at: Some(Timestamp(row.expires_at)),
         new_ip: false,
         oauth: true,
+        allowed_ips: Default::default(),
     }))
 }
 

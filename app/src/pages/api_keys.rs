@@ -210,6 +210,20 @@ fn CreateForm(action: ServerAction<CreateToken>, policy: TokenPolicy) -> impl In
                         <ErrorLine field="scopes" error=field_err("scopes")/>
                     </fieldset>
                     <div>
+                        <label for="token-allowed-ips" class="block text-sm font-medium">
+                            "Allowed IPs " <span class="font-normal text-slate-500">"(optional)"</span>
+                        </label>
+                        <textarea id="token-allowed-ips" name="allowed_ips" rows="2"
+                            placeholder="e.g. 203.0.113.0/24, 2001:db8::/32"
+                            aria-describedby="token-allowed-ips-help"
+                            class="mt-1 block w-full max-w-md rounded-md border border-slate-300 px-3 py-2 font-mono text-sm"></textarea>
+                        <p id="token-allowed-ips-help" class="mt-1 text-xs text-slate-500">
+                            "Addresses or CIDR networks, IPv4 or IPv6, separated by commas or lines. "
+                            "Calls from anywhere else get 403; empty allows any IP."
+                        </p>
+                        <ErrorLine field="allowed_ips" error=field_err("allowed_ips")/>
+                    </div>
+                    <div>
                         <button type="submit" disabled=move || action.pending().get()
                             class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800 disabled:opacity-60">
                             {move || if action.pending().get() { "Creating…" } else { "Create token" }}

@@ -161,6 +161,7 @@ fn TokenRow(
     let name = token.name.clone();
     let rotate_id = token.id.clone();
     let rotate_name = token.name.clone();
+    let allowed_ips = (!token.allowed_ips.is_empty()).then(|| token.allowed_ips.join(", "));
     let cell = "block px-3 py-1 md:table-cell md:py-3";
     view! {
         <tr class="block border-t border-slate-100 py-2 align-top first:border-t-0 md:table-row md:py-0"
@@ -177,6 +178,11 @@ fn TokenRow(
                 <div class="flex max-w-64 flex-wrap gap-1">
                     {token.scopes.iter().map(|s| view! { <code class="rounded bg-slate-100 px-1 text-xs">{s.as_str()}</code> }).collect::<Vec<_>>()}
                 </div>
+                {allowed_ips.map(|ips| view! {
+                    <span class="mt-1 block max-w-64 text-xs text-slate-600" data-testid="allowed-ips">
+                        "Only from " <span class="font-mono">{ips}</span>
+                    </span>
+                })}
             </td>
             <td class=format!("{cell} md:whitespace-nowrap")><CellLabel text="Expires"/>{expires}</td>
             <td class=format!("{cell} md:whitespace-nowrap")><CellLabel text="Last used"/>{last_used}</td>

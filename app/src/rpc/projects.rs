@@ -41,8 +41,7 @@ pub async fn create_project(
 ) -> Result<Project, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let settings = parse_settings(settings.as_deref().unwrap_or_default())
-        .map_err(|m| AppError::field("settings", m))?;
+    let settings = settings_field(settings)?;
     service::create(
         &cx.state.db,
         me.user.id,
@@ -64,8 +63,7 @@ pub async fn update_project(
 ) -> Result<Project, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let settings = parse_settings(settings.as_deref().unwrap_or_default())
-        .map_err(|m| AppError::field("settings", m))?;
+    let settings = settings_field(settings)?;
     service::update(
         &cx.state.db,
         me.user.id,
@@ -76,4 +74,12 @@ pub async fn update_project(
     )
     .await
     .map_err(Into::into)
+}
+
+/// The settings editor's text, parsed (its errors shown by the field).
+#[cfg(feature = "ssr")]
+fn settings_field(
+    text: Option<String>,
+) -> Result<std::collections::BTreeMap<String, String>, AppError> {
+    parse_settings(text.as_deref().unwrap_or_default()).map_err(|m| AppError::field("settings", m))
 }

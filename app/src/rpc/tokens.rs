@@ -2,6 +2,10 @@
 //! revoke and rotate, and the Policies page, each calling
 //! [`crate::tokens::service`] or [`crate::tokens::policy`] for the signed-in account.
 
+// The create form posts one field per input (each scope a checkbox); its
+// server function takes them one by one, in the server and browser builds.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -78,6 +82,7 @@ pub async fn create_token(
     scope_tasks_write: Option<String>,
     scope_worklogs_write: Option<String>,
     scope_tokens_rotate_self: Option<String>,
+    allowed_ips: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
@@ -101,7 +106,8 @@ pub async fn create_token(
         custom_date.as_deref(),
         scopes,
         now,
-    )?;
+    )?
+    .allow_from(allowed_ips.as_deref())?;
     let base = cx.event(
         crate::audit::AuditAction::TokenCreated,
         crate::audit::Outcome::Success,
@@ -236,4 +242,29 @@ pub async fn update_token_policy(
     .await?;
     tracing::info!(account = %me.user.id, ?new, "token policy changed");
     Ok(new)
+}
+
+/// Sets the networks one of the signed-in account's tokens may be used
+/// from: CIDRs or addresses, separated by commas, spaces or lines; empty
+/// for any IP.
+#[server(prefix = "/rpc", endpoint = "tokens/allowlist")]
+pub async fn set_token_allowlist(id: String, allowed_ips: String) -> Result<TokenView, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let allowed = crate::tokens::allowlist::IpAllowlist::from_input(Some(&allowed_ips))?;
+    let base = cx.event(
+        crate::audit::AuditAction::TokenUpdated,
+        crate::audit::Outcome::Success,
+    );
+    service::set_allowlist(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
+        id.trim(),
+        &allowed,
+        &base,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(Into::into)
 }

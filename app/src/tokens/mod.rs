@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::types::Timestamp;
 
 #[cfg(feature = "ssr")]
+pub mod allowlist;
+#[cfg(feature = "ssr")]
 pub mod format;
 #[cfg(feature = "ssr")]
 pub mod last_use;
@@ -143,6 +145,9 @@ pub struct TokenView {
     pub rotated_to: Option<String>,
     /// Until when a rotated token still works (unless its successor is used first).
     pub grace_until: Option<Timestamp>,
+    /// The networks the token may be used from (CIDRs); empty: any IP.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
     /// Milliseconds of the server's clock when this was read, for "in 3 days".
     pub now: Timestamp,
 }

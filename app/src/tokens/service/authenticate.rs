@@ -6,6 +6,7 @@
 
 use super::{lookup::TokenRow, *};
 use crate::tokens::{
+    allowlist::IpAllowlist,
     format::{self, FormatError},
     last_use, Scope,
 };
@@ -31,6 +32,8 @@ pub struct Authenticated {
     /// An OAuth access token: `token_id` is then its grant's id, `name` the
     /// client's name.
     pub oauth: bool,
+    /// The networks the token may be used from (empty: any).
+    pub allowed_ips: IpAllowlist,
 }
 
 /// Why a bearer credential was refused (the audit log's `auth_failed` reasons).
@@ -133,6 +136,7 @@ async fn check(
         successor_used_at: successor_used,
         email,
         disabled_at,
+        allowed_ips,
     } = row;
     // A rotated predecessor works until its grace ends or the successor is
     // first used, whichever comes first.
@@ -203,6 +207,7 @@ async fn check(
         expires_at: expires_at.map(Timestamp),
         new_ip,
         oauth: false,
+        allowed_ips: IpAllowlist::from_stored(allowed_ips.as_deref()),
     }))
 }
 

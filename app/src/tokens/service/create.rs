@@ -2,6 +2,7 @@
 //! the insert under the account policy and active-token cap.
 
 use crate::audit::AuditAction;
+use crate::tokens::allowlist::IpAllowlist;
 
 use super::read::ACTIVE;
 use crate::tokens::{
@@ -49,6 +50,8 @@ pub struct NewToken {
     pub description: Option<String>,
     pub expiry: Expiry,
     pub scopes: Vec<Scope>,
+    /// Where the token may be used from (empty: any).
+    pub allowed_ips: IpAllowlist,
 }
 
 impl NewToken {
@@ -108,7 +111,14 @@ impl NewToken {
             description: description.map(str::to_string),
             expiry,
             scopes,
+            allowed_ips: IpAllowlist::default(),
         })
+    }
+
+    /// Limits the token to the networks the owner listed (none: any IP).
+    pub fn allow_from(mut self, networks: Option<&str>) -> Result<Self, Fault> {
+        self.allowed_ips = IpAllowlist::from_input(networks)?;
+        Ok(self)
     }
 }
 
@@ -204,7 +214,7 @@ pub async fn create(
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             created_at, expires_at, allowed_ips) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&id)
         .bind(owner.to_string())
@@ -215,6 +225,7 @@ pub async fn create(
         .bind(Scope::join(&new.scopes))
         .bind(now.millis())
         .bind(expires_at.map(Timestamp::millis))
+        .bind(new.allowed_ips.to_stored())
         .execute(&mut *tx)
         .await?;
         let event = (base.clone())
@@ -223,7 +234,8 @@ pub async fn create(
             .target(new.name.clone())
             .token(secret.display_prefix())
             .detail("scopes", Scope::join(&new.scopes))
-            .detail("expires_at", expires_at.map(|e| e.rfc3339()));
+            .detail("expires_at", expires_at.map(|e| e.rfc3339()))
+            .detail("allowed_ips", new.allowed_ips.to_stored());
         crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))
@@ -247,6 +259,7 @@ pub async fn create(
         revoked_reason: None,
         rotated_to: None,
         grace_until: None,
+        allowed_ips: new.allowed_ips.entries(),
         now,
     };
     Ok((secret, view))

@@ -9,6 +9,7 @@ mod lookup;
 mod read;
 mod revoke;
 mod rotate;
+mod update;
 
 pub use authenticate::*;
 pub use create::*;
@@ -17,3 +18,4 @@ pub use lookup::TokenLookups;
 pub use read::*;
 pub use revoke::*;
 pub use rotate::*;
+pub use update::*;

@@ -2,6 +2,7 @@
 //! token, and a presented token inspected without using it.
 
 use crate::tokens::{
+    allowlist::IpAllowlist,
     format::{self},
     Scope, StatusCounts, TokenPage, TokenStatus, TokenView,
 };
@@ -23,7 +24,7 @@ pub(super) const ACTIVE: &str =
 pub(super) const VIEW_COLUMNS: &str = "t.id, t.name, t.description, t.prefix, t.scopes, t.created_at, t.expires_at, \
      t.last_used_at, t.last_used_ip, t.last_used_ua, t.revoked_at, r.email AS revoked_by_email, t.revoked_reason, \
      t.grace_until, (SELECT s.prefix FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_prefix, \
-     (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at";
+     (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at, t.allowed_ips";
 
 /// A token as the dashboard shows it, with [`VIEW_COLUMNS`].
 #[derive(sqlx::FromRow)]
@@ -44,6 +45,7 @@ struct ViewRow {
     grace_until: Option<i64>,
     successor_prefix: Option<String>,
     successor_used_at: Option<i64>,
+    allowed_ips: Option<String>,
 }
 
 fn view_from_row(row: ViewRow, now: Timestamp) -> TokenView {
@@ -77,6 +79,7 @@ fn view_from_row(row: ViewRow, now: Timestamp) -> TokenView {
         } else {
             row.grace_until.map(Timestamp)
         },
+        allowed_ips: IpAllowlist::from_stored(row.allowed_ips.as_deref()).entries(),
         now,
     }
 }

@@ -67,11 +67,12 @@ struct RotatedRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     rotated_to: Option<String>,
+    allowed_ips: Option<String>,
 }
 
-/// Issues a successor with the same name, description and scopes and the
-/// same lifetime from now (capped by the current policy; "never" stays never
-/// only if the policy still allows it). The old token keeps working for
+/// Issues a successor with the same name, description, scopes and IP
+/// allowlist and the same lifetime from now (capped by the current policy;
+/// "never" stays never only if the policy still allows it). The old token keeps working for
 /// `grace` or until the successor's first use. A token that was already
 /// rotated is refused (409) and its successor is left alone.
 pub async fn rotate(
@@ -96,8 +97,8 @@ pub async fn rotate(
         let mut tx = db.begin().await?;
         crate::accounts::lock_row(&mut tx, owner).await?;
         let Some(old): Option<RotatedRow> = sqlx::query_as(
-            "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to \
-             FROM api_tokens WHERE id = $1 AND account_id = $2",
+            "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to, \
+             allowed_ips FROM api_tokens WHERE id = $1 AND account_id = $2",
         )
         .bind(id)
         .bind(owner.to_string())
@@ -144,11 +145,13 @@ pub async fn rotate(
             description,
             prefix: old_prefix,
             scopes,
+            allowed_ips,
             ..
         } = old;
         sqlx::query(
             "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
-             created_at, expires_at, rotated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             created_at, expires_at, rotated_from, allowed_ips) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&new_id)
         .bind(owner.to_string())
@@ -160,6 +163,7 @@ pub async fn rotate(
         .bind(now.millis())
         .bind(new_expiry)
         .bind(id)
+        .bind(allowed_ips.as_deref())
         .execute(&mut *tx)
         .await?;
         let grace_until = now.millis() + grace.secs() * 1000;
