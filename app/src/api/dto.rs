@@ -1,11 +1,18 @@
 //! The API's JSON shapes (its public contract, separate from the dashboard's
-//! types): times are RFC 3339 UTC strings, lists are `{data, next_cursor}`.
-//! Each derives `ToSchema` for the OpenAPI document.
+//! types): times are RFC 3339 UTC strings, lists are one generic
+//! [`List`] `{data, next_cursor}`. Each has a `ToSchema` for the OpenAPI
+//! document (derived, except [`List`]'s, which names each list).
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
 
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
+use utoipa::{
+    openapi::{
+        schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type},
+        Ref, RefOr,
+    },
+    PartialSchema, ToSchema,
+};
 
 use crate::{
     projects::Project,
@@ -81,6 +88,84 @@ pub struct VerifyResponse {
     pub expires_at: Option<String>,
 }
 
+/// One page of a list: `{"data": [...], "next_cursor": "..." | null}`,
+/// mapped from the services' [`Page`] (each item through its DTO's `From`).
+#[derive(Debug, Serialize)]
+pub struct List<T> {
+    pub data: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+// The lists by name. `utoipa::path` and `#[openapi]` must be given these
+// names: spelled `List<ProjectDto>` there, the macros would compose the
+// schema name with the generic arguments appended (`..._ProjectDto`).
+pub type ProjectList = List<ProjectDto>;
+pub type TaskList = List<TaskDto>;
+pub type WorkLogList = List<WorkLogDto>;
+
+impl<T, D: From<T>> From<Page<T>> for List<D> {
+    fn from(p: Page<T>) -> Self {
+        Self {
+            data: p.items.into_iter().map(D::from).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// An item the API lists in pages, with the OpenAPI name of its list
+/// (each list is its own schema, as clients generated from the document
+/// expect: `ProjectList`, not `List_ProjectDto`).
+pub trait Listed: ToSchema {
+    const LIST: &'static str;
+}
+
+impl Listed for ProjectDto {
+    const LIST: &'static str = "ProjectList";
+}
+
+impl Listed for TaskDto {
+    const LIST: &'static str = "TaskList";
+}
+
+impl Listed for WorkLogDto {
+    const LIST: &'static str = "WorkLogList";
+}
+
+/// What `#[derive(ToSchema)]` would say of a `List` of one item type:
+/// `data` (required) an array of the item's schema, `next_cursor` a
+/// string or null.
+impl<T: Listed> PartialSchema for List<T> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property(
+                "data",
+                ArrayBuilder::new().items(Ref::from_schema_name(T::name())),
+            )
+            .required("data")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .description(Some(
+                        "Pass as `cursor` for the next page; `null` on the last page.",
+                    )),
+            )
+            .into()
+    }
+}
+
+impl<T: Listed> ToSchema for List<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed(T::LIST)
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into(), T::schema()));
+        T::schemas(schemas);
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectDto {
     pub id: String,
@@ -101,22 +186,6 @@ impl From<Project> for ProjectDto {
             settings: p.settings,
             created_at: time(p.created_at),
             updated_at: time(p.updated_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProjectList {
-    pub data: Vec<ProjectDto>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Project>> for ProjectList {
-    fn from(p: Page<Project>) -> Self {
-        Self {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
         }
     }
 }
@@ -147,21 +216,6 @@ impl From<Task> for TaskDto {
             created_at: time(t.created_at),
             updated_at: time(t.updated_at),
             created_by: t.created_by,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskList {
-    pub data: Vec<TaskDto>,
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Task>> for TaskList {
-    fn from(p: Page<Task>) -> Self {
-        Self {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
         }
     }
 }
@@ -245,21 +299,6 @@ impl From<WorkLog> for WorkLogDto {
             minutes: l.minutes,
             created_at: time(l.created_at),
             created_by: l.created_by,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WorkLogList {
-    pub data: Vec<WorkLogDto>,
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<WorkLog>> for WorkLogList {
-    fn from(p: Page<WorkLog>) -> Self {
-        Self {
-            data: p.items.into_iter().map(Into::into).collect(),
-            next_cursor: p.next_cursor,
         }
     }
 }

@@ -1,7 +1,12 @@
 //! Small building blocks shared by the pages: form fields with their error
-//! line, the centred card of the sign-in pages, banners.
+//! line, the centred card of the sign-in pages, banners, and the data table
+//! of the dashboard's lists ([`table`]).
+
+pub mod table;
 
 use leptos::prelude::*;
+
+pub use table::{Column, DataTable};
 
 /// A labelled input with its error message directly below it.
 #[component]

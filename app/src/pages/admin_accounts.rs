@@ -6,7 +6,7 @@ use leptos_meta::Title;
 
 use crate::{
     accounts::AccountSummary,
-    components::{Field, FormAlert},
+    components::{table::ROW, Column, DataTable, Field, FormAlert},
     pages::setup::PASSWORD_HINT,
     rpc::accounts::{list_accounts, CreateAccount, InvalidateAccount, SetAccountDisabled},
 };
@@ -97,69 +97,58 @@ pub fn AdminAccountsPage() -> impl IntoView {
     }
 }
 
+const COLUMNS: &[Column] = &[
+    Column::new("Email"),
+    Column::new("Role"),
+    Column::new("Created"),
+    Column::new("Sessions"),
+    Column::new("Active tokens"),
+    Column::new("Status"),
+    Column::hidden("Actions"),
+];
+
 #[component]
 fn AccountTable(
     list: Vec<AccountSummary>,
     disable: ServerAction<SetAccountDisabled>,
     invalidate: ServerAction<InvalidateAccount>,
 ) -> impl IntoView {
-    view! {
-        <div class="mt-6 overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="w-full text-left text-sm">
-                <thead class="bg-slate-50 text-xs uppercase text-slate-500">
-                    <tr>
-                        <th class="px-4 py-2">"Email"</th>
-                        <th class="px-4 py-2">"Role"</th>
-                        <th class="px-4 py-2">"Created"</th>
-                        <th class="px-4 py-2">"Sessions"</th>
-                        <th class="px-4 py-2">"Active tokens"</th>
-                        <th class="px-4 py-2">"Status"</th>
-                        <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {list
-                        .into_iter()
-                        .map(|a| {
-                            let disabled = a.disabled_at.is_some();
-                            let id = a.id.clone();
-                            let id2 = a.id.clone();
-                            view! {
-                                <tr class="border-t border-slate-100" data-account=a.email.clone()>
-                                    <td class="px-4 py-2">{a.email.clone()}</td>
-                                    <td class="px-4 py-2">{a.role.as_str()}</td>
-                                    <td class="px-4 py-2 whitespace-nowrap">{a.created_at.display_utc()}</td>
-                                    <td class="px-4 py-2">{a.active_sessions}</td>
-                                    <td class="px-4 py-2">{a.active_tokens}</td>
-                                    <td class="px-4 py-2">
-                                        {if disabled {
-                                            view! { <span class="rounded bg-red-100 px-1.5 py-0.5 text-xs text-red-800">"Disabled"</span> }.into_any()
-                                        } else {
-                                            view! { <span class="rounded bg-green-100 px-1.5 py-0.5 text-xs text-green-800">"Active"</span> }.into_any()
-                                        }}
-                                    </td>
-                                    <td class="px-4 py-2">
-                                        <div class="flex justify-end gap-3">
-                                            <a href=format!("/admin/accounts/{}/apps", a.id) class="text-sm text-indigo-700 hover:underline">"Connected apps"</a>
-                                            <ActionForm action=invalidate>
-                                                <input type="hidden" name="id" value=id/>
-                                                <button type="submit" class="text-sm text-slate-700 hover:underline">"End sessions and tokens"</button>
-                                            </ActionForm>
-                                            <ActionForm action=disable>
-                                                <input type="hidden" name="id" value=id2/>
-                                                <input type="hidden" name="disabled" value=if disabled { "false" } else { "true" }/>
-                                                <button type="submit" class="text-sm text-red-700 hover:underline">
-                                                    {if disabled { "Enable" } else { "Disable" }}
-                                                </button>
-                                            </ActionForm>
-                                        </div>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect::<Vec<_>>()}
-                </tbody>
-            </table>
-        </div>
-    }
+    let row = move |a: AccountSummary| {
+        let disabled = a.disabled_at.is_some();
+        let id = a.id.clone();
+        let id2 = a.id.clone();
+        view! {
+            <tr class=ROW data-account=a.email.clone()>
+                <td class="px-4 py-2">{a.email.clone()}</td>
+                <td class="px-4 py-2">{a.role.as_str()}</td>
+                <td class="px-4 py-2 whitespace-nowrap">{a.created_at.display_utc()}</td>
+                <td class="px-4 py-2">{a.active_sessions}</td>
+                <td class="px-4 py-2">{a.active_tokens}</td>
+                <td class="px-4 py-2">
+                    {if disabled {
+                        view! { <span class="rounded bg-red-100 px-1.5 py-0.5 text-xs text-red-800">"Disabled"</span> }.into_any()
+                    } else {
+                        view! { <span class="rounded bg-green-100 px-1.5 py-0.5 text-xs text-green-800">"Active"</span> }.into_any()
+                    }}
+                </td>
+                <td class="px-4 py-2">
+                    <div class="flex justify-end gap-3">
+                        <a href=format!("/admin/accounts/{}/apps", a.id) class="text-sm text-indigo-700 hover:underline">"Connected apps"</a>
+                        <ActionForm action=invalidate>
+                            <input type="hidden" name="id" value=id/>
+                            <button type="submit" class="text-sm text-slate-700 hover:underline">"End sessions and tokens"</button>
+                        </ActionForm>
+                        <ActionForm action=disable>
+                            <input type="hidden" name="id" value=id2/>
+                            <input type="hidden" name="disabled" value=if disabled { "false" } else { "true" }/>
+                            <button type="submit" class="text-sm text-red-700 hover:underline">
+                                {if disabled { "Enable" } else { "Disable" }}
+                            </button>
+                        </ActionForm>
+                    </div>
+                </td>
+            </tr>
+        }
+    };
+    view! { <DataTable columns=COLUMNS rows=list row=row label="Accounts" empty="No accounts."/> }
 }

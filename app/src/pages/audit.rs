@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use crate::{
     audit::{AuditAction, AuditEntry, AuditFilter},
+    components::{Column, DataTable},
     rpc::audit::list_audit,
 };
 
@@ -101,15 +102,9 @@ pub fn AuditPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4 text-sm text-slate-500">"Loading events…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(p) if p.entries.is_empty() => view! {
-                        <p class="mt-6 rounded-lg border border-dashed border-slate-300 bg-white p-8 text-center text-sm text-slate-600">
-                            "No events match."
-                        </p>
-                    }.into_any(),
                     Ok(p) => {
                         let next = p.next_before;
-                        view! {
-                            <EventTable entries=p.entries on_token=move |t: String| { token.set(t); apply(); }/>
+                        let pager = (!p.entries.is_empty()).then(|| view! {
                             <div class="mt-4 flex gap-3 text-sm">
                                 <Show when=move || before.get().is_some()>
                                     <button type="button" class="rounded-md border border-slate-300 px-3 py-1" on:click=move |_| before.set(None)>"Newest"</button>
@@ -118,6 +113,10 @@ pub fn AuditPage() -> impl IntoView {
                                     <button type="button" class="rounded-md border border-slate-300 px-3 py-1" on:click=move |_| before.set(Some(n))>"Older"</button>
                                 })}
                             </div>
+                        });
+                        view! {
+                            <EventTable entries=p.entries on_token=move |t: String| { token.set(t); apply(); }/>
+                            {pager}
                         }.into_any()
                     }
                     Err(e) => view! { <p class="mt-4 text-sm text-red-700" data-error-for="filter">{e.to_string()}</p> }.into_any(),
@@ -155,50 +154,48 @@ fn Details(fields: Vec<(String, String)>) -> impl IntoView {
     }
 }
 
+const COLUMNS: &[Column] = &[
+    Column::new("Time (UTC)"),
+    Column::new("Action"),
+    Column::new("Actor"),
+    Column::new("Target"),
+    Column::new("Outcome"),
+    Column::new("IP"),
+    Column::new("Details"),
+];
+
 #[component]
 fn EventTable(entries: Vec<AuditEntry>, #[prop(into)] on_token: Callback<String>) -> impl IntoView {
+    let row = move |e: AuditEntry| {
+        let row_class = if e.security {
+            "border-t border-red-100 bg-red-50 align-top"
+        } else {
+            "border-t border-slate-100 align-top"
+        };
+        view! {
+            <tr class=row_class data-action=e.action.clone() data-security=e.security.to_string()>
+                <td class="whitespace-nowrap px-3 py-2 text-xs">{e.at.rfc3339()}</td>
+                <td class="px-3 py-2">
+                    <code class="text-xs">{e.action.clone()}</code>
+                    {e.security.then(|| view! { <span class="ml-1 rounded bg-red-600 px-1.5 py-0.5 text-xs font-medium text-white">"Security"</span> })}
+                </td>
+                <td class="px-3 py-2 text-xs">
+                    {e.actor.clone().unwrap_or_else(|| e.actor_kind.clone())}
+                    {e.account_email.clone().map(|m| view! { <span class="block text-slate-600">{m}</span> })}
+                </td>
+                <td class="px-3 py-2 text-xs">
+                    {e.target.clone().unwrap_or_default()}
+                    {e.token_prefix.clone().map(|t| view! { <span class="block"><TokenLink prefix=t on_token=on_token/></span> })}
+                </td>
+                <td class="px-3 py-2 text-xs">{e.outcome.clone()}</td>
+                <td class="px-3 py-2 font-mono text-xs">{e.ip.clone().unwrap_or_default()}</td>
+                <td class="min-w-48 max-w-sm px-3 py-2 text-xs" title=e.user_agent.clone().unwrap_or_default()>
+                    <Details fields=e.detail_fields()/>
+                </td>
+            </tr>
+        }
+    };
     view! {
-        <div class="mt-4 overflow-x-auto rounded-lg border border-slate-200 bg-white">
-            <table class="w-full text-left text-sm">
-                <thead class="bg-slate-50 text-xs uppercase text-slate-500">
-                    <tr>
-                        <th class="px-3 py-2">"Time (UTC)"</th>
-                        <th class="px-3 py-2">"Action"</th>
-                        <th class="px-3 py-2">"Actor"</th>
-                        <th class="px-3 py-2">"Target"</th>
-                        <th class="px-3 py-2">"Outcome"</th>
-                        <th class="px-3 py-2">"IP"</th>
-                        <th class="px-3 py-2">"Details"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {entries.into_iter().map(|e| {
-                        let row_class = if e.security { "border-t border-red-100 bg-red-50 align-top" } else { "border-t border-slate-100 align-top" };
-                        view! {
-                            <tr class=row_class data-action=e.action.clone() data-security=e.security.to_string()>
-                                <td class="whitespace-nowrap px-3 py-2 text-xs">{e.at.rfc3339()}</td>
-                                <td class="px-3 py-2">
-                                    <code class="text-xs">{e.action.clone()}</code>
-                                    {e.security.then(|| view! { <span class="ml-1 rounded bg-red-600 px-1.5 py-0.5 text-xs font-medium text-white">"Security"</span> })}
-                                </td>
-                                <td class="px-3 py-2 text-xs">
-                                    {e.actor.clone().unwrap_or_else(|| e.actor_kind.clone())}
-                                    {e.account_email.clone().map(|m| view! { <span class="block text-slate-600">{m}</span> })}
-                                </td>
-                                <td class="px-3 py-2 text-xs">
-                                    {e.target.clone().unwrap_or_default()}
-                                    {e.token_prefix.clone().map(|t| view! { <span class="block"><TokenLink prefix=t on_token=on_token/></span> })}
-                                </td>
-                                <td class="px-3 py-2 text-xs">{e.outcome.clone()}</td>
-                                <td class="px-3 py-2 font-mono text-xs">{e.ip.clone().unwrap_or_default()}</td>
-                                <td class="min-w-48 max-w-sm px-3 py-2 text-xs" title=e.user_agent.clone().unwrap_or_default()>
-                                    <Details fields=e.detail_fields()/>
-                                </td>
-                            </tr>
-                        }
-                    }).collect::<Vec<_>>()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable columns=COLUMNS rows=entries row=row label="Audit events" empty="No events match." dense=true margin="mt-4"/>
     }
 }

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::oauth::consent::{connected_apps, ConnectedApp, RevokeApp};
+use crate::{
+    components::{table::ROW, Column, DataTable},
+    oauth::consent::{connected_apps, ConnectedApp, RevokeApp},
+};
 
 #[component]
 pub fn ConnectedAppsPage() -> impl IntoView {
@@ -58,9 +61,6 @@ fn Apps(account: Option<String>) -> impl IntoView {
                 let account = account.clone();
                 Suspend::new(async move {
                     match apps.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="mt-6 text-sm text-slate-500">"No connected apps."</p>
-                        }.into_any(),
                         Ok(list) => view! { <AppTable list=list revoke=revoke account=account/> }.into_any(),
                         Err(e) => view! { <p class="mt-6 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
                     }
@@ -70,50 +70,41 @@ fn Apps(account: Option<String>) -> impl IntoView {
     }
 }
 
+const COLUMNS: &[Column] = &[
+    Column::new("Application"),
+    Column::new("Scopes"),
+    Column::new("Connected"),
+    Column::new("Last used"),
+    Column::hidden("Actions"),
+];
+
 #[component]
 fn AppTable(
     list: Vec<ConnectedApp>,
     revoke: ServerAction<RevokeApp>,
     account: Option<String>,
 ) -> impl IntoView {
-    view! {
-        <table class="mt-6 w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-left text-sm">
-            <thead class="bg-slate-50 text-xs uppercase text-slate-500">
-                <tr>
-                    <th class="px-4 py-2">"Application"</th>
-                    <th class="px-4 py-2">"Scopes"</th>
-                    <th class="px-4 py-2">"Connected"</th>
-                    <th class="px-4 py-2">"Last used"</th>
-                    <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {list
-                    .into_iter()
-                    .map(|a| {
-                        let id = a.id.clone();
-                        let account = account.clone();
-                        view! {
-                            <tr class="border-t border-slate-100" data-grant=a.id.clone()>
-                                <td class="px-4 py-2">
-                                    <span class="font-medium">{a.client_name.clone()}</span>
-                                    <span class="block text-xs text-slate-500">{a.client_source.clone()}</span>
-                                </td>
-                                <td class="px-4 py-2 font-mono text-xs">{a.scopes.join(" ")}</td>
-                                <td class="px-4 py-2">{a.created_at.clone()}</td>
-                                <td class="px-4 py-2">{a.last_used.clone().unwrap_or_else(|| "never".into())}</td>
-                                <td class="px-4 py-2 text-right">
-                                    <ActionForm action=revoke>
-                                        <input type="hidden" name="id" value=id/>
-                                        {account.map(|a| view! { <input type="hidden" name="account" value=a/> })}
-                                        <button type="submit" class="text-sm text-red-700 hover:underline">"Revoke"</button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect::<Vec<_>>()}
-            </tbody>
-        </table>
-    }
+    let row = move |a: ConnectedApp| {
+        let id = a.id.clone();
+        let account = account.clone();
+        view! {
+            <tr class=ROW data-grant=a.id.clone()>
+                <td class="px-4 py-2">
+                    <span class="font-medium">{a.client_name.clone()}</span>
+                    <span class="block text-xs text-slate-500">{a.client_source.clone()}</span>
+                </td>
+                <td class="px-4 py-2 font-mono text-xs">{a.scopes.join(" ")}</td>
+                <td class="px-4 py-2">{a.created_at.clone()}</td>
+                <td class="px-4 py-2">{a.last_used.clone().unwrap_or_else(|| "never".into())}</td>
+                <td class="px-4 py-2 text-right">
+                    <ActionForm action=revoke>
+                        <input type="hidden" name="id" value=id/>
+                        {account.map(|a| view! { <input type="hidden" name="account" value=a/> })}
+                        <button type="submit" class="text-sm text-red-700 hover:underline">"Revoke"</button>
+                    </ActionForm>
+                </td>
+            </tr>
+        }
+    };
+    view! { <DataTable columns=COLUMNS rows=list row=row label="Connected apps" empty="No connected apps."/> }
 }

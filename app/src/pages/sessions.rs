@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
+    components::{table::ROW, Column, DataTable},
     rpc::sessions::{list_sessions, RevokeOtherSessions, RevokeSession},
     sessions::SessionView,
 };
@@ -54,46 +55,37 @@ pub fn SessionsPage() -> impl IntoView {
     }
 }
 
+const COLUMNS: &[Column] = &[
+    Column::new("Browser"),
+    Column::new("IP address"),
+    Column::new("Signed in"),
+    Column::new("Last active"),
+    Column::hidden("Actions"),
+];
+
 #[component]
 fn SessionTable(list: Vec<SessionView>, revoke: ServerAction<RevokeSession>) -> impl IntoView {
-    view! {
-        <table class="mt-6 w-full overflow-hidden rounded-lg border border-slate-200 bg-white text-left text-sm">
-            <thead class="bg-slate-50 text-xs uppercase text-slate-500">
-                <tr>
-                    <th class="px-4 py-2">"Browser"</th>
-                    <th class="px-4 py-2">"IP address"</th>
-                    <th class="px-4 py-2">"Signed in"</th>
-                    <th class="px-4 py-2">"Last active"</th>
-                    <th class="px-4 py-2"><span class="sr-only">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {list
-                    .into_iter()
-                    .map(|s| {
-                        let id = s.id.clone();
-                        view! {
-                            <tr class="border-t border-slate-100" data-session=s.id.clone()>
-                                <td class="px-4 py-2">
-                                    {s.browser.clone()}
-                                    {s.is_current.then(|| view! { <span class="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs text-green-800">"This browser"</span> })}
-                                </td>
-                                <td class="px-4 py-2 font-mono text-xs">{s.ip.clone().unwrap_or_else(|| "unknown".into())}</td>
-                                <td class="px-4 py-2">{s.created_at.display_utc()}</td>
-                                <td class="px-4 py-2">{s.last_seen_at.display_utc()}</td>
-                                <td class="px-4 py-2 text-right">
-                                    <ActionForm action=revoke>
-                                        <input type="hidden" name="id" value=id/>
-                                        <button type="submit" class="text-sm text-red-700 hover:underline">
-                                            {if s.is_current { "Sign out" } else { "Revoke" }}
-                                        </button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect::<Vec<_>>()}
-            </tbody>
-        </table>
-    }
+    let row = move |s: SessionView| {
+        let id = s.id.clone();
+        view! {
+            <tr class=ROW data-session=s.id.clone()>
+                <td class="px-4 py-2">
+                    {s.browser.clone()}
+                    {s.is_current.then(|| view! { <span class="ml-2 rounded bg-green-100 px-1.5 py-0.5 text-xs text-green-800">"This browser"</span> })}
+                </td>
+                <td class="px-4 py-2 font-mono text-xs">{s.ip.clone().unwrap_or_else(|| "unknown".into())}</td>
+                <td class="px-4 py-2">{s.created_at.display_utc()}</td>
+                <td class="px-4 py-2">{s.last_seen_at.display_utc()}</td>
+                <td class="px-4 py-2 text-right">
+                    <ActionForm action=revoke>
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="text-sm text-red-700 hover:underline">
+                            {if s.is_current { "Sign out" } else { "Revoke" }}
+                        </button>
+                    </ActionForm>
+                </td>
+            </tr>
+        }
+    };
+    view! { <DataTable columns=COLUMNS rows=list row=row label="Sessions" empty="No active sessions."/> }
 }
