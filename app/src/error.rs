@@ -182,6 +182,7 @@ pub fn form_field(input: Input) -> &'static str {
         Input::ExpiryDate => "custom_date",
         Input::RotationGrace => "grace",
         Input::AllowedIps => "allowed_ips",
+        Input::TokenProjects => "projects",
         Input::TokenStatus | Input::TaskStatus => "status",
         Input::DefaultExpiry => "default_expiry",
         Input::MaxLifetime => "max_lifetime",

@@ -57,6 +57,7 @@ pub enum Input {
     RotationGrace,
     TokenStatus,
     AllowedIps,
+    TokenProjects,
     // The deployment's token policy.
     DefaultExpiry,
     MaxLifetime,

@@ -5,6 +5,7 @@
 mod common;
 
 use app::{
+    projects::Reach,
     tasks::{service, TaskStatus, LATEST_LOGS_PER_TASK, LOGS_PER_PAGE},
     types::{AccountId, Lookup, Timestamp},
 };
@@ -46,9 +47,10 @@ async fn busy_project(
     let mut tasks = Vec::new();
     for t in 0..TASKS {
         let new = service::NewTask::validate(&pid, &format!("task {tag}{t}"), None, None).unwrap();
-        let Lookup::Found(task) = service::create(&app.state.db, me, new, None, Timestamp::now())
-            .await
-            .unwrap()
+        let Lookup::Found(task) =
+            service::create(&app.state.db, &Reach::all(me), new, None, Timestamp::now())
+                .await
+                .unwrap()
         else {
             panic!("task not created");
         };
@@ -56,7 +58,7 @@ async fn busy_project(
             let marker = format!("log-{tag}{t}-{n:03}");
             let added = service::add_log(
                 &app.state.db,
-                me,
+                &Reach::all(me),
                 &task.id,
                 &message(&marker),
                 Some(1),

@@ -9,6 +9,8 @@ pub mod admin;
 #[cfg(feature = "ssr")]
 mod common;
 #[cfg(feature = "ssr")]
+pub mod kill_switch;
+#[cfg(feature = "ssr")]
 pub mod password;
 #[cfg(feature = "ssr")]
 mod service;
@@ -75,6 +77,14 @@ pub fn check_password_length(password: &str) -> Result<(), String> {
         return Err(format!("Use at most {PASSWORD_MAX_CHARS} characters."));
     }
     Ok(())
+}
+
+/// How many working credentials an account has (the kill switch's
+/// confirmation and answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialCounts {
+    pub tokens: u64,
+    pub apps: u64,
 }
 
 #[cfg(test)]

@@ -62,6 +62,21 @@ pub struct TokenInfo {
     /// `null`: never expires.
     pub expires_at: Option<String>,
     pub last_used_at: Option<String>,
+    /// `GET /api/tokens/self` only: the networks the token may be used
+    /// from (CIDRs); empty: any IP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
+    /// `GET /api/tokens/self` only, and only for a token limited to some
+    /// projects: those projects. Absent: every project of the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<ProjectRef>>,
+}
+
+/// A project by id and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectRef {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

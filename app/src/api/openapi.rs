@@ -39,7 +39,7 @@ use super::{dto::*, rotation, routes};
         routes::worklog::create_worklog,
     ),
     components(schemas(
-        ErrorBody, ErrorDetail, WhoAmI, AccountRef, TokenInfo, VerifyRequest, VerifyResponse, ProjectDto,
+        ErrorBody, ErrorDetail, WhoAmI, AccountRef, TokenInfo, ProjectRef, VerifyRequest, VerifyResponse, ProjectDto,
         ProjectList, RotateRequest, RotateGrace, RotatedToken, TaskDto, TaskList, CreateTask, UpdateTask, WorkLogDto, WorkLogList, CreateWorkLog,
         crate::tasks::TaskStatus
     )),

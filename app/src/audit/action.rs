@@ -57,6 +57,7 @@ vocabulary! {
         TokenRevoked => "token_revoked",
         TokenRotated => "token_rotated",
         TokenUpdated => "token_updated",
+        CredentialsRevoked => "credentials_revoked",
         TokenRotationReplayed => "token_rotation_replayed",
         TokenExpired => "token_expired",
         TokenUsed => "token_used",

@@ -308,7 +308,14 @@ pub async fn logout(
 ) -> Result<(), Fault> {
     let run = async {
         let mut tx = state.db.begin().await?;
-        if sessions::revoke(&mut *tx, session.user.id, &session.id_hash, now).await? {
+        if sessions::revoke(
+            &mut *tx,
+            session.user.id,
+            sessions::SessionKey::Hash(&session.id_hash),
+            now,
+        )
+        .await?
+        {
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
         }
         tx.commit().await

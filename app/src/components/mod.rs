@@ -1,6 +1,6 @@
 //! Small building blocks shared by the pages: form fields with their error
-//! line, the centred card of the sign-in pages, banners, and the data table
-//! of the dashboard's lists ([`table`]).
+//! line, the centred card of the sign-in pages, banners, a modal dialog
+//! ([`Dialog`]), and the data table of the dashboard's lists ([`table`]).
 
 pub mod table;
 
@@ -111,5 +111,41 @@ pub fn CopyBlock(label: &'static str, testid: &'static str, text: String) -> imp
             </div>
             <pre data-testid=testid class="mt-1 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100">{text}</pre>
         </div>
+    }
+}
+
+/// A modal dialog over the page, titled by its heading (`title_id` names
+/// the heading for `aria-labelledby`).
+#[component]
+pub fn Dialog(
+    title_id: &'static str,
+    #[prop(into)] title: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
+            <div role="dialog" aria-modal="true" aria-labelledby=title_id
+                class="w-full max-w-md rounded-lg bg-white p-6 shadow-xl">
+                <h2 id=title_id class="text-lg font-semibold">{title}</h2>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// The message of `action`'s last answer when it failed, for a form's
+/// general error line.
+pub fn action_error<A>(action: ServerAction<A>) -> impl Fn() -> Option<String> + Copy
+where
+    A: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    A::Output: Clone + Send + Sync + 'static,
+    A::Error: Clone + Send + Sync + std::fmt::Display + 'static,
+{
+    move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
     }
 }

@@ -283,6 +283,7 @@ pub async fn authenticate(
         new_ip: false,
         oauth: true,
         allowed_ips: Default::default(),
+        reach: crate::projects::Reach::all(account_id),
     }))
 }
 

@@ -6,10 +6,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    components::{CopyBlock, FormAlert},
-    pages::token_list::{StatusFilter, TokenTable},
+    components::{action_error, CopyBlock, Dialog, FormAlert},
+    pages::{
+        kill_switch::KillSwitch,
+        project_choice::ProjectChoice,
+        token_list::{StatusFilter, TokenTable},
+    },
     rpc::tokens::{
-        get_token_policy, list_token_page, revoke_preview, CreateToken, RevokeToken, RotateToken,
+        get_token_policy, list_token_page, revoke_preview, CreateToken, RevokeAllCredentials,
+        RevokeToken, RotateToken,
     },
     tokens::{CreatedToken, Scope, TokenPolicy, EXPIRY_PRESETS},
 };
@@ -19,6 +24,7 @@ pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let rotate = ServerAction::<RotateToken>::new();
+    let revoke_all = ServerAction::<RevokeAllCredentials>::new();
     let rotating = RwSignal::new(None::<(String, String)>);
     let shown = RwSignal::new(None::<CreatedToken>);
     let show_form = RwSignal::new(false);
@@ -35,9 +41,10 @@ pub fn ApiKeysPage() -> impl IntoView {
                 create.version().get(),
                 revoke.version().get(),
                 rotate.version().get(),
+                revoke_all.version().get(),
             )
         },
-        |(status, page, _, _, _)| list_token_page(Some(status), Some(page)),
+        |(status, page, _, _, _, _)| list_token_page(Some(status), Some(page)),
     );
 
     // A successful create closes the form; a revoke closes the dialog.
@@ -108,6 +115,8 @@ pub fn ApiKeysPage() -> impl IntoView {
                 }
             })}
         </Transition>
+
+        <KillSwitch action=revoke_all/>
 
         {move || confirming.get().map(|(id, name)| view! { <RevokeDialog id=id name=name action=revoke on_cancel=move || confirming.set(None)/> })}
         {move || rotating.get().map(|(id, name)| view! { <RotateDialog id=id name=name action=rotate on_cancel=move || rotating.set(None)/> })}
@@ -223,6 +232,7 @@ fn CreateForm(action: ServerAction<CreateToken>, policy: TokenPolicy) -> impl In
                         </p>
                         <ErrorLine field="allowed_ips" error=field_err("allowed_ips")/>
                     </div>
+                    <ProjectChoice error=field_err("projects")/>
                     <div>
                         <button type="submit" disabled=move || action.pending().get()
                             class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800 disabled:opacity-60">
@@ -311,53 +321,43 @@ fn RevokeDialog(
     action: ServerAction<RevokeToken>,
     on_cancel: impl Fn() + 'static + Send + Sync,
 ) -> impl IntoView {
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
+    let error = action_error(action);
     let preview_id = id.clone();
     let family = Resource::new(move || preview_id.clone(), revoke_preview);
     view! {
-        <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
-            <div role="dialog" aria-modal="true" aria-labelledby="revoke-title"
-                class="w-full max-w-md rounded-lg bg-white p-6 shadow-xl">
-                <h2 id="revoke-title" class="text-lg font-semibold">{format!("Revoke \u{201c}{name}\u{201d}?")}</h2>
-                <p class="mt-2 text-sm text-slate-600">
-                    "Any agent using this token gets 401 Unauthorized on its next request. This cannot be undone; "
-                    "the token stays listed as revoked."
-                </p>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match family.await {
-                            Ok(n) if n > 0 => Some(view! {
-                                <p class="mt-2 text-sm font-medium text-amber-900" data-testid="family-note">
-                                    {format!(
-                                        "It belongs to a rotation family: {n} other working token{} rotated from or into it {} revoked too.",
-                                        if n == 1 { "" } else { "s" },
-                                        if n == 1 { "is" } else { "are" }
-                                    )}
-                                </p>
-                            }),
-                            _ => None,
-                        }
-                    })}
-                </Transition>
-                <p class="mt-2 text-sm text-red-700">{error}</p>
-                <div class="mt-6 flex justify-end gap-3">
-                    <button type="button" on:click=move |_| on_cancel()
-                        class="rounded-md border border-slate-300 px-3 py-2 text-sm">"Cancel"</button>
-                    <ActionForm action=action>
-                        <input type="hidden" name="id" value=id/>
-                        <button type="submit" class="rounded-md bg-red-700 px-3 py-2 text-sm font-semibold text-white hover:bg-red-800">
-                            "Revoke token"
-                        </button>
-                    </ActionForm>
-                </div>
+        <Dialog title_id="revoke-title" title=format!("Revoke \u{201c}{name}\u{201d}?")>
+            <p class="mt-2 text-sm text-slate-600">
+                "Any agent using this token gets 401 Unauthorized on its next request. This cannot be undone; "
+                "the token stays listed as revoked."
+            </p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match family.await {
+                        Ok(n) if n > 0 => Some(view! {
+                            <p class="mt-2 text-sm font-medium text-amber-900" data-testid="family-note">
+                                {format!(
+                                    "It belongs to a rotation family: {n} other working token{} rotated from or into it {} revoked too.",
+                                    if n == 1 { "" } else { "s" },
+                                    if n == 1 { "is" } else { "are" }
+                                )}
+                            </p>
+                        }),
+                        _ => None,
+                    }
+                })}
+            </Transition>
+            <p class="mt-2 text-sm text-red-700">{error}</p>
+            <div class="mt-6 flex justify-end gap-3">
+                <button type="button" on:click=move |_| on_cancel()
+                    class="rounded-md border border-slate-300 px-3 py-2 text-sm">"Cancel"</button>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" class="rounded-md bg-red-700 px-3 py-2 text-sm font-semibold text-white hover:bg-red-800">
+                        "Revoke token"
+                    </button>
+                </ActionForm>
             </div>
-        </div>
+        </Dialog>
     }
 }
 
@@ -368,37 +368,28 @@ fn RotateDialog(
     action: ServerAction<RotateToken>,
     on_cancel: impl Fn() + 'static + Send + Sync,
 ) -> impl IntoView {
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
+    let error = action_error(action);
     view! {
-        <div class="fixed inset-0 z-10 flex items-center justify-center bg-slate-900/40 px-4">
-            <div role="dialog" aria-modal="true" aria-labelledby="rotate-title" class="w-full max-w-md rounded-lg bg-white p-6 shadow-xl">
-                <h2 id="rotate-title" class="text-lg font-semibold">{format!("Rotate \u{201c}{name}\u{201d}")}</h2>
-                <p class="mt-2 text-sm text-slate-600">
-                    "A new token with the same name, scopes and lifetime is issued and shown once. "
-                    "The old one keeps working for the time you choose, or until the new one is first used."
-                </p>
-                <p class="mt-2 text-sm text-red-700">{error}</p>
-                <ActionForm action=action>
-                    <input type="hidden" name="id" value=id/>
-                    <label class="mt-4 block text-sm font-medium" for="rotate-grace">"Old token keeps working for"</label>
-                    <select id="rotate-grace" name="grace" class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
-                        <option value="none">"No overlap (stop now)"</option>
-                        <option value="1h" selected=true>"1 hour"</option>
-                        <option value="24h">"24 hours"</option>
-                        <option value="7d">"7 days"</option>
-                    </select>
-                    <div class="mt-6 flex justify-end gap-3">
-                        <button type="button" on:click=move |_| on_cancel() class="rounded-md border border-slate-300 px-3 py-2 text-sm">"Cancel"</button>
-                        <button type="submit" class="rounded-md bg-indigo-700 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-800">"Rotate token"</button>
-                    </div>
-                </ActionForm>
-            </div>
-        </div>
+        <Dialog title_id="rotate-title" title=format!("Rotate \u{201c}{name}\u{201d}")>
+            <p class="mt-2 text-sm text-slate-600">
+                "A new token with the same name, scopes and lifetime is issued and shown once. "
+                "The old one keeps working for the time you choose, or until the new one is first used."
+            </p>
+            <p class="mt-2 text-sm text-red-700">{error}</p>
+            <ActionForm action=action>
+                <input type="hidden" name="id" value=id/>
+                <label class="mt-4 block text-sm font-medium" for="rotate-grace">"Old token keeps working for"</label>
+                <select id="rotate-grace" name="grace" class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
+                    <option value="none">"No overlap (stop now)"</option>
+                    <option value="1h" selected=true>"1 hour"</option>
+                    <option value="24h">"24 hours"</option>
+                    <option value="7d">"7 days"</option>
+                </select>
+                <div class="mt-6 flex justify-end gap-3">
+                    <button type="button" on:click=move |_| on_cancel() class="rounded-md border border-slate-300 px-3 py-2 text-sm">"Cancel"</button>
+                    <button type="submit" class="rounded-md bg-indigo-700 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-800">"Rotate token"</button>
+                </div>
+            </ActionForm>
+        </Dialog>
     }
 }

@@ -162,6 +162,12 @@ fn TokenRow(
     let rotate_id = token.id.clone();
     let rotate_name = token.name.clone();
     let allowed_ips = (!token.allowed_ips.is_empty()).then(|| token.allowed_ips.join(", "));
+    let restricted = token.projects.as_ref().map(|ps| {
+        ps.iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     let cell = "block px-3 py-1 md:table-cell md:py-3";
     view! {
         <tr class="block border-t border-slate-100 py-2 align-top first:border-t-0 md:table-row md:py-0"
@@ -178,6 +184,11 @@ fn TokenRow(
                 <div class="flex max-w-64 flex-wrap gap-1">
                     {token.scopes.iter().map(|s| view! { <code class="rounded bg-slate-100 px-1 text-xs">{s.as_str()}</code> }).collect::<Vec<_>>()}
                 </div>
+                {restricted.map(|names| view! {
+                    <span class="mt-1 block max-w-64 text-xs text-slate-600" data-testid="token-projects">
+                        "Only projects: " {names}
+                    </span>
+                })}
                 {allowed_ips.map(|ips| view! {
                     <span class="mt-1 block max-w-64 text-xs text-slate-600" data-testid="allowed-ips">
                         "Only from " <span class="font-mono">{ips}</span>

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::types::Timestamp;
 
 #[cfg(feature = "ssr")]
+pub mod reach;
+#[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub use reach::Reach;
 
 pub const NAME_MAX_CHARS: usize = 100;
 pub const DESCRIPTION_MAX_CHARS: usize = 2_000;

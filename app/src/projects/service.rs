@@ -1,4 +1,5 @@
-//! Project queries, always filtered on the owner's account id.
+//! Project queries, always filtered on the caller's [`Reach`]: the owner's
+//! account id and, for a restricted token, its projects.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,8 @@ use crate::{
     fault::{Fault, Input},
     types::{AccountId, Lookup, Page, Timestamp},
 };
+
+use super::Reach;
 
 const COLUMNS: &str = "id, name, description, settings, created_at, updated_at";
 
@@ -137,7 +140,7 @@ pub async fn update(
     if done.rows_affected() == 0 {
         return Err(Fault::NotFound("No such project.".into()));
     }
-    match get(db, owner, id)
+    match get(db, &Reach::all(owner), id)
         .await
         .map_err(|e| Fault::db("update project", e))?
     {
@@ -157,17 +160,19 @@ pub async fn list_all(db: &Db, owner: AccountId) -> Result<Vec<Project>, sqlx::E
     Ok(rows.into_iter().map(Project::from).collect())
 }
 
-/// A page of the owner's projects in creation order (the API).
+/// A page of the projects `who` reaches, in creation order (the API).
 pub async fn list_page(
     db: &Db,
-    owner: AccountId,
+    who: &Reach,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Project>, sqlx::Error> {
     let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        "SELECT {COLUMNS} FROM projects WHERE {} AND id > $3 ORDER BY id LIMIT $4",
+        Reach::filter("account_id", "id", 1, 2)
     ))
-    .bind(owner.to_string())
+    .bind(who.account_value())
+    .bind(who.token_value())
     .bind(after.unwrap_or(""))
     .bind(limit + 1)
     .fetch_all(db)
@@ -196,13 +201,15 @@ where
     }
 }
 
-/// The project with `id`, if it is the owner's.
-pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Project>, sqlx::Error> {
+/// The project with `id`, if `who` reaches it.
+pub async fn get(db: &Db, who: &Reach, id: &str) -> Result<Lookup<Project>, sqlx::Error> {
     let row: Option<ProjectRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects WHERE id = $1 AND account_id = $2"
+        "SELECT {COLUMNS} FROM projects WHERE id = $1 AND {}",
+        Reach::filter("account_id", "id", 2, 3)
     ))
     .bind(id)
-    .bind(owner.to_string())
+    .bind(who.account_value())
+    .bind(who.token_value())
     .fetch_optional(db)
     .await?;
     if let Some(row) = row {

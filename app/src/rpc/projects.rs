@@ -23,7 +23,7 @@ pub async fn list_projects() -> Result<Vec<Project>, AppError> {
 pub async fn get_project(id: String) -> Result<Project, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    match service::get(&cx.state.db, me.user.id, &id)
+    match service::get(&cx.state.db, &crate::projects::Reach::all(me.user.id), &id)
         .await
         .map_err(|e| AppError::db("get project", e))?
     {

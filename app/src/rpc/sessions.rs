@@ -54,7 +54,7 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
         .target(public_id.to_string());
     let run = async {
         let mut tx = cx.state.db.begin().await?;
-        let done = revoke_by_public_id(&mut *tx, me.user.id, public_id, now).await?;
+        let done = revoke(&mut *tx, me.user.id, SessionKey::Public(public_id), now).await?;
         if done {
             crate::audit::chain::append(&mut tx, &cx.state.config.keys, &[event], now).await?;
         }

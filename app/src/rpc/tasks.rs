@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::tasks::*;
 #[cfg(feature = "ssr")]
-use crate::types::Timestamp;
+use crate::{projects::Reach, types::Timestamp};
 
 /// A project's tasks (optionally one status) with their latest work logs.
 #[server(prefix = "/rpc", endpoint = "tasks/for-project")]
@@ -47,7 +47,7 @@ pub async fn task_logs(task_id: String, cursor: Option<String>) -> Result<TaskLo
         })?),
     };
     let missing = || AppError::NotFound("No such task.".into());
-    let task = match service::get(&cx.state.db, me.user.id, &task_id)
+    let task = match service::get(&cx.state.db, &Reach::all(me.user.id), &task_id)
         .await
         .map_err(|e| AppError::db("task logs", e))?
     {
@@ -56,7 +56,7 @@ pub async fn task_logs(task_id: String, cursor: Option<String>) -> Result<TaskLo
     };
     match service::logs_page(
         &cx.state.db,
-        me.user.id,
+        &Reach::all(me.user.id),
         &task.id,
         after.as_deref(),
         LOGS_PER_PAGE,
@@ -84,7 +84,15 @@ pub async fn set_task_status(id: String, status: String) -> Result<(), AppError>
         status: Some(status),
         result: None,
     };
-    match service::update(&cx.state.db, me.user.id, &id, change, Timestamp::now()).await? {
+    match service::update(
+        &cx.state.db,
+        &Reach::all(me.user.id),
+        &id,
+        change,
+        Timestamp::now(),
+    )
+    .await?
+    {
         crate::types::Lookup::Found(_) => Ok(()),
         _ => Err(AppError::NotFound("No such task.".into())),
     }

@@ -83,6 +83,8 @@ pub async fn create_token(
     scope_worklogs_write: Option<String>,
     scope_tokens_rotate_self: Option<String>,
     allowed_ips: Option<String>,
+    reach: Option<String>,
+    project_ids: Option<Vec<String>>,
 ) -> Result<CreatedToken, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
@@ -107,7 +109,8 @@ pub async fn create_token(
         scopes,
         now,
     )?
-    .allow_from(allowed_ips.as_deref())?;
+    .allow_from(allowed_ips.as_deref())?
+    .reaching(project_selection(reach, project_ids));
     let base = cx.event(
         crate::audit::AuditAction::TokenCreated,
         crate::audit::Outcome::Success,
@@ -262,6 +265,85 @@ pub async fn set_token_allowlist(id: String, allowed_ips: String) -> Result<Toke
         me.user.id,
         id.trim(),
         &allowed,
+        &base,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(Into::into)
+}
+
+/// Limits one of the signed-in account's tokens to some of its projects
+/// (`reach` = `selected`, the projects in `project_ids[]`), or lets it
+/// reach every project (`reach` = `all`).
+#[server(prefix = "/rpc", endpoint = "tokens/projects")]
+pub async fn set_token_projects(
+    id: String,
+    reach: Option<String>,
+    project_ids: Option<Vec<String>>,
+) -> Result<TokenView, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let base = cx.event(
+        crate::audit::AuditAction::TokenUpdated,
+        crate::audit::Outcome::Success,
+    );
+    let projects = project_selection(reach, project_ids);
+    service::set_projects(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
+        id.trim(),
+        projects.as_deref(),
+        &base,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(Into::into)
+}
+
+/// The form's project choice: `reach=selected` with the ticked
+/// `project_ids[]`, or every project.
+#[cfg(feature = "ssr")]
+fn project_selection(reach: Option<String>, ids: Option<Vec<String>>) -> Option<Vec<String>> {
+    (reach.as_deref().map(str::trim) == Some("selected")).then(|| {
+        ids.unwrap_or_default()
+            .into_iter()
+            .map(|id| id.trim().to_string())
+            .filter(|id| !id.is_empty())
+            .collect()
+    })
+}
+
+/// How many working API keys and connected apps the signed-in account has:
+/// what "Revoke everything" would end.
+#[server(prefix = "/rpc", endpoint = "tokens/revoke-all-preview")]
+pub async fn revoke_all_preview() -> Result<crate::accounts::CredentialCounts, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    crate::accounts::kill_switch::count(&cx.state.db, me.user.id, Timestamp::now())
+        .await
+        .map_err(Into::into)
+}
+
+/// The kill switch: revokes every working API key and connected app of the
+/// signed-in account. `confirm` must be `revoke`.
+#[server(prefix = "/rpc", endpoint = "tokens/revoke-all")]
+pub async fn revoke_all_credentials(
+    confirm: String,
+) -> Result<crate::accounts::CredentialCounts, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    if confirm.trim() != "revoke" {
+        return Err(AppError::field("confirm", "Type revoke to confirm."));
+    }
+    let base = cx.event(
+        crate::audit::AuditAction::CredentialsRevoked,
+        crate::audit::Outcome::Success,
+    );
+    crate::accounts::kill_switch::revoke_all(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
         &base,
         Timestamp::now(),
     )

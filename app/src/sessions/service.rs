@@ -176,44 +176,33 @@ pub async fn authenticate(
     Ok(Some((session, renewed)))
 }
 
-/// Ends one session of `account` (by its row key). Idempotent.
+/// How a session is named: by its row key (the cookie's hash) or by the
+/// public id the Sessions page shows.
+pub enum SessionKey<'a> {
+    Hash(&'a str),
+    Public(SessionPublicId),
+}
+
+/// Ends one session of `account`. Idempotent: true when it was live.
 pub async fn revoke<'c, E>(
     db: E,
     account: AccountId,
-    id_hash: &str,
+    key: SessionKey<'_>,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let done = sqlx::query(
+    let (column, value) = match key {
+        SessionKey::Hash(hash) => ("id_hash", hash.to_string()),
+        SessionKey::Public(id) => ("public_id", id.to_string()),
+    };
+    let done = sqlx::query(&format!(
         "UPDATE sessions SET revoked_at = $1 \
-         WHERE id_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
-    )
+         WHERE {column} = $2 AND account_id = $3 AND revoked_at IS NULL"
+    ))
     .bind(now.millis())
-    .bind(id_hash)
-    .bind(account.to_string())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Ends one session of `account`, named by its public id (the Sessions page).
-pub async fn revoke_by_public_id<'c, E>(
-    db: E,
-    account: AccountId,
-    public_id: SessionPublicId,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
-    let done = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 \
-         WHERE public_id = $2 AND account_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now.millis())
-    .bind(public_id.to_string())
+    .bind(value)
     .bind(account.to_string())
     .execute(db)
     .await?;

@@ -1,5 +1,8 @@
-//! Task and work-log queries, always filtered on the owner's account id.
+//! Task and work-log queries, always filtered on the caller's
+//! [`Reach`]: the owner's account id and, for a restricted token, its
+//! projects.
 
+use crate::projects::Reach;
 use std::collections::HashMap;
 
 use super::{
@@ -133,12 +136,12 @@ impl NewTask {
 /// the project is someone else's.
 pub async fn create(
     db: &Db,
-    owner: AccountId,
+    who: &Reach,
     new: NewTask,
     created_by: Option<&str>,
     now: Timestamp,
 ) -> Result<Lookup<Task>, Fault> {
-    match crate::projects::service::get(db, owner, &new.project_id)
+    match crate::projects::service::get(db, who, &new.project_id)
         .await
         .map_err(|e| Fault::db("create task", e))?
     {
@@ -162,7 +165,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
     )
     .bind(&task.id)
-    .bind(owner.to_string())
+    .bind(who.account_value())
     .bind(&task.project_id)
     .bind(&task.title)
     .bind(task.description.as_deref())
@@ -175,12 +178,15 @@ pub async fn create(
     Ok(Lookup::Found(task))
 }
 
-pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Lookup<Task>, sqlx::Error> {
+/// The task with `id`, if `who` reaches its project.
+pub async fn get(db: &Db, who: &Reach, id: &str) -> Result<Lookup<Task>, sqlx::Error> {
     let row: Option<TaskRow> = sqlx::query_as(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND account_id = $2"
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND {}",
+        Reach::filter("account_id", "project_id", 2, 3)
     ))
     .bind(id)
-    .bind(owner.to_string())
+    .bind(who.account_value())
+    .bind(who.token_value())
     .fetch_optional(db)
     .await?;
     match row {
@@ -199,7 +205,7 @@ pub struct TaskChange {
 
 pub async fn update(
     db: &Db,
-    owner: AccountId,
+    who: &Reach,
     id: &str,
     change: TaskChange,
     now: Timestamp,
@@ -211,25 +217,27 @@ pub async fn update(
     // two agents updating different fields of one task at once both land
     // (a read-then-write here lost one of them).
     let set_result = change.result.is_some();
-    sqlx::query(
+    sqlx::query(&format!(
         "UPDATE tasks SET \
            status = CASE WHEN $1 = 1 THEN $2 ELSE status END, \
            result = CASE WHEN $3 = 1 THEN $4 ELSE result END, \
            updated_at = $5 \
-         WHERE id = $6 AND account_id = $7",
-    )
+         WHERE id = $6 AND {}",
+        Reach::filter("account_id", "project_id", 7, 8)
+    ))
     .bind(i64::from(change.status.is_some()))
     .bind(change.status.map(TaskStatus::as_str).unwrap_or(""))
     .bind(i64::from(set_result))
     .bind(change.result.flatten())
     .bind(now.millis())
     .bind(id)
-    .bind(owner.to_string())
+    .bind(who.account_value())
+    .bind(who.token_value())
     .execute(db)
     .await
     .map_err(|e| Fault::db("update task", e))?;
-    // The task as stored now (or why there is none for this owner).
-    get(db, owner, id)
+    // The task as stored now (or why there is none for this caller).
+    get(db, who, id)
         .await
         .map_err(|e| Fault::db("update task", e))
 }
@@ -238,17 +246,19 @@ pub async fn update(
 /// on the pool or on one connection.
 pub async fn list_page<'c>(
     db: impl sqlx::Executor<'c, Database = sqlx::Any>,
-    owner: AccountId,
+    who: &Reach,
     project_id: Option<&str>,
     status: Option<TaskStatus>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Page<Task>, sqlx::Error> {
     let rows: Vec<TaskRow> = sqlx::query_as(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = $1 AND id > $2 \
-         AND ($3 = '' OR project_id = $3) AND ($4 = '' OR status = $4) ORDER BY id LIMIT $5"
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE {} AND id > $3 \
+         AND ($4 = '' OR project_id = $4) AND ($5 = '' OR status = $5) ORDER BY id LIMIT $6",
+        Reach::filter("account_id", "project_id", 1, 2)
     ))
-    .bind(owner.to_string())
+    .bind(who.account_value())
+    .bind(who.token_value())
     .bind(after.unwrap_or(""))
     .bind(project_id.unwrap_or(""))
     .bind(status.map(TaskStatus::as_str).unwrap_or(""))
@@ -346,7 +356,7 @@ async fn latest_logs(
 /// Adds a work log to one of the owner's tasks.
 pub async fn add_log(
     db: &Db,
-    owner: AccountId,
+    who: &Reach,
     task_id: &str,
     message: &str,
     minutes: Option<i64>,
@@ -367,7 +377,7 @@ pub async fn add_log(
             "Minutes must be between 0 and 100000.",
         ));
     }
-    match get(db, owner, task_id)
+    match get(db, who, task_id)
         .await
         .map_err(|e| Fault::db("add work log", e))?
     {
@@ -388,7 +398,7 @@ pub async fn add_log(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&log.id)
-    .bind(owner.to_string())
+    .bind(who.account_value())
     .bind(task_id)
     .bind(&log.message)
     .bind(minutes)
@@ -403,12 +413,12 @@ pub async fn add_log(
 /// A page of a task's work logs, oldest first.
 pub async fn logs_page(
     db: &Db,
-    owner: AccountId,
+    who: &Reach,
     task_id: &str,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Lookup<Page<WorkLog>>, sqlx::Error> {
-    match get(db, owner, task_id).await? {
+    match get(db, who, task_id).await? {
         Lookup::Found(_) => {}
         Lookup::OtherOwner => return Ok(Lookup::OtherOwner),
         Lookup::Missing => return Ok(Lookup::Missing),
@@ -416,7 +426,7 @@ pub async fn logs_page(
     let rows: Vec<LogRow> = sqlx::query_as(&format!(
         "SELECT {LOG_COLUMNS} FROM work_logs WHERE account_id = $1 AND task_id = $2 AND id > $3 ORDER BY id LIMIT $4"
     ))
-    .bind(owner.to_string())
+    .bind(who.account_value())
     .bind(task_id)
     .bind(after.unwrap_or(""))
     .bind(limit + 1)

@@ -22,6 +22,13 @@ pub mod policy;
 pub mod service;
 pub mod snippets;
 
+/// A project a restricted token reaches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenProject {
+    pub id: String,
+    pub name: String,
+}
+
 /// What a token may do on the REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Scope {
@@ -148,6 +155,9 @@ pub struct TokenView {
     /// The networks the token may be used from (CIDRs); empty: any IP.
     #[serde(default)]
     pub allowed_ips: Vec<String>,
+    /// The projects the token is limited to; `None`: every project.
+    #[serde(default)]
+    pub projects: Option<Vec<TokenProject>>,
     /// Milliseconds of the server's clock when this was read, for "in 3 days".
     pub now: Timestamp,
 }

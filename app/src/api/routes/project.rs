@@ -18,7 +18,7 @@ pub async fn list_projects(
 ) -> Result<Json<ProjectList>, ApiError> {
     let token = auth.require(Scope::ProjectsRead)?;
     let (limit, after) = page.resolve()?;
-    let page = projects::service::list_page(&state.db, token.account_id, after.as_deref(), limit)
+    let page = projects::service::list_page(&state.db, &token.reach, after.as_deref(), limit)
         .await
         .map_err(|e| ApiError::db("list projects", e))?;
     Ok(Json(page.into()))
@@ -36,7 +36,7 @@ pub async fn get_project(
 ) -> Result<Json<ProjectDto>, ApiError> {
     let token = auth.require(Scope::ProjectsRead)?;
     valid_id(&id, "project")?;
-    let project = projects::service::get(&state.db, token.account_id, &id)
+    let project = projects::service::get(&state.db, &token.reach, &id)
         .await
         .map_err(|e| ApiError::db("get project", e))?;
     Ok(Json(resolve(project, "project")?.into()))

@@ -54,7 +54,7 @@ pub async fn list_tasks(
         .map_err(|e| ApiError::db("list tasks", e))?;
     let page = tasks::service::list_page(
         conn.conn(),
-        token.account_id,
+        &token.reach,
         project,
         status,
         after.as_deref(),
@@ -69,7 +69,7 @@ pub async fn list_tasks(
     // per page instead of two.
     if let (Some(p), true) = (project, page.items.is_empty()) {
         resolve(
-            projects::service::get(&state.db, token.account_id, p)
+            projects::service::get(&state.db, &token.reach, p)
                 .await
                 .map_err(|e| ApiError::db("list tasks", e))?,
             "project",
@@ -114,7 +114,7 @@ pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Re
             let task = resolve(
                 tasks::service::create(
                     &state.db,
-                    token.account_id,
+                    &token.reach,
                     new,
                     Some(&token.prefix),
                     Timestamp::now(),
@@ -140,7 +140,7 @@ pub async fn get_task(
 ) -> Result<Json<TaskDto>, ApiError> {
     let token = auth.require(Scope::TasksRead)?;
     valid_id(&id, "task")?;
-    let task = tasks::service::get(&state.db, token.account_id, &id)
+    let task = tasks::service::get(&state.db, &token.reach, &id)
         .await
         .map_err(|e| ApiError::db("get task", e))?;
     Ok(Json(resolve(task, "task")?.into()))
@@ -173,7 +173,7 @@ pub async fn update_task(
         result: input.result,
     };
     let task =
-        tasks::service::update(&state.db, token.account_id, &id, change, Timestamp::now()).await?;
+        tasks::service::update(&state.db, &token.reach, &id, change, Timestamp::now()).await?;
     Ok(Json(resolve(task, "task")?.into()))
 }
 

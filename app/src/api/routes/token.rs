@@ -15,6 +15,8 @@ fn token_info(t: &tokens::service::Authenticated, last_used_at: Option<Timestamp
         created_at: t.created_at.rfc3339(),
         expires_at: t.expires_at.map(|e| e.rfc3339()),
         last_used_at: last_used_at.map(|e| e.rfc3339()),
+        allowed_ips: None,
+        projects: None,
     }
 }
 
@@ -48,7 +50,17 @@ pub async fn token_self(
     )
     .await
     .map_err(|e| ApiError::db("token self", e))?;
-    Ok(Json(token_info(&token, view.and_then(|v| v.last_used_at))))
+    let mut info = token_info(&token, view.as_ref().and_then(|v| v.last_used_at));
+    info.allowed_ips = Some(token.allowed_ips.entries());
+    info.projects = view.and_then(|v| v.projects).map(|ps| {
+        ps.into_iter()
+            .map(|p| ProjectRef {
+                id: p.id,
+                name: p.name,
+            })
+            .collect()
+    });
+    Ok(Json(info))
 }
 
 /// Revokes the calling token (e.g. when an agent finds it leaked).

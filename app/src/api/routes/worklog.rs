@@ -20,7 +20,7 @@ pub async fn list_worklogs(
     let token = auth.require(Scope::TasksRead)?;
     let (limit, after) = page.resolve()?;
     valid_id(&id, "task")?;
-    let page = tasks::service::logs_page(&state.db, token.account_id, &id, after.as_deref(), limit)
+    let page = tasks::service::logs_page(&state.db, &token.reach, &id, after.as_deref(), limit)
         .await
         .map_err(|e| ApiError::db("list work logs", e))?;
     Ok(Json(resolve(page, "task")?.into()))
@@ -58,7 +58,7 @@ pub async fn create_worklog(
             valid_id(&id, "task")?;
             let log = tasks::service::add_log(
                 &state.db,
-                token.account_id,
+                &token.reach,
                 &id,
                 &input.message,
                 input.minutes,

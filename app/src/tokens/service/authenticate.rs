@@ -13,6 +13,7 @@ use crate::tokens::{
 use crate::{
     config::Config,
     db::Db,
+    projects::Reach,
     types::{AccountId, Timestamp},
 };
 
@@ -34,6 +35,10 @@ pub struct Authenticated {
     pub oauth: bool,
     /// The networks the token may be used from (empty: any).
     pub allowed_ips: IpAllowlist,
+    /// The projects the token reaches: every project of its owner, or
+    /// (restricted) the ones it lists. Pass this, not `account_id`, to the
+    /// project and task services.
+    pub reach: Reach,
 }
 
 /// Why a bearer credential was refused (the audit log's `auth_failed` reasons).
@@ -137,6 +142,7 @@ async fn check(
         email,
         disabled_at,
         allowed_ips,
+        projects_restricted,
     } = row;
     // A rotated predecessor works until its grace ends or the successor is
     // first used, whichever comes first.
@@ -195,10 +201,16 @@ async fn check(
             }
         }
     }
+    let account_id =
+        AccountId::parse(&account).ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?;
+    let reach = match projects_restricted {
+        0 => Reach::all(account_id),
+        _ => Reach::token(account_id, &token_id),
+    };
     Ok(Ok(Authenticated {
         token_id,
-        account_id: AccountId::parse(&account)
-            .ok_or_else(|| sqlx::Error::Decode("bad account id".into()))?,
+        account_id,
+        reach,
         account_email: email,
         name,
         prefix,

@@ -52,6 +52,8 @@ pub struct NewToken {
     pub scopes: Vec<Scope>,
     /// Where the token may be used from (empty: any).
     pub allowed_ips: IpAllowlist,
+    /// The projects it reaches (`None`: every project of its owner).
+    pub projects: Option<Vec<String>>,
 }
 
 impl NewToken {
@@ -112,7 +114,15 @@ impl NewToken {
             expiry,
             scopes,
             allowed_ips: IpAllowlist::default(),
+            projects: None,
         })
+    }
+
+    /// Limits the token to `projects` of its owner (`None`: all of them);
+    /// checked against the owner's projects when the token is created.
+    pub fn reaching(mut self, projects: Option<Vec<String>>) -> Self {
+        self.projects = projects;
+        self
     }
 
     /// Limits the token to the networks the owner listed (none: any IP).
@@ -214,7 +224,8 @@ pub async fn create(
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
-             created_at, expires_at, allowed_ips) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             created_at, expires_at, allowed_ips, projects_restricted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&id)
         .bind(owner.to_string())
@@ -226,8 +237,14 @@ pub async fn create(
         .bind(now.millis())
         .bind(expires_at.map(Timestamp::millis))
         .bind(new.allowed_ips.to_stored())
+        .bind(i64::from(new.projects.is_some()))
         .execute(&mut *tx)
         .await?;
+        if let Err(refused) =
+            super::update::write_projects(&mut tx, owner, &id, new.projects.as_deref()).await?
+        {
+            return Ok(Err(refused));
+        }
         let event = (base.clone())
             .with_action(AuditAction::TokenCreated)
             .account(owner)
@@ -235,14 +252,15 @@ pub async fn create(
             .token(secret.display_prefix())
             .detail("scopes", Scope::join(&new.scopes))
             .detail("expires_at", expires_at.map(|e| e.rfc3339()))
-            .detail("allowed_ips", new.allowed_ips.to_stored());
+            .detail("allowed_ips", new.allowed_ips.to_stored())
+            .detail("projects", new.projects.as_ref().map(|p| p.join(" ")));
         crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))
     };
     // `check_limit`'s Err(Fault) is a refusal, not a database failure.
     let id = run.await.map_err(|e| Fault::db("create token", e))??;
-    let view = TokenView {
+    let mut view = TokenView {
         id,
         name: new.name,
         description: new.description,
@@ -260,8 +278,15 @@ pub async fn create(
         rotated_to: None,
         grace_until: None,
         allowed_ips: new.allowed_ips.entries(),
+        projects: None,
         now,
     };
+    if new.projects.is_some() {
+        view.projects = Some(Vec::new());
+        super::read::attach_projects(db, std::slice::from_mut(&mut view))
+            .await
+            .map_err(|e| Fault::db("create token", e))?;
+    }
     Ok((secret, view))
 }
 

@@ -4,7 +4,7 @@
 use crate::tokens::{
     allowlist::IpAllowlist,
     format::{self},
-    Scope, StatusCounts, TokenPage, TokenStatus, TokenView,
+    Scope, StatusCounts, TokenPage, TokenProject, TokenStatus, TokenView,
 };
 
 /// Rows per page of the dashboard's list.
@@ -24,7 +24,8 @@ pub(super) const ACTIVE: &str =
 pub(super) const VIEW_COLUMNS: &str = "t.id, t.name, t.description, t.prefix, t.scopes, t.created_at, t.expires_at, \
      t.last_used_at, t.last_used_ip, t.last_used_ua, t.revoked_at, r.email AS revoked_by_email, t.revoked_reason, \
      t.grace_until, (SELECT s.prefix FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_prefix, \
-     (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at, t.allowed_ips";
+     (SELECT s.first_used_at FROM api_tokens s WHERE s.id = t.rotated_to) AS successor_used_at, t.allowed_ips, \
+     t.projects_restricted";
 
 /// A token as the dashboard shows it, with [`VIEW_COLUMNS`].
 #[derive(sqlx::FromRow)]
@@ -46,6 +47,7 @@ struct ViewRow {
     successor_prefix: Option<String>,
     successor_used_at: Option<i64>,
     allowed_ips: Option<String>,
+    projects_restricted: i64,
 }
 
 fn view_from_row(row: ViewRow, now: Timestamp) -> TokenView {
@@ -80,6 +82,8 @@ fn view_from_row(row: ViewRow, now: Timestamp) -> TokenView {
             row.grace_until.map(Timestamp)
         },
         allowed_ips: IpAllowlist::from_stored(row.allowed_ips.as_deref()).entries(),
+        // Filled by [`attach_projects`].
+        projects: (row.projects_restricted != 0).then(Vec::new),
         now,
     }
 }
@@ -125,7 +129,46 @@ pub async fn list(
         .bind(now.millis())
         .fetch_all(db)
         .await?;
-    Ok(rows.into_iter().map(|r| view_from_row(r, now)).collect())
+    let mut views: Vec<TokenView> = rows.into_iter().map(|r| view_from_row(r, now)).collect();
+    attach_projects(db, &mut views).await?;
+    Ok(views)
+}
+
+/// Fills in the projects of the restricted tokens among `views` (one
+/// query for all of them).
+pub(super) async fn attach_projects(db: &Db, views: &mut [TokenView]) -> Result<(), sqlx::Error> {
+    let restricted: Vec<&str> = views
+        .iter()
+        .filter(|v| v.projects.is_some())
+        .map(|v| v.id.as_str())
+        .collect();
+    if restricted.is_empty() {
+        return Ok(());
+    }
+    let list = (1..=restricted.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT tp.token_id, p.id, p.name FROM token_projects tp JOIN projects p ON p.id = tp.project_id \
+         WHERE tp.token_id IN ({list}) ORDER BY p.name, p.id"
+    );
+    let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
+    for id in &restricted {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(db).await?;
+    for view in views.iter_mut() {
+        if let Some(projects) = view.projects.as_mut() {
+            projects.extend(rows.iter().filter(|(token, _, _)| *token == view.id).map(
+                |(_, id, name)| TokenProject {
+                    id: id.clone(),
+                    name: name.clone(),
+                },
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The owner's tokens counted by status, as [`counts`] reads them.
@@ -195,8 +238,10 @@ pub async fn page(
         .bind(i64::from(page - 1) * PAGE_SIZE)
         .fetch_all(db)
         .await?;
+    let mut tokens: Vec<TokenView> = rows.into_iter().map(|r| view_from_row(r, now)).collect();
+    attach_projects(db, &mut tokens).await?;
     Ok(TokenPage {
-        tokens: rows.into_iter().map(|r| view_from_row(r, now)).collect(),
+        tokens,
         counts,
         page,
         pages,
@@ -219,7 +264,9 @@ pub async fn get(
         .bind(id)
         .fetch_optional(db)
         .await?;
-    Ok(row.map(|r| view_from_row(r, now)))
+    let mut view: Vec<TokenView> = row.into_iter().map(|r| view_from_row(r, now)).collect();
+    attach_projects(db, &mut view).await?;
+    Ok(view.pop())
 }
 
 /// Looks at a presented token without using it (no last-used update): its
@@ -244,5 +291,7 @@ pub async fn inspect(
         .bind(secret.hash())
         .fetch_optional(db)
         .await?;
-    Ok(row.map(|r| view_from_row(r, now)))
+    let mut view: Vec<TokenView> = row.into_iter().map(|r| view_from_row(r, now)).collect();
+    attach_projects(db, &mut view).await?;
+    Ok(view.pop())
 }

@@ -68,13 +68,15 @@ struct RotatedRow {
     revoked_at: Option<i64>,
     rotated_to: Option<String>,
     allowed_ips: Option<String>,
+    projects_restricted: i64,
 }
 
-/// Issues a successor with the same name, description, scopes and IP
-/// allowlist and the same lifetime from now (capped by the current policy;
-/// "never" stays never only if the policy still allows it). The old token keeps working for
-/// `grace` or until the successor's first use. A token that was already
-/// rotated is refused (409) and its successor is left alone.
+/// Issues a successor with the same name, description, scopes, IP
+/// allowlist and projects, and the same lifetime from now (capped by the
+/// current policy; "never" stays never only if the policy still allows
+/// it). The old token keeps working for `grace` or until the successor's
+/// first use. A token that was already rotated is refused (409) and its
+/// successor is left alone.
 pub async fn rotate(
     db: &Db,
     config: &Config,
@@ -98,7 +100,7 @@ pub async fn rotate(
         crate::accounts::lock_row(&mut tx, owner).await?;
         let Some(old): Option<RotatedRow> = sqlx::query_as(
             "SELECT name, description, prefix, scopes, created_at, expires_at, revoked_at, rotated_to, \
-             allowed_ips FROM api_tokens WHERE id = $1 AND account_id = $2",
+             allowed_ips, projects_restricted FROM api_tokens WHERE id = $1 AND account_id = $2",
         )
         .bind(id)
         .bind(owner.to_string())
@@ -146,12 +148,13 @@ pub async fn rotate(
             prefix: old_prefix,
             scopes,
             allowed_ips,
+            projects_restricted,
             ..
         } = old;
         sqlx::query(
             "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
-             created_at, expires_at, rotated_from, allowed_ips) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             created_at, expires_at, rotated_from, allowed_ips, projects_restricted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&new_id)
         .bind(owner.to_string())
@@ -164,6 +167,15 @@ pub async fn rotate(
         .bind(new_expiry)
         .bind(id)
         .bind(allowed_ips.as_deref())
+        .bind(projects_restricted)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO token_projects (token_id, project_id) \
+             SELECT $1, project_id FROM token_projects WHERE token_id = $2",
+        )
+        .bind(&new_id)
+        .bind(id)
         .execute(&mut *tx)
         .await?;
         let grace_until = now.millis() + grace.secs() * 1000;

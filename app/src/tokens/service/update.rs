@@ -1,7 +1,7 @@
 //! Changing what a working token may do after its creation: its IP
-//! allowlist. The change and its `token_updated` entry commit together; a
-//! running server applies it on the token's next request (every request
-//! reads the token's row).
+//! allowlist and the projects it reaches. Each change and its
+//! `token_updated` entry commit together; a running server applies it on
+//! the token's next request (every request reads the token's row).
 
 use crate::audit::AuditAction;
 
@@ -10,7 +10,7 @@ use crate::tokens::{allowlist::IpAllowlist, TokenView};
 use crate::{
     audit::NewEvent,
     db::Db,
-    fault::Fault,
+    fault::{Fault, Input},
     types::{AccountId, Timestamp},
 };
 
@@ -65,4 +65,112 @@ pub async fn set_allowlist(
     }
     tracing::info!(account = %owner, token = %view.prefix, "token allowlist changed");
     Ok(view)
+}
+
+/// The most projects one token may be restricted to.
+pub const MAX_PROJECTS: usize = 100;
+
+/// Limits one of `owner`'s tokens to `projects` (`None`: every project).
+/// Each must be one of the owner's projects.
+pub async fn set_projects(
+    db: &Db,
+    keys: &crate::keys::Keyring,
+    owner: AccountId,
+    id: &str,
+    projects: Option<&[String]>,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<TokenView, Fault> {
+    let not_found = || Fault::NotFound("No such token.".into());
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(not_found());
+    }
+    let run = async {
+        let mut tx = db.begin().await?;
+        let changed: Option<(String, String)> = sqlx::query_as(
+            "UPDATE api_tokens SET projects_restricted = $1 \
+             WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL RETURNING prefix, name",
+        )
+        .bind(i64::from(projects.is_some()))
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((prefix, name)) = changed else {
+            return Ok(Ok(false));
+        };
+        if let Err(refused) = write_projects(&mut tx, owner, id, projects).await? {
+            return Ok(Err(refused));
+        }
+        let event = (base.clone())
+            .with_action(AuditAction::TokenUpdated)
+            .account(owner)
+            .target(name)
+            .token(prefix)
+            .detail("projects", projects.map(|p| p.join(" ")))
+            .security(true);
+        crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(true))
+    };
+    let changed = run.await.map_err(|e| Fault::db("update token", e))??;
+    let view = get(db, owner, id, now)
+        .await
+        .map_err(|e| Fault::db("update token", e))?
+        .ok_or_else(not_found)?;
+    if !changed {
+        return Err(Fault::Conflict("A revoked token cannot be changed.".into()));
+    }
+    tracing::info!(account = %owner, token = %view.prefix, "token projects changed");
+    Ok(view)
+}
+
+/// Replaces the projects token `id` reaches, on the caller's transaction:
+/// none listed for `None` (every project). Refuses an empty selection, more
+/// than [`MAX_PROJECTS`], and any id that is not one of `owner`'s projects.
+pub(super) async fn write_projects(
+    conn: &mut sqlx::AnyConnection,
+    owner: AccountId,
+    id: &str,
+    projects: Option<&[String]>,
+) -> Result<Result<(), Fault>, sqlx::Error> {
+    let refuse = |m: &str| Ok(Err(Fault::invalid(Input::TokenProjects, m)));
+    sqlx::query("DELETE FROM token_projects WHERE token_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let Some(projects) = projects else {
+        return Ok(Ok(()));
+    };
+    if projects.is_empty() {
+        return refuse("Choose at least one project, or all projects.");
+    }
+    if projects.len() > MAX_PROJECTS {
+        return refuse(&format!("Choose at most {MAX_PROJECTS} projects."));
+    }
+    for project in projects {
+        let inserted = sqlx::query(
+            "INSERT INTO token_projects (token_id, project_id) \
+             SELECT $1, id FROM projects WHERE id = $2 AND account_id = $3 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(project)
+        .bind(owner.to_string())
+        .execute(&mut *conn)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            let (known,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM token_projects WHERE token_id = $1 AND project_id = $2",
+            )
+            .bind(id)
+            .bind(project)
+            .fetch_one(&mut *conn)
+            .await?;
+            if known == 0 {
+                return refuse("No such project.");
+            }
+        }
+    }
+    Ok(Ok(()))
 }
