@@ -188,6 +188,7 @@ pub fn form_field(input: Input) -> &'static str {
         Input::MaxLifetime => "max_lifetime",
         Input::MaxActiveTokens => "max_active_tokens",
         Input::RevokeFamilyOnReuse => "revoke_family_on_reuse",
+        Input::RevokeUnusedAfter => "revoke_unused_after",
         Input::ProjectSettings => "settings",
         Input::Project => "project_id",
         Input::TaskTitle => "title",

@@ -63,6 +63,7 @@ pub enum Input {
     MaxLifetime,
     MaxActiveTokens,
     RevokeFamilyOnReuse,
+    RevokeUnusedAfter,
     // Projects, tasks and work logs.
     ProjectName,
     ProjectDescription,

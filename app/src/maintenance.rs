@@ -2,7 +2,8 @@
 //! at once, since every write is conditional and commits with its audit
 //! entry): writes `token_expired` once per token whose expiry passed,
 //! finishes rotations whose grace ended (`token_revoked`, reason
-//! `rotation_grace_ended`), purges audit entries past retention, deletes
+//! `rotation_grace_ended`), applies the dormant-token policy (reason
+//! `dormant`), purges audit entries past retention, deletes
 //! what can never be used again (ended sessions, idempotency keys past their
 //! 24 hours, the seen-IP rows of tokens that no longer work), and trims the
 //! rate limiters' memory: no table or map grows without bound.
@@ -16,6 +17,8 @@ use crate::{audit::NewEvent, state::AppState, types::Timestamp};
 pub struct Swept {
     pub expired: u64,
     pub grace_ended: u64,
+    /// Revoked by the dormant-token policy.
+    pub dormant: u64,
     pub purged: u64,
     /// Revoked, idle-expired or past their absolute lifetime.
     pub sessions: u64,
@@ -111,6 +114,15 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
             done.grace_ended += 1;
         }
         tx.commit().await?;
+    }
+
+    if let Some(days) = crate::tokens::policy::load(&state.db)
+        .await?
+        .revoke_unused_after_days
+    {
+        done.dormant =
+            crate::tokens::service::revoke_dormant(&state.db, &state.config.keys, days, now)
+                .await?;
     }
 
     let cutoff = now.plus_secs(-state.config.audit_retention_days * 86_400);

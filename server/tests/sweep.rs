@@ -107,3 +107,85 @@ async fn the_sweep_removes_what_can_never_be_used_and_nothing_else() {
         (0, 0, 0)
     );
 }
+
+#[tokio::test]
+async fn the_dormant_token_policy_revokes_only_tokens_unused_that_long() {
+    let app = TestApp::new().await;
+    let o = owner(&app, "owner@example.com", true).await;
+    let day_ms: i64 = 86_400_000;
+    let idle = token_with(&app, &o, "idle", &["scope_tasks_read"], "365").await;
+    let busy = token_with(&app, &o, "busy", &["scope_tasks_read"], "365").await;
+    let fresh = token_with(&app, &o, "fresh", &["scope_tasks_read"], "365").await;
+    // "idle" was created 40 days ago and never used; "busy" too, but used today.
+    sqlx::query(&format!(
+        "UPDATE api_tokens SET created_at = created_at - {} WHERE name IN ('idle', 'busy')",
+        40 * day_ms
+    ))
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(whoami(&app, &busy).await, 200);
+
+    // Off by default: nothing happens.
+    let swept = app::maintenance::sweep(&app.state, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(swept.dormant, 0);
+    assert_eq!(whoami(&app, &idle).await, 200);
+    // That call was a use: age it again.
+    sqlx::query(&format!(
+        "UPDATE api_tokens SET last_used_at = last_used_at - {} WHERE name = 'idle'",
+        40 * day_ms
+    ))
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+
+    // An admin turns the policy on (30 days); a bad value is refused by the field.
+    let form = |days: &'static str| {
+        vec![
+            ("default_expiry", "90"),
+            ("max_lifetime", "none"),
+            ("max_active_tokens", "5"),
+            ("revoke_unused_after", days),
+        ]
+    };
+    let res = app
+        .call("tokens/policy/update", &form("45"), Some(&o.cookie))
+        .await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert_eq!(res.json()["Field"]["field"], "revoke_unused_after");
+    let res = app
+        .call("tokens/policy/update", &form("30"), Some(&o.cookie))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    let swept = app::maintenance::sweep(&app.state, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(swept.dormant, 1);
+    let res = api(&app, "GET", "/api/auth/whoami", Some(&idle), None).await;
+    assert_eq!(res.status, 401, "{}", res.body);
+    assert_eq!(whoami(&app, &busy).await, 200);
+    assert_eq!(whoami(&app, &fresh).await, 200);
+    let reason: String =
+        sqlx::query_scalar("SELECT revoked_reason FROM api_tokens WHERE name = 'idle'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
+    assert_eq!(reason, "dormant");
+    app.flush_audit().await;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'token_revoked' AND actor_kind = 'system' \
+         AND details LIKE '%dormant%'",
+    )
+    .fetch_one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    // A second sweep finds nothing more.
+    let again = app::maintenance::sweep(&app.state, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(again.dormant, 0);
+}

@@ -11,7 +11,10 @@ use crate::{
         auth::get_current_user,
         tokens::{get_token_policy, UpdateTokenPolicy},
     },
-    tokens::{policy_limits::MAX_ACTIVE_TOKENS_LIMIT, TokenPolicy, EXPIRY_PRESETS},
+    tokens::{
+        policy_limits::{DORMANT_PRESETS, MAX_ACTIVE_TOKENS_LIMIT},
+        TokenPolicy, EXPIRY_PRESETS,
+    },
 };
 
 #[component]
@@ -121,6 +124,24 @@ fn PolicyForm(action: ServerAction<UpdateTokenPolicy>, policy: TokenPolicy) -> i
                             "A retired token that tries to rotate always revokes its family. With this on, any use of a retired token does, so an agent that lags behind its own rotation loses its tokens too."
                         </p>
                         <p class="mt-1 text-sm text-red-700" data-error-for="revoke_family_on_reuse">{field_err("revoke_family_on_reuse")}</p>
+                    </div>
+                    <div>
+                        <label for="revoke-unused" class="block text-sm font-medium">"Revoke tokens unused for"</label>
+                        <select id="revoke-unused" name="revoke_unused_after" aria-describedby="revoke-unused-help"
+                            class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
+                            <option value="off" selected=policy.revoke_unused_after_days.is_none()>"Never (off)"</option>
+                            {DORMANT_PRESETS
+                                .into_iter()
+                                .map(|d| {
+                                    let selected = policy.revoke_unused_after_days == Some(d);
+                                    view! { <option value=d.to_string() selected=selected>{format!("{d} days")}</option> }
+                                })
+                                .collect::<Vec<_>>()}
+                        </select>
+                        <p id="revoke-unused-help" class="mt-1 text-xs text-slate-500">
+                            "API keys not used for this long (never used: since they were created) are revoked by the server within a minute; the owner sees why."
+                        </p>
+                        <p class="mt-1 text-sm text-red-700" data-error-for="revoke_unused_after">{field_err("revoke_unused_after")}</p>
                     </div>
                     <div>
                         <button type="submit" class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800">

@@ -134,6 +134,9 @@ fn TokenRow(
         TokenStatus::Revoked => ("bg-red-100 text-red-800", "Revoked"),
     };
     let revoked_note = token.revoked_at.map(|at| {
+        if token.revoked_reason.as_deref() == Some("dormant") {
+            return format!("unused for too long (token policy) on {}", at.display_utc());
+        }
         format!(
             "by {} on {}",
             token

@@ -216,6 +216,7 @@ pub async fn update_token_policy(
     max_lifetime: String,
     max_active_tokens: String,
     revoke_family_on_reuse: Option<String>,
+    revoke_unused_after: Option<String>,
 ) -> Result<TokenPolicy, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
@@ -229,6 +230,7 @@ pub async fn update_token_policy(
         &max_lifetime,
         &max_active_tokens,
         revoke_family_on_reuse.as_deref(),
+        revoke_unused_after.as_deref(),
     )?;
     let base = cx.event(
         crate::audit::AuditAction::PolicyChanged,

@@ -219,6 +219,10 @@ pub struct TokenPolicy {
     /// that still holds its predecessor would otherwise lose its family).
     #[serde(default)]
     pub revoke_family_on_reuse: bool,
+    /// Revoke API keys unused for this many days (never used: since
+    /// creation), by the periodic sweep; `None` = off.
+    #[serde(default)]
+    pub revoke_unused_after_days: Option<i64>,
 }
 
 impl Default for TokenPolicy {
@@ -228,6 +232,7 @@ impl Default for TokenPolicy {
             max_lifetime_days: None,
             max_active_tokens: 5,
             revoke_family_on_reuse: false,
+            revoke_unused_after_days: None,
         }
     }
 }
@@ -246,6 +251,8 @@ impl TokenPolicy {
 pub mod policy_limits {
     /// Most active tokens an admin may allow per account.
     pub const MAX_ACTIVE_TOKENS_LIMIT: i64 = 100;
+    /// The choices of "Revoke tokens unused for", days.
+    pub const DORMANT_PRESETS: [i64; 5] = [30, 60, 90, 180, 365];
 }
 
 /// The expiry presets of the create form (seed 004).

@@ -11,12 +11,12 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
-pub use super::policy_limits::MAX_ACTIVE_TOKENS_LIMIT;
+pub use super::policy_limits::{DORMANT_PRESETS, MAX_ACTIVE_TOKENS_LIMIT};
 
 /// The policy row, as [`load`] and [`update`] read it.
 const SELECT: &str =
-    "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse \
-     FROM token_policy WHERE id = 1";
+    "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse, \
+     revoke_unused_after_days FROM token_policy WHERE id = 1";
 
 /// The policy's row; the flag is stored as an integer (0 or 1).
 #[derive(sqlx::FromRow)]
@@ -25,6 +25,7 @@ struct PolicyRow {
     max_lifetime_days: Option<i64>,
     max_active_tokens: i64,
     revoke_family_on_reuse: i64,
+    revoke_unused_after_days: Option<i64>,
 }
 
 impl From<PolicyRow> for TokenPolicy {
@@ -34,6 +35,7 @@ impl From<PolicyRow> for TokenPolicy {
             max_lifetime_days: r.max_lifetime_days,
             max_active_tokens: r.max_active_tokens,
             revoke_family_on_reuse: r.revoke_family_on_reuse != 0,
+            revoke_unused_after_days: r.revoke_unused_after_days,
         }
     }
 }
@@ -51,6 +53,7 @@ pub fn parse_form(
     max_lifetime: &str,
     max_active_tokens: &str,
     revoke_family_on_reuse: Option<&str>,
+    revoke_unused_after: Option<&str>,
 ) -> Result<TokenPolicy, Fault> {
     let revoke_family_on_reuse = match revoke_family_on_reuse.map(str::trim) {
         None | Some("") | Some("off") | Some("false") => false,
@@ -110,6 +113,20 @@ pub fn parse_form(
         max_lifetime_days,
         max_active_tokens,
         revoke_family_on_reuse,
+        revoke_unused_after_days: match revoke_unused_after.map(str::trim) {
+            None | Some("") | Some("off") => None,
+            Some(v) => Some(
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|d| DORMANT_PRESETS.contains(d))
+                    .ok_or_else(|| {
+                        Fault::invalid(
+                            Input::RevokeUnusedAfter,
+                            "Choose one of the listed durations.",
+                        )
+                    })?,
+            ),
+        },
     })
 }
 
@@ -129,8 +146,8 @@ pub async fn update(
         let before = before.map(|r| describe(&TokenPolicy::from(r)));
         sqlx::query(
             "UPDATE token_policy SET default_expiry_days = $1, max_lifetime_days = $2, \
-             max_active_tokens = $3, revoke_family_on_reuse = $4, updated_at = $5, updated_by = $6 \
-             WHERE id = 1",
+             max_active_tokens = $3, revoke_family_on_reuse = $4, updated_at = $5, updated_by = $6, \
+             revoke_unused_after_days = $7 WHERE id = 1",
         )
         .bind(new.default_expiry_days)
         .bind(new.max_lifetime_days)
@@ -138,6 +155,7 @@ pub async fn update(
         .bind(new.revoke_family_on_reuse as i64)
         .bind(now.millis())
         .bind(by.to_string())
+        .bind(new.revoke_unused_after_days)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -168,7 +186,7 @@ pub async fn update(
 pub fn describe(p: &TokenPolicy) -> String {
     let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
     format!(
-        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}{}",
+        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}{}{}",
         opt(p.default_expiry_days),
         opt(p.max_lifetime_days),
         p.max_active_tokens,
@@ -176,7 +194,10 @@ pub fn describe(p: &TokenPolicy) -> String {
             " revoke_family_on_reuse=yes"
         } else {
             ""
-        }
+        },
+        p.revoke_unused_after_days
+            .map(|d| format!(" revoke_unused_after_days={d}"))
+            .unwrap_or_default()
     )
 }
 
@@ -186,26 +207,37 @@ mod tests {
 
     #[test]
     fn policy_form() {
-        let p = parse_form("30", "90", "3", None).unwrap();
+        let p = parse_form("30", "90", "3", None, None).unwrap();
         assert_eq!(p.default_expiry_days, Some(30));
         assert_eq!(p.max_lifetime_days, Some(90));
         assert!(!p.allows_never());
         assert!(p.allows_days(90) && !p.allows_days(180));
-        assert!(parse_form("never", "none", "5", None)
+        assert!(parse_form("never", "none", "5", None, None)
             .unwrap()
             .allows_never());
         assert!(
-            parse_form("never", "90", "5", None).unwrap_err().input() == Some(Input::DefaultExpiry)
+            parse_form("never", "90", "5", None, None)
+                .unwrap_err()
+                .input()
+                == Some(Input::DefaultExpiry)
         );
         assert!(
-            parse_form("365", "90", "5", None).unwrap_err().input() == Some(Input::DefaultExpiry)
+            parse_form("365", "90", "5", None, None)
+                .unwrap_err()
+                .input()
+                == Some(Input::DefaultExpiry)
         );
         assert!(
-            parse_form("13", "none", "5", None).unwrap_err().input() == Some(Input::DefaultExpiry)
+            parse_form("13", "none", "5", None, None)
+                .unwrap_err()
+                .input()
+                == Some(Input::DefaultExpiry)
         );
         for bad in ["0", "101", "-1", "five", ""] {
             assert!(
-                parse_form("30", "none", bad, None).unwrap_err().input()
+                parse_form("30", "none", bad, None, None)
+                    .unwrap_err()
+                    .input()
                     == Some(Input::MaxActiveTokens)
             );
         }

@@ -100,3 +100,64 @@ pub async fn revoke_all_for_account(
     crate::audit::chain::append(conn, keys, &events, now).await?;
     Ok(rows.len() as u64)
 }
+
+/// A token the dormant-token policy ends.
+#[derive(sqlx::FromRow)]
+struct DormantRow {
+    id: String,
+    account_id: String,
+    prefix: String,
+    name: String,
+}
+
+/// The dormant-token policy (GitHub's and GitLab's): revokes working API
+/// keys unused for `days` (never used: since their creation), at most 500
+/// a sweep, each with its `token_revoked` entry (reason `dormant`, by the
+/// system). Rotated predecessors are left to their grace. Returns how many.
+pub async fn revoke_dormant(
+    db: &Db,
+    keys: &crate::keys::Keyring,
+    days: i64,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let cutoff = now.millis() - days * super::create::DAY_MS;
+    let dormant: Vec<DormantRow> = sqlx::query_as(
+        "SELECT id, account_id, prefix, name FROM api_tokens \
+         WHERE revoked_at IS NULL AND rotated_to IS NULL AND (expires_at IS NULL OR expires_at > $1) \
+         AND COALESCE(last_used_at, created_at) < $2 LIMIT 500",
+    )
+    .bind(now.millis())
+    .bind(cutoff)
+    .fetch_all(db)
+    .await?;
+    let mut revoked = 0;
+    for row in dormant {
+        let mut tx = db.begin().await?;
+        // Used since it was read (on this or another instance): it stays.
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1, revoked_reason = 'dormant' \
+             WHERE id = $2 AND revoked_at IS NULL AND COALESCE(last_used_at, created_at) < $3",
+        )
+        .bind(now.millis())
+        .bind(&row.id)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            let event = NewEvent::new(
+                AuditAction::TokenRevoked,
+                crate::audit::ActorKind::System,
+                crate::audit::Outcome::Success,
+            )
+            .account(row.account_id)
+            .target(row.name)
+            .token(row.prefix)
+            .detail("reason", "dormant")
+            .detail("unused_days", days);
+            crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
+            revoked += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(revoked)
+}
