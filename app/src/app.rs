@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=DashboardLayout>
                     <Route path=path!("") view=Home/>
                     <Route path=path!("/settings/api-keys") view=ApiKeysPage/>
+                    <Route path=path!("/settings/api-keys/:id") view=crate::pages::token_page::TokenPage/>
                     <Route path=path!("/settings/policies") view=PoliciesPage/>
                     <Route path=path!("/settings/account") view=AccountPage/>
                     <Route path=path!("/admin/accounts") view=AdminAccountsPage/>

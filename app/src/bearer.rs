@@ -194,13 +194,20 @@ fn refusal_event(action: AuditAction, failure: &AuthFailure, call: &Call<'_>) ->
         .detail("method", call.method)
         .detail("path", call.path);
     if let AuthFailure::Expired {
-        prefix, account, ..
+        prefix,
+        account,
+        credential,
+        ..
     }
     | AuthFailure::Revoked {
-        prefix, account, ..
+        prefix,
+        account,
+        credential,
+        ..
     } = failure
     {
         event = event
+            .call(credential.clone(), 401)
             .token(prefix.clone())
             .actor(prefix.clone())
             .account(account.clone())
@@ -221,6 +228,7 @@ async fn retired_replay(
         retired: Some(id),
         account,
         prefix,
+        ..
     } = failure
     else {
         return None;

@@ -3,10 +3,12 @@
 //! entry): writes `token_expired` once per token whose expiry passed,
 //! finishes rotations whose grace ended (`token_revoked`, reason
 //! `rotation_grace_ended`), applies the dormant-token policy (reason
-//! `dormant`), purges audit entries past retention, deletes
-//! what can never be used again (ended sessions, idempotency keys past their
-//! 24 hours, the seen-IP rows of tokens that no longer work), and trims the
-//! rate limiters' memory: no table or map grows without bound.
+//! `dormant`), purges audit entries past retention (and the calls rollup's
+//! days with them), deletes what can never be used again (ended sessions,
+//! idempotency keys past their 24 hours, the seen-IP rows of credentials
+//! that ended before the retention, IPs beyond a credential's 1,000 most
+//! recent), and trims the rate limiters' memory: no table or map grows
+//! without bound.
 
 use crate::audit::{ActorKind, AuditAction, Outcome};
 
@@ -24,8 +26,11 @@ pub struct Swept {
     pub sessions: u64,
     /// Idempotency keys older than their 24 hours (of any token, deleted or not).
     pub idempotency_keys: u64,
-    /// Seen-IP rows of tokens revoked or expired more than a day ago.
+    /// Seen-IP rows of credentials that ended before the audit retention,
+    /// or beyond a credential's most recent 1,000.
     pub token_ips: u64,
+    /// Days of the calls rollup past the audit retention.
+    pub usage_days: u64,
     /// OAuth: expired requests, codes and tokens, long-revoked grants, and
     /// registrations nobody used.
     pub oauth: u64,
@@ -147,24 +152,37 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
         .execute(&state.db)
         .await?
         .rows_affected();
-    let day_ago = now.millis() - 86_400_000;
+    // The IPs a credential was used from stay as long as the log that
+    // recorded its calls: on the page of a revoked token they matter most.
     done.token_ips = sqlx::query(
         "DELETE FROM token_ips WHERE token_id IN (SELECT id FROM api_tokens \
-         WHERE revoked_at < $1 OR expires_at < $1)",
+         WHERE revoked_at < $1 OR expires_at < $1) \
+         OR (last_seen < $1 AND token_id NOT IN (SELECT id FROM api_tokens))",
     )
-    .bind(day_ago)
+    .bind(cutoff.millis())
     .execute(&state.db)
     .await?
-    .rows_affected();
+    .rows_affected()
+        + crate::tokens::usage::trim_ips(&state.db).await?;
+    done.usage_days = crate::audit::calls::purge_before(&state.db, cutoff.millis()).await?;
     done.oauth = crate::oauth::grants::sweep(&state.db, now).await?
         + crate::oauth::clients::sweep(&state.db, now).await?;
     state.limits.retain_recent();
     Ok(done)
 }
 
-/// Runs [`sweep`] every minute until the process ends.
+/// Runs [`sweep`] every minute until the process ends, after counting the
+/// calls of entries written before the calls rollup existed (once, in
+/// batches that resume where a restart left them).
 pub fn spawn(state: AppState) {
     tokio::spawn(async move {
+        match crate::audit::calls::backfill_all(&state.db).await {
+            Ok(0) => {}
+            Ok(calls) => tracing::info!(calls, "calls rollup backfilled from the audit log"),
+            Err(e) => {
+                tracing::warn!(error = %e, "calls rollup backfill stopped; resumes at the next start")
+            }
+        }
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;

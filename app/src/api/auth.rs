@@ -114,6 +114,7 @@ impl FromRequestParts<AppState> for TokenAuth {
                 m.rate = Some(rate.clone());
                 m.token = Some(super::meta::UsedToken {
                     account: token.account_id.to_string(),
+                    credential: token.token_id.clone(),
                     prefix: token.prefix.clone(),
                     new_ip: token.new_ip,
                     oauth_client: token.oauth.then(|| token.name.clone()),

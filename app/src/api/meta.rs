@@ -30,6 +30,8 @@ pub struct MetaInner {
 #[derive(Debug, Clone)]
 pub struct UsedToken {
     pub account: String,
+    /// The API key's id, or the OAuth grant's: whose call the rollup counts.
+    pub credential: String,
     pub prefix: String,
     /// First request from this IP.
     pub new_ip: bool,
@@ -117,6 +119,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     if let Some(UsedToken {
         account,
+        credential,
         prefix,
         new_ip,
         oauth_client,
@@ -171,6 +174,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         room.send(
             event
+                .call(credential, status)
                 .account(account)
                 .actor(prefix.clone())
                 .token(prefix)

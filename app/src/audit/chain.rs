@@ -213,6 +213,8 @@ pub async fn append(
         }
         q.execute(&mut *conn).await?;
     }
+    // The calls among them, counted in the same transaction.
+    super::calls::record(conn, events, rows.iter().map(|r| r.3)).await?;
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
         .bind(&prev)
         .execute(&mut *conn)

@@ -26,6 +26,7 @@ pub mod queue;
 pub mod verify;
 
 pub mod action;
+pub mod calls;
 pub use action::{ActorKind, AuditAction, Outcome};
 
 /// An event to append. Built on the server only; never holds a secret (a
@@ -49,6 +50,9 @@ pub struct NewEvent {
     /// Marked on the audit page: failed logins, use of revoked or expired
     /// tokens, a token from a new IP, rate limiting.
     pub security: bool,
+    /// The credential's call this entry records, for the calls rollup
+    /// (`calls`); not part of the hashed entry.
+    pub call: Option<calls::Call>,
 }
 
 /// Longest text stored from a request (paths, user agents), in characters.
@@ -79,6 +83,7 @@ impl NewEvent {
             token_prefix: None,
             details: serde_json::json!({}),
             security: false,
+            call: None,
         }
     }
 
@@ -121,6 +126,16 @@ impl NewEvent {
             };
             map.insert(key.into(), value);
         }
+        self
+    }
+
+    /// Marks the entry as one call by the credential `credential` (an API
+    /// key's or an OAuth grant's id) that ended with HTTP `status`.
+    pub fn call(mut self, credential: impl Into<String>, status: u16) -> Self {
+        self.call = Some(calls::Call {
+            credential: credential.into(),
+            outcome: calls::CallOutcome::of_status(status),
+        });
         self
     }
 

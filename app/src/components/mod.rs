@@ -1,8 +1,10 @@
 //! Small building blocks shared by the pages: form fields with their error
 //! line, the centred card of the sign-in pages, banners, a modal dialog
-//! ([`Dialog`]), and the data table of the dashboard's lists ([`table`]).
+//! ([`Dialog`]), the data table of the dashboard's lists ([`table`]) and a
+//! credential's calls chart ([`usage_chart`]).
 
 pub mod table;
+pub mod usage_chart;
 
 use leptos::prelude::*;
 

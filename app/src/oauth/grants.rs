@@ -232,6 +232,7 @@ pub async fn authenticate(
         return Ok(Err(AuthFailure::Revoked {
             prefix,
             account,
+            credential: row.grant_id.clone(),
             retired: None,
         }));
     }
@@ -239,6 +240,7 @@ pub async fn authenticate(
         return Ok(Err(AuthFailure::Expired {
             prefix,
             account,
+            credential: row.grant_id.clone(),
             at: Timestamp(row.expires_at),
         }));
     }

@@ -15,4 +15,6 @@ pub mod projects;
 pub mod sessions;
 pub mod setup;
 pub mod task_logs;
+pub mod token_actions;
 pub mod token_list;
+pub mod token_page;

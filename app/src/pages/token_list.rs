@@ -92,6 +92,32 @@ pub fn TokenTable(
     }
 }
 
+/// The status badge's colours and text.
+pub fn badge(status: TokenStatus) -> (&'static str, &'static str) {
+    match status {
+        TokenStatus::Active => ("bg-green-100 text-green-800", "Active"),
+        TokenStatus::Expired => ("bg-slate-200 text-slate-700", "Expired"),
+        TokenStatus::Revoked => ("bg-red-100 text-red-800", "Revoked"),
+    }
+}
+
+/// Who revoked a token and when, or the policy that did.
+pub fn revoked_note(token: &TokenView) -> Option<String> {
+    token.revoked_at.map(|at| {
+        if token.revoked_reason.as_deref() == Some("dormant") {
+            return format!("unused for too long (token policy) on {}", at.display_utc());
+        }
+        format!(
+            "by {} on {}",
+            token
+                .revoked_by
+                .clone()
+                .unwrap_or_else(|| "an administrator".into()),
+            at.display_utc()
+        )
+    })
+}
+
 /// A label shown only on the stacked (phone) layout, where there is no header row.
 #[component]
 fn CellLabel(text: &'static str) -> impl IntoView {
@@ -128,24 +154,8 @@ fn TokenRow(
         }
         .into_any(),
     };
-    let (badge_class, label) = match token.status {
-        TokenStatus::Active => ("bg-green-100 text-green-800", "Active"),
-        TokenStatus::Expired => ("bg-slate-200 text-slate-700", "Expired"),
-        TokenStatus::Revoked => ("bg-red-100 text-red-800", "Revoked"),
-    };
-    let revoked_note = token.revoked_at.map(|at| {
-        if token.revoked_reason.as_deref() == Some("dormant") {
-            return format!("unused for too long (token policy) on {}", at.display_utc());
-        }
-        format!(
-            "by {} on {}",
-            token
-                .revoked_by
-                .clone()
-                .unwrap_or_else(|| "an administrator".into()),
-            at.display_utc()
-        )
-    });
+    let (badge_class, label) = badge(token.status);
+    let revoked_note = revoked_note(&token);
     let is_active = token.status == TokenStatus::Active;
     let can_rotate = is_active && token.rotated_to.is_none();
     let rotation_note = token
@@ -176,7 +186,8 @@ fn TokenRow(
         <tr class="block border-t border-slate-100 py-2 align-top first:border-t-0 md:table-row md:py-0"
             data-token-id=token.id.clone() data-token-name=token.name.clone()>
             <td class=cell>
-                <span class="block max-w-64 truncate font-medium md:whitespace-nowrap" title=token.name.clone()>{token.name.clone()}</span>
+                <a href=format!("/settings/api-keys/{}", token.id) data-token-link="page"
+                    class="block max-w-64 truncate font-medium text-indigo-800 hover:underline md:whitespace-nowrap" title=token.name.clone()>{token.name.clone()}</a>
                 <span class="block font-mono text-xs text-slate-600">{token.prefix.clone()}</span>
                 <span class="block text-xs text-slate-500" title=token.created_at.display_utc()>
                     {format!("Created {}", relative(token.created_at, now))}

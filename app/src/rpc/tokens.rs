@@ -249,6 +249,45 @@ pub async fn update_token_policy(
     Ok(new)
 }
 
+/// One of the signed-in account's tokens with its page: family, creator,
+/// calls per day, last calls and IPs.
+#[server(prefix = "/rpc", endpoint = "tokens/detail")]
+pub async fn get_token_detail(id: String) -> Result<TokenDetail, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    service::detail(&cx.state.db, me.user.id, id.trim(), Timestamp::now())
+        .await
+        .map_err(|e| AppError::db("token detail", e))?
+        .ok_or_else(|| AppError::NotFound("No such token.".into()))
+}
+
+/// Renames one of the signed-in account's tokens and sets its description.
+#[server(prefix = "/rpc", endpoint = "tokens/label")]
+pub async fn set_token_label(
+    id: String,
+    name: String,
+    description: Option<String>,
+) -> Result<TokenView, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let label = service::label(&name, description.as_deref())?;
+    let base = cx.event(
+        crate::audit::AuditAction::TokenUpdated,
+        crate::audit::Outcome::Success,
+    );
+    service::set_label(
+        &cx.state.db,
+        &cx.state.config.keys,
+        me.user.id,
+        id.trim(),
+        label,
+        &base,
+        Timestamp::now(),
+    )
+    .await
+    .map_err(Into::into)
+}
+
 /// Sets the networks one of the signed-in account's tokens may be used
 /// from: CIDRs or addresses, separated by commas, spaces or lines; empty
 /// for any IP.

@@ -21,6 +21,28 @@ pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod snippets;
+pub mod usage;
+
+/// A token of the same rotation family, linked from the token's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRef {
+    pub id: String,
+    pub prefix: String,
+}
+
+/// Everything a token's page (`/settings/api-keys/{id}`) shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDetail {
+    pub view: TokenView,
+    /// The token this one was rotated from.
+    pub predecessor: Option<TokenRef>,
+    /// The token this one was rotated into.
+    pub successor: Option<TokenRef>,
+    /// Who created it and from where, as the audit log recorded it (`None`
+    /// once that entry is past retention).
+    pub created_by: Option<String>,
+    pub activity: usage::Activity,
+}
 
 /// A project a restricted token reaches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

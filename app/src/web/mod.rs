@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/docs/api", get(crate::api::docs::page))
+        .route("/docs/mcp", get(crate::api::docs::mcp_page))
         .route(
             "/settings/audit-logs/export.csv",
             get(crate::audit::export::csv),

@@ -51,11 +51,15 @@ pub enum AuthFailure {
     Expired {
         prefix: String,
         account: String,
+        /// The API key's id, or the OAuth grant's (the calls rollup's key).
+        credential: String,
         at: Timestamp,
     },
     Revoked {
         prefix: String,
         account: String,
+        /// The API key's id, or the OAuth grant's.
+        credential: String,
         /// The token's id when it was retired by rotation (a successor
         /// exists): presenting it is a reuse, a security event.
         retired: Option<String>,
@@ -150,12 +154,13 @@ async fn check(
         && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
     if revoked_at.is_some() || disabled_at.is_some() || grace_over {
         let retired = match (&rotated_to, disabled_at) {
-            (Some(_), None) => Some(token_id),
+            (Some(_), None) => Some(token_id.clone()),
             _ => None,
         };
         return Ok(Err(AuthFailure::Revoked {
             prefix,
             account,
+            credential: token_id,
             retired,
         }));
     }
@@ -163,6 +168,7 @@ async fn check(
         return Ok(Err(AuthFailure::Expired {
             prefix,
             account,
+            credential: token_id,
             at: Timestamp(at),
         }));
     }

@@ -56,6 +56,40 @@ pub struct NewToken {
     pub projects: Option<Vec<String>>,
 }
 
+/// A token's name (1-64 characters, trimmed, no control characters) and
+/// optional description, as the create and edit forms give them.
+pub fn label(name: &str, description: Option<&str>) -> Result<(String, Option<String>), Fault> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Fault::invalid(
+            Input::TokenName,
+            "Give the token a name, e.g. claude-code-prod.",
+        ));
+    }
+    if name.chars().count() > NAME_MAX_CHARS {
+        return Err(Fault::invalid(
+            Input::TokenName,
+            format!("Use at most {NAME_MAX_CHARS} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Fault::invalid(
+            Input::TokenName,
+            "The name cannot contain control characters.",
+        ));
+    }
+    let description = description.map(str::trim).filter(|d| !d.is_empty());
+    if let Some(d) = description {
+        if d.chars().count() > DESCRIPTION_MAX_CHARS {
+            return Err(Fault::invalid(
+                Input::TokenDescription,
+                format!("Use at most {DESCRIPTION_MAX_CHARS} characters."),
+            ));
+        }
+    }
+    Ok((name.to_string(), description.map(str::to_string)))
+}
+
 impl NewToken {
     /// Validates the create form. `expiry` is a preset (`7`..`365`), `never`
     /// or `custom` (then `custom_date` is `YYYY-MM-DD`).
@@ -67,34 +101,7 @@ impl NewToken {
         mut scopes: Vec<Scope>,
         now: Timestamp,
     ) -> Result<Self, Fault> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(Fault::invalid(
-                Input::TokenName,
-                "Give the token a name, e.g. claude-code-prod.",
-            ));
-        }
-        if name.chars().count() > NAME_MAX_CHARS {
-            return Err(Fault::invalid(
-                Input::TokenName,
-                format!("Use at most {NAME_MAX_CHARS} characters."),
-            ));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(Fault::invalid(
-                Input::TokenName,
-                "The name cannot contain control characters.",
-            ));
-        }
-        let description = description.map(str::trim).filter(|d| !d.is_empty());
-        if let Some(d) = description {
-            if d.chars().count() > DESCRIPTION_MAX_CHARS {
-                return Err(Fault::invalid(
-                    Input::TokenDescription,
-                    format!("Use at most {DESCRIPTION_MAX_CHARS} characters."),
-                ));
-            }
-        }
+        let (name, description) = label(name, description)?;
         let expiry = match expiry.trim() {
             "never" => Expiry::Never,
             "custom" => Expiry::Until(parse_custom_date(custom_date.unwrap_or_default(), now)?),
@@ -109,8 +116,8 @@ impl NewToken {
             return Err(Fault::invalid(Input::Scopes, "Choose at least one scope."));
         }
         Ok(Self {
-            name: name.to_string(),
-            description: description.map(str::to_string),
+            name,
+            description,
             expiry,
             scopes,
             allowed_ips: IpAllowlist::default(),

@@ -4,6 +4,7 @@
 
 mod authenticate;
 mod create;
+mod detail;
 mod family;
 mod lookup;
 mod read;
@@ -13,6 +14,7 @@ mod update;
 
 pub use authenticate::*;
 pub use create::*;
+pub use detail::detail;
 pub use family::*;
 pub use lookup::TokenLookups;
 pub use read::*;

@@ -1,5 +1,5 @@
-//! Changing what a working token may do after its creation: its IP
-//! allowlist and the projects it reaches. Each change and its
+//! Changing a working token after its creation: its name and description,
+//! its IP allowlist and the projects it reaches. Each change and its
 //! `token_updated` entry commit together; a running server applies it on
 //! the token's next request (every request reads the token's row).
 
@@ -14,6 +14,98 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
+fn not_found() -> Fault {
+    Fault::NotFound("No such token.".into())
+}
+
+/// A token id is a UUID; anything else names no token.
+fn known_id(id: &str) -> Result<(), Fault> {
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| not_found())
+}
+
+/// The token after a change: `NotFound` when it is not `owner`'s, a
+/// `Conflict` when it was revoked (nothing changed).
+async fn changed_view(
+    db: &Db,
+    owner: AccountId,
+    id: &str,
+    changed: bool,
+    now: Timestamp,
+    what: &'static str,
+) -> Result<TokenView, Fault> {
+    let view = get(db, owner, id, now)
+        .await
+        .map_err(|e| Fault::db("update token", e))?
+        .ok_or_else(not_found)?;
+    if !changed {
+        return Err(Fault::Conflict("A revoked token cannot be changed.".into()));
+    }
+    tracing::info!(account = %owner, token = %view.prefix, what, "token changed");
+    Ok(view)
+}
+
+/// Renames one of `owner`'s working tokens and sets its description. The
+/// name stays unique among the owner's active tokens (the owner's row is
+/// locked, as at creation).
+pub async fn set_label(
+    db: &Db,
+    keys: &crate::keys::Keyring,
+    owner: AccountId,
+    id: &str,
+    label: (String, Option<String>),
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<TokenView, Fault> {
+    known_id(id)?;
+    let (name, description) = label;
+    let run = async {
+        let mut tx = db.begin().await?;
+        crate::accounts::lock_row(&mut tx, owner).await?;
+        let taken: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) AS n FROM api_tokens WHERE account_id = $1 AND {ACTIVE} AND name = $3 AND id <> $4"
+        ))
+        .bind(owner.to_string())
+        .bind(now.millis())
+        .bind(&name)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken > 0 {
+            return Ok(Err(Fault::invalid(
+                Input::TokenName,
+                "You already have an active token with this name. Choose another name.",
+            )));
+        }
+        let changed: Option<(String, String)> = sqlx::query_as(
+            "UPDATE api_tokens SET name = $1, description = $2 \
+             WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL RETURNING prefix, name",
+        )
+        .bind(&name)
+        .bind(description.as_deref())
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((prefix, name)) = changed else {
+            return Ok(Ok(false));
+        };
+        let event = (base.clone())
+            .with_action(AuditAction::TokenUpdated)
+            .account(owner)
+            .target(name.clone())
+            .token(prefix)
+            .detail("name", name)
+            .detail("description", description.as_deref());
+        crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Ok(true))
+    };
+    let changed = run.await.map_err(|e| Fault::db("update token", e))??;
+    changed_view(db, owner, id, changed, now, "label").await
+}
+
 /// Sets the networks one of `owner`'s tokens may be used from (empty: any).
 /// Someone else's token, or a made-up id, is `NotFound`; a revoked token
 /// cannot change.
@@ -26,10 +118,7 @@ pub async fn set_allowlist(
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<TokenView, Fault> {
-    let not_found = || Fault::NotFound("No such token.".into());
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Err(not_found());
-    }
+    known_id(id)?;
     let run = async {
         let mut tx = db.begin().await?;
         let changed: Option<(String, String)> = sqlx::query_as(
@@ -56,15 +145,7 @@ pub async fn set_allowlist(
         Ok::<_, sqlx::Error>(true)
     };
     let changed = run.await.map_err(|e| Fault::db("update token", e))?;
-    let view = get(db, owner, id, now)
-        .await
-        .map_err(|e| Fault::db("update token", e))?
-        .ok_or_else(not_found)?;
-    if !changed {
-        return Err(Fault::Conflict("A revoked token cannot be changed.".into()));
-    }
-    tracing::info!(account = %owner, token = %view.prefix, "token allowlist changed");
-    Ok(view)
+    changed_view(db, owner, id, changed, now, "allowlist").await
 }
 
 /// The most projects one token may be restricted to.
@@ -81,10 +162,7 @@ pub async fn set_projects(
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<TokenView, Fault> {
-    let not_found = || Fault::NotFound("No such token.".into());
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Err(not_found());
-    }
+    known_id(id)?;
     let run = async {
         let mut tx = db.begin().await?;
         let changed: Option<(String, String)> = sqlx::query_as(
@@ -114,15 +192,7 @@ pub async fn set_projects(
         Ok::<_, sqlx::Error>(Ok(true))
     };
     let changed = run.await.map_err(|e| Fault::db("update token", e))??;
-    let view = get(db, owner, id, now)
-        .await
-        .map_err(|e| Fault::db("update token", e))?
-        .ok_or_else(not_found)?;
-    if !changed {
-        return Err(Fault::Conflict("A revoked token cannot be changed.".into()));
-    }
-    tracing::info!(account = %owner, token = %view.prefix, "token projects changed");
-    Ok(view)
+    changed_view(db, owner, id, changed, now, "projects").await
 }
 
 /// Replaces the projects token `id` reaches, on the caller's transaction:
