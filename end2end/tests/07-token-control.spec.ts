@@ -44,4 +44,29 @@ test('the kill switch, then an IP allowlist that excludes this machine', async (
   await page.reload();
   await hydrated(page);
   await expect(row.locator('[data-status]')).toHaveText('Active');
+
+  // The token's page: the refused call in its chart and the IP it came
+  // from; clearing the allowlist there lets the next call through.
+  await row.getByRole('link', { name: 'office-only' }).click();
+  await expect(page.getByTestId('token-name')).toHaveText('office-only');
+  await hydrated(page);
+  await expect(page.getByLabel('Allowed IPs')).toHaveValue('10.0.0.0/8');
+  await page.getByLabel('Allowed IPs').fill('');
+  await page.getByRole('button', { name: 'Save allowed IPs' }).click();
+  await expect(page.getByLabel('Allowed IPs')).toHaveValue('');
+  for (let i = 0; i < 2; i++) {
+    const ok = await request.get('/api/auth/whoami', { headers: { Authorization: `Bearer ${token}` } });
+    expect(ok.status()).toBe(200);
+  }
+  // The audit writer commits in the background: the page shows the calls
+  // once it has.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('usage-totals')).toContainText('3 calls in 30 days');
+  }).toPass({ timeout: 15_000 });
+  await expect(page.locator('[data-outcome="refused"]')).toContainText('Refused (401/403): 1');
+  await expect(page.locator('[data-outcome="success"]')).toContainText('Success: 2');
+  await expect(page.getByTestId('usage-chart').locator('svg rect').first()).toBeVisible();
+  await expect(page.getByTestId('token-ips').locator('tr[data-ip="127.0.0.1"]')).toContainText('3');
+  await expect(page.getByTestId('recent-calls').locator('tbody tr')).toHaveCount(3);
 });
