@@ -5,8 +5,9 @@
 # `preqstation mcp` over stdio; the Python SDK's OAuth client
 # (end2end/mcp/oauth_client.py); and the official TypeScript SDK
 # (end2end/mcp/ts_client.mjs): an API key reaching a tool error, and an
-# OAuth connection that sends no `state`. Called by .ci/test with BIN and PY
-# set.
+# OAuth connection that sends no `state`; and the hosts' own CLIs (Claude
+# Code, Codex) reading the configurations /docs/mcp offers
+# (end2end/mcp/hosts.py). Called by .ci/test with BIN and PY set.
 set -euo pipefail
 : "${BIN:?BIN must point at the preqstation binary}"
 : "${PY:?PY must be the test venv python}"
@@ -76,16 +77,34 @@ BASE="$OAUTH_BASE" TOKEN="$TOKEN" PROJECT="$PROJECT" EMAIL=mcp@example.com PASSW
     timeout 200 node end2end/mcp/ts_client.mjs \
     | tee "$DIR/ts.out" || S3=$?
 
+# The hosts' own CLIs (npm, pinned here, installed once outside the
+# checkout: they are large and only this stage needs them) read the
+# configurations /docs/mcp offers and connect with them (end2end/mcp/hosts.py).
+HOSTS="${PREQ_HOSTS_DIR:-$HOME/.cache/preqstation-hosts}"
+CLAUDE_CODE=2.1.197
+CODEX=0.171.0
+if ! "$HOSTS/node_modules/.bin/claude" --version 2>/dev/null | grep -q "^$CLAUDE_CODE " \
+    || ! "$HOSTS/node_modules/.bin/codex" --version 2>/dev/null | grep -q " $CODEX$"; then
+    mkdir -p "$HOSTS"
+    npm install --prefix "$HOSTS" --no-audit --no-fund --loglevel=error --save-exact \
+        "@anthropic-ai/claude-code@$CLAUDE_CODE" "@openai/codex@$CODEX" >/dev/null
+fi
+S4=0
+BASE="$OAUTH_BASE" TOKEN="$TOKEN" BIN="$BIN" HOSTS="$HOSTS" \
+    timeout 300 "$PY" end2end/mcp/hosts.py | tee "$DIR/hosts.out" || S4=$?
+
 # One line for the summary: every run's checks together; a run that died
 # before its own summary line counts as one failure.
 count() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed/\1 \2/p" "$2" | tail -1; }
 read -r P1 F1 <<<"$(count 'MCP clients' "$DIR/clients.out")"
 read -r P2 F2 <<<"$(count 'OAuth client' "$DIR/oauth.out")"
 read -r P3 F3 <<<"$(count 'TS SDK client' "$DIR/ts.out")"
-P=$(( ${P1:-0} + ${P2:-0} + ${P3:-0} ))
-F=$(( ${F1:-0} + ${F2:-0} + ${F3:-0} ))
+read -r P4 F4 <<<"$(count 'Host configs' "$DIR/hosts.out")"
+P=$(( ${P1:-0} + ${P2:-0} + ${P3:-0} + ${P4:-0} ))
+F=$(( ${F1:-0} + ${F2:-0} + ${F3:-0} + ${F4:-0} ))
 if [ -z "${P1:-}" ] || [ "$S1" != 0 ] && [ "${F1:-0}" = 0 ]; then F=$((F + 1)); fi
 if [ -z "${P2:-}" ] || [ "$S2" != 0 ] && [ "${F2:-0}" = 0 ]; then F=$((F + 1)); fi
 if [ -z "${P3:-}" ] || [ "$S3" != 0 ] && [ "${F3:-0}" = 0 ]; then F=$((F + 1)); fi
+if [ -z "${P4:-}" ] || [ "$S4" != 0 ] && [ "${F4:-0}" = 0 ]; then F=$((F + 1)); fi
 echo "MCP clients: $P passed, $F failed"
 [ "$F" = 0 ]

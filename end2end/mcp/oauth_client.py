@@ -191,6 +191,9 @@ if __name__ == "__main__":
     try:
         sys.exit(1 if asyncio.run(asyncio.wait_for(main(), 120)) else 0)
     except Exception as e:  # any exception is a failed run, said in one line
+        # A TaskGroup's error says only how many it holds: name the first.
+        while isinstance(e, BaseExceptionGroup) and e.exceptions:
+            e = e.exceptions[0]
         print(f"  FAIL  OAuth client run: {type(e).__name__}: {e}")
         print("OAuth client: 0 passed, 1 failed")
         sys.exit(1)

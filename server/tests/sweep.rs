@@ -73,6 +73,8 @@ async fn the_sweep_removes_what_can_never_be_used_and_nothing_else() {
         .unwrap();
     }
 
+    // The calls' audit entries (and their per-IP counts) are written first.
+    app.flush_audit().await;
     let before_sessions = app.count("SELECT COUNT(*) FROM sessions").await;
     assert_eq!(before_sessions, 3);
     let swept = app::maintenance::sweep(&app.state, Timestamp::now())
