@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/policies") view=PoliciesPage/>
                     <Route path=path!("/settings/account") view=AccountPage/>
                     <Route path=path!("/admin/accounts") view=AdminAccountsPage/>
+                    <Route path=path!("/admin/credentials") view=crate::pages::admin_credentials::AdminCredentialsPage/>
                     <Route path=path!("/admin/accounts/:id/apps") view=crate::pages::connected_apps::AccountAppsPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
                     <Route path=path!("/settings/connected-apps") view=crate::pages::connected_apps::ConnectedAppsPage/>

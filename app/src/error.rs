@@ -183,6 +183,7 @@ pub fn form_field(input: Input) -> &'static str {
         Input::RotationGrace => "grace",
         Input::AllowedIps => "allowed_ips",
         Input::TokenProjects => "projects",
+        Input::Search => "search",
         Input::TokenStatus | Input::TaskStatus => "status",
         Input::DefaultExpiry => "default_expiry",
         Input::MaxLifetime => "max_lifetime",

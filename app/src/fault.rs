@@ -58,6 +58,8 @@ pub enum Input {
     TokenStatus,
     AllowedIps,
     TokenProjects,
+    /// The credentials inventory's search (a prefix or a whole token).
+    Search,
     // The deployment's token policy.
     DefaultExpiry,
     MaxLifetime,

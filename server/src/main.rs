@@ -1,7 +1,10 @@
 //! The `preqstation` binary: read configuration, open the database, run the
 //! migrations, build the router, serve. Also `create-admin` for headless
-//! installs, `audit verify`, and `mcp` (the stdio MCP server for agents).
+//! installs, `audit verify`, `tokens` and `accounts` (the credentials
+//! inventory and account administration), and `mcp` (the stdio MCP server
+//! for agents).
 
+mod admin_cli;
 mod keys_cli;
 mod mcp_stdio;
 
@@ -27,7 +30,17 @@ Usage:
   preqstation keys rotate [--staged]   add a new key; it signs from the next start (--staged: verify only)
   preqstation keys promote ID          let a staged key sign
   preqstation keys retire ID           remove a key once nothing it protects is kept
+  preqstation tokens list [--account EMAIL] [--status active|expired|revoked] [--json]
+                                       every account's API keys and connected apps
+  preqstation tokens show PREFIX|TOKEN|- [--json]
+                                       one credential (a whole token is compared by its hash; - reads it from stdin)
+  preqstation tokens revoke PREFIX|TOKEN|- [--reason TEXT] [--json]
+                                       revoke it as an administrator (audited as the command line)
+  preqstation accounts list [--json]   the accounts with their status and active tokens
+  preqstation accounts disable EMAIL   disable an account: its sessions end, its tokens and apps are revoked
   preqstation mcp                      MCP server on stdio for an agent; needs PREQSTATION_API_URL and PREQSTATION_TOKEN
+
+Exit codes of tokens and accounts: 0 done, 1 failed, 2 usage, 3 not found, 4 more than one credential matches.
 
 Configuration comes from environment variables; see docs/configuration.md.";
 
@@ -58,6 +71,11 @@ async fn main() -> ExitCode {
         .init();
 
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("tokens") => return admin_cli::tokens(&args[1..]).await,
+        Some("accounts") => return admin_cli::accounts(&args[1..]).await,
+        _ => {}
+    }
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("create-admin") => create_admin(&args[1..]).await,

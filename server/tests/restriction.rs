@@ -269,3 +269,94 @@ async fn the_restriction_changes_later_and_survives_rotation() {
     .unwrap();
     assert_eq!(n, 2);
 }
+
+#[tokio::test]
+async fn a_connected_app_limited_on_the_consent_page_sees_only_those_projects() {
+    use common::oauth::{client, exchange, park, query_of, VERIFIER};
+    let app = TestApp::new().await;
+    let o = owner(&app, "owner@example.com", true).await;
+    let mine = project(&app, &o, "mine").await;
+    let other = project(&app, &o, "other").await;
+    let client_id = client(&app).await;
+
+    // A project of someone else's (or made up) is refused, and no grant is made.
+    let request = park(&app, &client_id).await;
+    let bogus = uuid::Uuid::new_v4().to_string();
+    let form = [
+        ("request", request.as_str()),
+        ("decision", "allow"),
+        ("scope", "projects:read"),
+        ("scope", "tasks:read"),
+        ("reach", "selected"),
+        ("project_ids[]", bogus.as_str()),
+    ];
+    let refused = decide_form(&app, &o, &form).await;
+    assert_eq!(refused.status, 400, "an error page");
+    assert!(
+        refused.body.contains("No such project."),
+        "{}",
+        refused.body
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_grants").await, 0);
+
+    let request = park(&app, &client_id).await;
+    let form = [
+        ("request", request.as_str()),
+        ("decision", "allow"),
+        ("scope", "projects:read"),
+        ("scope", "tasks:read"),
+        ("reach", "selected"),
+        ("project_ids[]", mine.as_str()),
+    ];
+    let res = decide_form(&app, &o, &form).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let code = query_of(res.header("location").unwrap())["code"].clone();
+    let tokens = exchange(&app, &client_id, &code, VERIFIER).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let access = tokens.json()["access_token"].as_str().unwrap().to_string();
+
+    let listed = api(&app, "GET", "/api/projects", Some(&access), None).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let body = listed.json();
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mine"]);
+    let forbidden = api(
+        &app,
+        "GET",
+        &format!("/api/projects/{other}"),
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+    assert_eq!(
+        api(
+            &app,
+            "GET",
+            &format!("/api/projects/{mine}"),
+            Some(&access),
+            None
+        )
+        .await
+        .status,
+        200
+    );
+}
+
+/// The consent form's POST with any fields, as the browser sends it.
+async fn decide_form(app: &TestApp, o: &Owner, form: &[(&str, &str)]) -> common::TestResponse {
+    app.send(
+        Request::post("/oauth/decision")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", common::ORIGIN)
+            .header("cookie", &o.cookie)
+            .body(Body::from(common::form_encode(form)))
+            .unwrap(),
+    )
+    .await
+}

@@ -81,17 +81,18 @@ pub fn in_both_trails(event: NewEvent, target: AccountId) -> Vec<NewEvent> {
 }
 
 /// Disables (or re-enables) an account. Disabling ends all its sessions and
-/// revokes all its tokens. An admin cannot disable their own account.
+/// revokes all its tokens. An admin cannot disable their own account; the
+/// command line on the server (`admin` = `None`) can disable any.
 pub async fn set_disabled(
     db: &Db,
     keys: &crate::keys::Keyring,
-    admin: AccountId,
+    admin: Option<AccountId>,
     target: AccountId,
     disabled: bool,
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<Ended, Fault> {
-    if disabled && admin == target {
+    if disabled && admin == Some(target) {
         return Err(Fault::Conflict(
             "You cannot disable your own account.".into(),
         ));
@@ -164,7 +165,7 @@ pub async fn invalidate(
             &mut tx,
             keys,
             target,
-            admin,
+            Some(admin),
             "sessions_invalidated",
             base,
             now,
@@ -286,7 +287,7 @@ pub async fn change_password(
                 &mut tx,
                 &state.config.keys,
                 account,
-                account,
+                Some(account),
                 "password_changed",
                 base,
                 now,

@@ -42,9 +42,16 @@ pub async fn revoke_all(
     let run = async {
         let mut tx = db.begin().await?;
         super::lock_row(&mut tx, owner).await?;
-        let tokens =
-            tokens::service::revoke_all_for_account(&mut tx, keys, owner, owner, REASON, base, now)
-                .await?;
+        let tokens = tokens::service::revoke_all_for_account(
+            &mut tx,
+            keys,
+            owner,
+            Some(owner),
+            REASON,
+            base,
+            now,
+        )
+        .await?;
         let apps =
             crate::oauth::revocation::revoke_all_for_account(&mut tx, owner, REASON, now).await?;
         let event = (base.clone())

@@ -88,8 +88,10 @@ vocabulary! {
         Token => "token",
         /// An OAuth client with a grant's access token.
         OauthClient => "oauth_client",
-        /// The server itself (the sweep, the command line).
+        /// The server itself (the sweep).
         System => "system",
+        /// An administrator's command on the server (`preqstation tokens ...`).
+        Cli => "cli",
         /// Nobody known (a refused request).
         Anonymous => "anonymous",
     }

@@ -197,22 +197,26 @@ pub struct Approval<'a> {
     pub request: &'a Pending,
     pub client: &'a clients::Client,
     pub scopes: &'a [Scope],
+    /// The projects the owner limited the grant to (`None`: every project).
+    pub projects: Option<&'a [String]>,
 }
 
-/// The owner allowed: a grant and a code, committed with the grant's
-/// audit entry. Returns the code.
+/// The owner allowed: a grant (limited to the projects chosen, each one of
+/// the owner's) and a code, committed with the grant's audit entry.
+/// Returns the code, or the refusal of the project choice.
 pub async fn approve(
     db: &Db,
     keys: &Keyring,
     approval: Approval<'_>,
     base: &NewEvent,
     now: Timestamp,
-) -> Result<String, sqlx::Error> {
+) -> Result<Result<String, crate::fault::Fault>, sqlx::Error> {
     let Approval {
         account,
         request: req,
         client,
         scopes,
+        projects,
     } = approval;
     let code = crate::crypto::random_bytes::<32>()
         .map(|b| {
@@ -222,6 +226,17 @@ pub async fn approve(
         .map_err(|e| sqlx::Error::Protocol(format!("randomness: {e}")))?;
     let mut tx = db.begin().await?;
     let grant_id = grants::create(&mut tx, account, client, scopes, &req.resource, now).await?;
+    if projects.is_some() {
+        sqlx::query("UPDATE oauth_grants SET projects_restricted = 1 WHERE id = $1")
+            .bind(&grant_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Err(refused) =
+            crate::tokens::service::write_projects(&mut tx, account, &grant_id, projects).await?
+        {
+            return Ok(Err(refused));
+        }
+    }
     sqlx::query(
         "INSERT INTO oauth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, resource, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -243,11 +258,12 @@ pub async fn approve(
         .detail("client_id", &client.client_id)
         .detail("source", client.source())
         .detail("scopes", Scope::join(scopes))
-        .detail("resource", &req.resource);
+        .detail("resource", &req.resource)
+        .detail("projects", projects.map(|p| p.join(" ")));
     crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
     tx.commit().await?;
     clients::touch(db, &client.client_id, now).await?;
-    Ok(code)
+    Ok(Ok(code))
 }
 
 /// `grant_type=authorization_code`.

@@ -217,7 +217,8 @@ pub async fn authenticate(
     };
     let row: Option<AccessRow> = sqlx::query_as(
         "SELECT t.prefix, t.created_at, t.expires_at, g.id AS grant_id, g.account_id, g.client_name, g.scopes, \
-                g.resource, g.revoked_at, g.last_used_at, g.last_used_ip, a.email, a.disabled_at \
+                g.resource, g.revoked_at, g.last_used_at, g.last_used_ip, a.email, a.disabled_at, \
+                g.projects_restricted \
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id JOIN accounts a ON a.id = g.account_id \
          WHERE t.token_hash = $1 AND t.kind = 'access'",
     )
@@ -269,6 +270,10 @@ pub async fn authenticate(
             return Err(e);
         }
     }
+    let reach = match row.projects_restricted {
+        0 => crate::projects::Reach::all(account_id),
+        _ => crate::projects::Reach::token(account_id, &row.grant_id),
+    };
     Ok(Ok(Authenticated {
         token_id: row.grant_id,
         account_id,
@@ -285,13 +290,15 @@ pub async fn authenticate(
         new_ip: false,
         oauth: true,
         allowed_ips: Default::default(),
-        reach: crate::projects::Reach::all(account_id),
+        reach,
     }))
 }
 
 /// An access token with its grant and account, as [`authenticate`] reads it.
 #[derive(sqlx::FromRow)]
 struct AccessRow {
+    /// 1: the grant reaches only its rows in `token_projects`.
+    projects_restricted: i64,
     prefix: String,
     created_at: i64,
     expires_at: i64,

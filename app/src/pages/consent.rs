@@ -1,5 +1,6 @@
 //! The OAuth consent page (`/oauth/consent?request=…`): who is asking, where
-//! the answer goes, what it may do (scopes can be unticked), Allow or Deny.
+//! the answer goes, what it may do (scopes can be unticked, the projects
+//! limited to a selection), Allow or Deny.
 //! A plain form POST to `/oauth/decision`, so the browser follows the
 //! redirect back to the client; the page's CSP allows that one origin in
 //! `form-action` (web::headers).
@@ -92,6 +93,9 @@ fn Consent(info: ConsentDetails) -> impl IntoView {
                             .collect::<Vec<_>>()}
                     </ul>
                 </fieldset>
+                <div class="mt-4">
+                    <crate::pages::project_choice::ProjectChoice error=Signal::derive(|| None::<String>)/>
+                </div>
                 <p class="mt-4 text-xs text-slate-500">
                     "You can revoke this at any time in Settings › Connected apps. It never sees your password."
                 </p>

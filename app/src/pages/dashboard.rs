@@ -90,6 +90,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
                     admin.then(|| view! {
                         <p class="mt-6 hidden px-3 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">"Admin"</p>
                         {link("/admin/accounts", "Accounts")}
+                        {link("/admin/credentials", "Credentials")}
                         {link("/settings/policies", "Policies")}
                     })
                 })}

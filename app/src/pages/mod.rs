@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin_accounts;
+pub mod admin_credentials;
 pub mod api_keys;
 pub mod audit;
 pub mod connected_apps;

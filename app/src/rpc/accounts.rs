@@ -172,7 +172,7 @@ pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), Ap
     let ended = admin::set_disabled(
         &cx.state.db,
         &cx.state.config.keys,
-        admin_id,
+        Some(admin_id),
         target,
         disabled,
         &cx.event(

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod credentials;
 pub mod projects;
 pub mod sessions;
 pub mod tasks;

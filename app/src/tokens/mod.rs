@@ -14,6 +14,7 @@ use crate::types::Timestamp;
 pub mod allowlist;
 #[cfg(feature = "ssr")]
 pub mod format;
+pub mod inventory;
 #[cfg(feature = "ssr")]
 pub mod last_use;
 #[cfg(feature = "ssr")]

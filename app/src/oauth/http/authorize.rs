@@ -100,12 +100,16 @@ pub(super) async fn authorize(
     }
 }
 
-/// The consent form: `request`, `decision` (allow/deny), `scope` repeated.
+/// The consent form: `request`, `decision` (allow/deny), `scope` repeated,
+/// and the project choice (`reach`, `project_ids[]`).
 #[derive(Debug, Default)]
 struct ConsentForm {
     request: String,
     decision: String,
     scope: Vec<String>,
+    /// `selected`: only `project_ids` (the project choice).
+    reach: String,
+    project_ids: Vec<String>,
 }
 
 impl ConsentForm {
@@ -116,6 +120,10 @@ impl ConsentForm {
                 "request" => form.request = v.into_owned(),
                 "decision" => form.decision = v.into_owned(),
                 "scope" if form.scope.len() < 16 => form.scope.push(v.into_owned()),
+                "reach" => form.reach = v.into_owned(),
+                "project_ids[]" if form.project_ids.len() <= 100 => {
+                    form.project_ids.push(v.trim().to_string())
+                }
                 _ => {}
             }
         }
@@ -193,14 +201,17 @@ pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
         // URI anyone could have registered.
         return denied_page(&client.name, &to);
     }
+    let projects = (form.reach == "selected").then_some(form.project_ids.as_slice());
     let approval = flow::Approval {
         account: session.user.id,
         request: &pending,
         client: &client,
         scopes: &allowed,
+        projects,
     };
     match flow::approve(&state.db, &state.config.keys, approval, &base, now).await {
-        Ok(code) => Redirect::to(&redirect_to(
+        Ok(Err(refused)) => error_page(&format!("{refused} Start again from the application.")),
+        Ok(Ok(code)) => Redirect::to(&redirect_to(
             &pending.redirect_uri,
             &answer(
                 &[("code", code.as_str())],

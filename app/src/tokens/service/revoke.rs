@@ -77,7 +77,7 @@ pub async fn revoke_all_for_account(
     conn: &mut sqlx::AnyConnection,
     keys: &crate::keys::Keyring,
     owner: AccountId,
-    by: AccountId,
+    by: Option<AccountId>,
     reason: &str,
     base: &NewEvent,
     now: Timestamp,
@@ -88,7 +88,7 @@ pub async fn revoke_all_for_account(
          RETURNING prefix, name",
     )
     .bind(now.millis())
-    .bind(by.to_string())
+    .bind(by.map(|b| b.to_string()))
     .bind(reason)
     .bind(owner.to_string())
     .fetch_all(&mut *conn)

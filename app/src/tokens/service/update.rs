@@ -195,10 +195,11 @@ pub async fn set_projects(
     changed_view(db, owner, id, changed, now, "projects").await
 }
 
-/// Replaces the projects token `id` reaches, on the caller's transaction:
-/// none listed for `None` (every project). Refuses an empty selection, more
-/// than [`MAX_PROJECTS`], and any id that is not one of `owner`'s projects.
-pub(super) async fn write_projects(
+/// Replaces the projects credential `id` (an API key, or an OAuth grant)
+/// reaches, on the caller's transaction: none listed for `None` (every
+/// project). Refuses an empty selection, more than [`MAX_PROJECTS`], and
+/// any id that is not one of `owner`'s projects.
+pub async fn write_projects(
     conn: &mut sqlx::AnyConnection,
     owner: AccountId,
     id: &str,
