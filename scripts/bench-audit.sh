@@ -292,3 +292,47 @@ for c in "${CASES[@]}"; do
 done
 echo
 echo "(full plans: $OUT/plans.txt)"
+
+# The token page (docs/tokens.md, "The token's page") on the same log: the
+# calls rollup and per-IP counts as the audit writer (or the backfill)
+# leaves them, built here by one aggregation, then the page's four queries
+# for the busiest account's busiest token and a small account's, each run
+# once to warm and then measured by EXPLAIN ANALYZE; and, for contrast,
+# counting the token's last 30 days from the log itself.
+step "The token page's queries"
+start=$(date +%s)
+TIMEOUT=1800 sql <<SQL
+INSERT INTO token_usage (credential_id, account_id, day, outcome, calls)
+SELECT token_prefix, account_id, at / 86400000,
+       CASE WHEN action = 'auth_failed' THEN 'refused' ELSE 'success' END, COUNT(*)
+  FROM audit_events WHERE token_prefix IS NOT NULL AND account_id IS NOT NULL
+   AND action IN ('token_used', 'auth_failed')
+ GROUP BY 1, 2, 3, 4;
+INSERT INTO token_ips (token_id, ip, first_seen, last_seen, calls)
+SELECT token_prefix, ip, MIN(at), MAX(at), COUNT(*) FROM audit_events
+ WHERE token_prefix IS NOT NULL AND action IN ('token_used', 'auth_failed') GROUP BY 1, 2;
+ANALYZE token_usage;
+ANALYZE token_ips;
+SQL
+step "Rollup built in $(( $(date +%s) - start )) s: $(sql -c "SELECT count(*) || ' rollup rows, ' || (SELECT count(*) FROM token_ips) || ' IP rows' FROM token_usage")"
+page_ms() { # sql: planning + execution of its second run, ms
+    local plan
+    plan="$(sql -c "SET statement_timeout = '${STATEMENT_TIMEOUT}s'" -c '\o /dev/null' -c "$1" -c '\o' -c "EXPLAIN (ANALYZE, BUFFERS) $1" 2>&1)" || true
+    { printf '\n=== token page\n%s\n' "$1"; echo "$plan"; } >>"$OUT/plans.txt"
+    awk '/Planning Time:|Execution Time:/ {t += $3} END {printf "%.1f", t}' <<<"$plan"
+}
+echo "| Token | calls in the log | rollup (30 days) | last 20 calls | IPs | creator | total | counting the log instead |"
+echo "|---|---|---|---|---|---|---|---|"
+for acct in 1 500; do
+    tok="preq_$(printf '%s' "seed-a-$acct-0" | md5sum | cut -c1-7)"
+    a="seed-a-$acct"
+    since=$(( T_END / 86400000 - 29 ))
+    calls="$(sql -c "SELECT count(*) FROM audit_events WHERE token_prefix = '$tok'")"
+    u="$(page_ms "SELECT day, outcome, calls FROM token_usage WHERE credential_id = '$tok' AND account_id = '$a' AND day >= $since")"
+    r="$(page_ms "SELECT at, action, ip, user_agent, details FROM audit_events WHERE account_id = '$a' AND token_prefix IN ('$tok') AND action IN ('token_used', 'auth_failed') ORDER BY seq DESC LIMIT 20")"
+    i="$(page_ms "SELECT ip, first_seen, last_seen, calls FROM token_ips WHERE token_id = '$tok' ORDER BY COALESCE(last_seen, first_seen) DESC LIMIT 1000")"
+    c="$(page_ms "SELECT actor, ip FROM audit_events WHERE token_prefix = '$tok' AND account_id = '$a' AND action = 'token_created' ORDER BY seq LIMIT 1")"
+    scan="$(page_ms "SELECT at / 86400000, action, count(*) FROM audit_events WHERE token_prefix = '$tok' AND account_id = '$a' AND at >= $(( since * 86400000 )) AND action IN ('token_used', 'auth_failed') GROUP BY 1, 2")"
+    total="$(awk -v a="$u" -v b="$r" -v c="$i" -v d="$c" 'BEGIN {printf "%.1f", a + b + c + d}')"
+    echo "| $a's $tok | $calls | $u | $r | $i | $c | $total | $scan |"
+done

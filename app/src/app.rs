@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/accounts/:id/apps") view=crate::pages::connected_apps::AccountAppsPage/>
                     <Route path=path!("/settings/sessions") view=SessionsPage/>
                     <Route path=path!("/settings/connected-apps") view=crate::pages::connected_apps::ConnectedAppsPage/>
+                    <Route path=path!("/settings/connected-apps/:id") view=crate::pages::connected_apps::AppPage/>
                     <Route path=path!("/settings/audit-logs") view=AuditPage/>
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:id") view=ProjectPage/>

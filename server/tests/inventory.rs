@@ -180,13 +180,28 @@ fn run(app: &TestApp, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
+    // A command that does not read standard input may exit first.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().expect("binary exits")
+}
+
+/// The exit code, and what the command said, for the assertion message.
+fn code(out: &Output) -> (Option<i32>, String) {
+    (
+        out.status.code(),
+        format!(
+            "{} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+macro_rules! exits {
+    ($out:expr, $code:expr) => {{
+        let (got, said) = code(&$out);
+        assert_eq!(got, Some($code), "{said}");
+    }};
 }
 
 fn json_of(out: &Output) -> serde_json::Value {
@@ -208,7 +223,7 @@ async fn the_cli_lists_shows_and_revokes_with_json_and_exit_codes() {
     token_with(&app, &admin, "other", &["scope_tasks_read"], "30").await;
 
     let out = run(&app, &["tokens", "list", "--json"], "");
-    assert_eq!(out.status.code(), Some(0));
+    exits!(out, 0);
     assert_eq!(json_of(&out).as_array().unwrap().len(), 2);
     let out = run(
         &app,
@@ -253,10 +268,10 @@ async fn the_cli_lists_shows_and_revokes_with_json_and_exit_codes() {
         Some(2)
     );
     let out = run(&app, &["tokens", "show", "preq_zzzzzzz", "--json"], "");
-    assert_eq!(out.status.code(), Some(3));
+    exits!(out, 3);
     assert_eq!(json_of(&out)["error"]["code"], 3);
     let out = run(&app, &["tokens", "revoke", "preq_", "--json"], "");
-    assert_eq!(out.status.code(), Some(2), "too short to search");
+    exits!(out, 2);
     // Two keys whose shown prefixes share their start (as OAuth tokens'
     // often do): the shared part is refused with both candidates.
     for (name, prefix) in [("laptop", "preq_AAAAAA1"), ("other", "preq_AAAAAA2")] {
@@ -268,7 +283,7 @@ async fn the_cli_lists_shows_and_revokes_with_json_and_exit_codes() {
             .unwrap();
     }
     let out = run(&app, &["tokens", "revoke", "preq_AAAAAA", "--json"], "");
-    assert_eq!(out.status.code(), Some(4));
+    exits!(out, 4);
     assert_eq!(
         json_of(&out)["error"]["candidates"]
             .as_array()
@@ -316,10 +331,10 @@ async fn the_cli_lists_shows_and_revokes_with_json_and_exit_codes() {
 
     // Accounts.
     let out = run(&app, &["accounts", "list", "--json"], "");
-    assert_eq!(out.status.code(), Some(0));
+    exits!(out, 0);
     assert_eq!(json_of(&out).as_array().unwrap().len(), 2);
     let out = run(&app, &["accounts", "disable", "nobody@example.com"], "");
-    assert_eq!(out.status.code(), Some(3));
+    exits!(out, 3);
     let out = run(
         &app,
         &["accounts", "disable", "member@example.com", "--json"],

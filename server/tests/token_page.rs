@@ -261,3 +261,67 @@ async fn the_token_page_and_the_mcp_setup_page_are_served() {
         assert!(setup.body.contains(needle), "{needle}");
     }
 }
+
+#[tokio::test]
+async fn a_connected_apps_page_counts_its_calls_across_its_access_tokens() {
+    use common::oauth::{code, exchange, whoami, VERIFIER};
+    let app = TestApp::new().await;
+    let o = owner(&app, "owner@example.com", true).await;
+    let (client_id, code) = code(&app, &o).await;
+    let tokens = exchange(&app, &client_id, &code, VERIFIER).await.json();
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        assert_eq!(whoami(&app, &access).await.status, 200);
+    }
+    // A refreshed access token counts for the same app.
+    let refreshed = common::oauth::post_form(
+        &app,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", &client_id),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let second = refreshed.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(whoami(&app, &second).await.status, 200);
+    app.flush_audit().await;
+
+    let apps = app
+        .call("oauth/connected-apps", &[], Some(&o.cookie))
+        .await
+        .json();
+    let id = apps[0]["id"].as_str().unwrap().to_string();
+    let page = app
+        .call("oauth/app-detail", &[("id", &id)], Some(&o.cookie))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let d = page.json();
+    let today = d["activity"]["usage"]["days"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(today["calls"][0], 4, "both access tokens' calls");
+    assert_eq!(d["activity"]["calls"].as_array().unwrap().len(), 4);
+    assert_eq!(d["projects"], serde_json::Value::Null, "every project");
+    let other = owner(&app, "other@example.com", false).await;
+    assert_eq!(
+        app.call("oauth/app-detail", &[("id", &id)], Some(&other.cookie))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/settings/connected-apps/{id}"), Some(&o.cookie))
+            .await
+            .status,
+        200
+    );
+}

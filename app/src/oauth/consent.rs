@@ -34,6 +34,15 @@ pub struct ConnectedApp {
     pub last_used: Option<String>,
 }
 
+/// One connected app's page: the app, the projects it is limited to
+/// (`None`: every project) and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppDetail {
+    pub app: ConnectedApp,
+    pub projects: Option<Vec<crate::tokens::TokenProject>>,
+    pub activity: crate::tokens::usage::Activity,
+}
+
 #[server(prefix = "/rpc", endpoint = "oauth/consent-info")]
 pub async fn consent_info(request: String) -> Result<ConsentDetails, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
@@ -102,23 +111,47 @@ pub async fn connected_apps(account: Option<String>) -> Result<Vec<ConnectedApp>
     let list = super::grants::list(&cx.state.db, owner)
         .await
         .map_err(|e| AppError::db("list connected apps", e))?;
-    Ok(list
-        .into_iter()
-        .map(|g| ConnectedApp {
-            id: g.id,
-            client_name: g.client_name,
-            client_source: g.client_source,
-            scopes: g.scopes,
-            created_at: g.created_at.display_utc(),
-            last_used: g.last_used_at.map(|t| {
-                format!(
-                    "{} from {}",
-                    t.display_utc(),
-                    g.last_used_ip.as_deref().unwrap_or("unknown")
-                )
-            }),
-        })
-        .collect())
+    Ok(list.into_iter().map(app_of).collect())
+}
+
+#[cfg(feature = "ssr")]
+fn app_of(g: super::grants::GrantView) -> ConnectedApp {
+    ConnectedApp {
+        id: g.id,
+        client_name: g.client_name,
+        client_source: g.client_source,
+        scopes: g.scopes,
+        created_at: g.created_at.display_utc(),
+        last_used: g.last_used_at.map(|t| {
+            format!(
+                "{} from {}",
+                t.display_utc(),
+                g.last_used_ip.as_deref().unwrap_or("unknown")
+            )
+        }),
+    }
+}
+
+/// One connected app of the signed-in account: its page.
+#[server(prefix = "/rpc", endpoint = "oauth/app-detail")]
+pub async fn get_app_detail(id: String) -> Result<AppDetail, AppError> {
+    let cx = crate::web::ServerFnContext::get()?;
+    let me = cx.require_session()?;
+    let found = super::activity::detail(
+        &cx.state.db,
+        me.user.id,
+        id.trim(),
+        crate::types::Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("connected app", e))?;
+    let (grant, projects, activity) =
+        found.ok_or_else(|| AppError::NotFound("No such connected app.".into()))?;
+    Ok(AppDetail {
+        app: app_of(grant),
+        projects,
+        activity,
+    })
 }
 
 /// Revokes a connected app of the signed-in account (or, for an admin, of

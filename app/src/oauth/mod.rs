@@ -7,6 +7,7 @@
 //! | [`ssrf`] | the special-purpose addresses an outbound fetch never reaches (IANA registries) |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
 //! | [`grants`] | grants, issuing access and refresh tokens, bearer authentication |
+//! | [`activity`] | one connected app's page: its grant, projects and calls |
 //! | [`http`] | the endpoints: authorize, token, register, revoke, the consent form's answer |
 //! | [`discovery`] | the metadata documents (RFC 9728, RFC 8414) and the challenges that name them |
 //! | [`consent`] | the consent page's server functions (the page is `pages::consent`) |
@@ -17,6 +18,8 @@
 //! [`crate::bearer`] hands them to [`grants::authenticate`] by prefix, and
 //! every route then sees the same [`crate::tokens::service::Authenticated`].
 
+#[cfg(feature = "ssr")]
+pub mod activity;
 #[cfg(feature = "ssr")]
 pub mod clients;
 pub mod consent;

@@ -1,6 +1,8 @@
 //! Settings > Connected apps: one row per OAuth grant (an MCP host you
 //! allowed), with when and from where it was last used, and Revoke. The
-//! same table for an admin at Admin > Accounts > an account's apps.
+//! same table for an admin at Admin > Accounts > an account's apps. An
+//! app's name opens its page (`/settings/connected-apps/{id}`): what it
+//! may reach and what it did, as an API key's page shows it.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -90,7 +92,11 @@ fn AppTable(
         view! {
             <tr class=ROW data-grant=a.id.clone()>
                 <td class="px-4 py-2">
-                    <span class="font-medium">{a.client_name.clone()}</span>
+                    {if account.is_none() {
+                        view! { <a href=format!("/settings/connected-apps/{}", a.id) class="font-medium text-indigo-800 hover:underline">{a.client_name.clone()}</a> }.into_any()
+                    } else {
+                        view! { <span class="font-medium">{a.client_name.clone()}</span> }.into_any()
+                    }}
                     <span class="block text-xs text-slate-500">{a.client_source.clone()}</span>
                 </td>
                 <td class="px-4 py-2 font-mono text-xs">{a.scopes.join(" ")}</td>
@@ -107,4 +113,62 @@ fn AppTable(
         }
     };
     view! { <DataTable columns=COLUMNS rows=list row=row label="Connected apps" empty="No connected apps."/> }
+}
+
+/// One connected app: its scopes and projects, and its calls per day, last
+/// calls and IPs (the same parts as an API key's page).
+#[component]
+pub fn AppPage() -> impl IntoView {
+    let params = use_params_map();
+    let revoke = ServerAction::<RevokeApp>::new();
+    let detail = Resource::new(
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                revoke.version().get(),
+            )
+        },
+        |(id, _)| crate::oauth::consent::get_app_detail(id),
+    );
+    view! {
+        <p class="text-sm"><a href="/settings/connected-apps" class="text-indigo-700 hover:underline">"Connected apps"</a></p>
+        <Transition fallback=|| view! { <p class="mt-4 text-sm text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let projects = match &d.projects {
+                            None => "All projects".to_string(),
+                            Some(ps) => ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                        };
+                        let id = d.app.id.clone();
+                        view! {
+                            <Title text=format!("{} · Connected apps · Preqstation", d.app.client_name)/>
+                            <div class="mt-1 flex flex-wrap items-start justify-between gap-4">
+                                <div>
+                                    <h1 class="text-2xl font-semibold" data-testid="app-name">{d.app.client_name.clone()}</h1>
+                                    <p class="text-sm text-slate-600">{d.app.client_source.clone()}</p>
+                                </div>
+                                <ActionForm action=revoke>
+                                    <input type="hidden" name="id" value=id/>
+                                    <button type="submit" class="rounded-md border border-red-300 px-3 py-2 text-sm text-red-700 hover:bg-red-50">"Revoke"</button>
+                                </ActionForm>
+                            </div>
+                            <dl class="mt-6 grid gap-x-6 gap-y-3 rounded-lg border border-slate-200 bg-white p-4 text-sm sm:grid-cols-2">
+                                <div><dt class="text-xs font-medium uppercase text-slate-500">"Scopes"</dt><dd class="font-mono text-xs">{d.app.scopes.join(" ")}</dd></div>
+                                <div><dt class="text-xs font-medium uppercase text-slate-500">"Projects"</dt><dd data-testid="app-projects">{projects}</dd></div>
+                                <div><dt class="text-xs font-medium uppercase text-slate-500">"Connected"</dt><dd>{d.app.created_at.clone()}</dd></div>
+                                <div><dt class="text-xs font-medium uppercase text-slate-500">"Last used"</dt><dd>{d.app.last_used.clone().unwrap_or_else(|| "never".into())}</dd></div>
+                            </dl>
+                            <h2 class="mt-8 text-lg font-semibold">"Usage"</h2>
+                            <crate::pages::token_page::ActivityView activity=d.activity/>
+                        }.into_any()
+                    }
+                    Err(e) => view! {
+                        <Title text="Connected app not found · Preqstation"/>
+                        <p class="mt-4 text-sm text-red-700">{e.to_string()}</p>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
 }

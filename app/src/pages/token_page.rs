@@ -196,8 +196,10 @@ fn Fact(label: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// The usage chart, last calls and IPs of a credential (an API key's page
+/// and a connected app's).
 #[component]
-fn ActivityView(activity: Activity) -> impl IntoView {
+pub fn ActivityView(activity: Activity) -> impl IntoView {
     let cap = activity.ip_cap;
     view! {
         <UsageChart usage=activity.usage/>
