@@ -2,7 +2,8 @@
 # The audit page on 10 million rows (issue 11, Operations): seeds audit_events
 # on a fresh PostgreSQL database straight from SQL (not the API), then times
 # the audit page's query for a handful of filters, first page and the next
-# keyset page, and prints one table (never asserts a time). Full plans go to
+# keyset page, and prints one table (never asserts a time); then the token
+# page's queries on the same log. Full plans go to
 # target/bench-audit/plans.txt; docs/benchmarks.md ("Audit log with 10 million
 # rows") has the recorded run and its plans.
 #
