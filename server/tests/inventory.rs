@@ -214,7 +214,10 @@ fn json_of(out: &Output) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
+// Several threads: the commands are awaited by blocking this one, while the
+// app's audit writer (a task of this runtime) must be able to finish a
+// batch it started, or the command would wait for the audit head's lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_lists_shows_and_revokes_with_json_and_exit_codes() {
     let app = TestApp::new().await;
     let admin = owner(&app, "admin@example.com", true).await;
