@@ -12,10 +12,10 @@
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
 //! | [`auth`]      | setup, sign-in and sign-out rules: throttling, known devices, setup codes |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
-//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use |
+//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory |
 //! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
-//! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries |
+//! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries, the calls rollup |
 //! | [`projects`]  | projects and their settings (owners edit, agents read) |
 //! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
 //! | `keys`        | (server) the keyring: session, device, audit-chain and sealing keys with ids |

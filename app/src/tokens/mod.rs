@@ -1,9 +1,10 @@
 //! API tokens: the format, the owner's token list, creation under the
 //! deployment's policy, revocation, and bearer authentication.
 //!
-//! Shared (browser and server): the types the API Keys page shows and the
-//! server functions it calls. Behind `ssr`: the format (`format`), the
-//! queries (`service`) and the policy (`policy`). The page's server
+//! Shared (browser and server): the types the API Keys page and a token's
+//! page show (`usage`: calls per day, last calls, IPs; `inventory`: every
+//! account's credentials for admins). Behind `ssr`: the format (`format`),
+//! the queries (`service`) and the policy (`policy`). The page's server
 //! functions and the REST API call the same service functions.
 
 use serde::{Deserialize, Serialize};
