@@ -171,18 +171,22 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     Ok(done)
 }
 
-/// Runs [`sweep`] every minute until the process ends, after counting the
-/// calls of entries written before the calls rollup existed (once, in
+/// Runs [`sweep`] every minute until the process ends; beside it, counts
+/// the calls of entries written before the calls rollup existed (once, in
 /// batches that resume where a restart left them).
 pub fn spawn(state: AppState) {
+    // Its own task: a long log's backfill does not hold up the sweep.
+    let db = state.db.clone();
     tokio::spawn(async move {
-        match crate::audit::calls::backfill_all(&state.db).await {
+        match crate::audit::calls::backfill_all(&db).await {
             Ok(0) => {}
             Ok(calls) => tracing::info!(calls, "calls rollup backfilled from the audit log"),
             Err(e) => {
                 tracing::warn!(error = %e, "calls rollup backfill stopped; resumes at the next start")
             }
         }
+    });
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;

@@ -151,3 +151,17 @@ where
             .map(|e| e.to_string())
     }
 }
+
+/// A page's content when its server function refused (an admin page seen
+/// by a member): the message in a notice, and, on the server, the
+/// response's status 403 when it was a refusal.
+pub fn refusal(e: crate::error::AppError) -> AnyView {
+    #[cfg(feature = "ssr")]
+    if matches!(e, crate::error::AppError::Forbidden(_)) {
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(http::StatusCode::FORBIDDEN);
+        }
+    }
+    view! { <p class="mt-4 rounded-md border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900">{e.to_string()}</p> }
+        .into_any()
+}

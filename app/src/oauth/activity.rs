@@ -24,35 +24,18 @@ pub async fn detail(
     )>,
     sqlx::Error,
 > {
-    let Some(grant) = super::grants::list(db, owner)
-        .await?
-        .into_iter()
-        .find(|g| g.id == grant_id)
-    else {
+    let Some(grant) = super::grants::get(db, owner, grant_id).await? else {
         return Ok(None);
     };
-    let restricted: Option<(i64,)> = sqlx::query_as(
-        "SELECT projects_restricted FROM oauth_grants WHERE id = $1 AND account_id = $2",
-    )
-    .bind(grant_id)
-    .bind(owner.to_string())
-    .fetch_optional(db)
-    .await?;
-    let projects = match restricted {
-        Some((1,)) => Some(
-            sqlx::query_as::<_, (String, String)>(
-                "SELECT p.id, p.name FROM token_projects t JOIN projects p ON p.id = t.project_id \
-                 WHERE t.token_id = $1 AND p.account_id = $2 ORDER BY p.name",
-            )
-            .bind(grant_id)
-            .bind(owner.to_string())
-            .fetch_all(db)
-            .await?
-            .into_iter()
-            .map(|(id, name)| TokenProject { id, name })
-            .collect(),
+    let projects = match grant.restricted {
+        true => Some(
+            crate::tokens::service::projects_of(db, &[grant_id])
+                .await?
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect(),
         ),
-        _ => None,
+        false => None,
     };
     let prefixes: Vec<String> = sqlx::query_as::<_, (String,)>(
         "SELECT prefix FROM oauth_tokens WHERE grant_id = $1 AND kind = 'access' \

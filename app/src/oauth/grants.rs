@@ -324,6 +324,8 @@ pub struct GrantView {
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub last_used_ip: Option<String>,
+    /// Limited to its rows in `token_projects` (the consent page's choice).
+    pub restricted: bool,
 }
 
 /// A grant as Connected apps lists it.
@@ -336,20 +338,16 @@ struct GrantListRow {
     created_at: i64,
     last_used_at: Option<i64>,
     last_used_ip: Option<String>,
+    projects_restricted: i64,
 }
 
-/// `owner`'s live grants, newest first.
-pub async fn list(db: &Db, owner: AccountId) -> Result<Vec<GrantView>, sqlx::Error> {
-    let rows: Vec<GrantListRow> = sqlx::query_as(
-        "SELECT id, client_name, client_source, scopes, created_at, last_used_at, last_used_ip FROM oauth_grants \
-         WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200",
-    )
-    .bind(owner.to_string())
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| GrantView {
+/// The columns of a grant as Connected apps shows it.
+const GRANT_COLUMNS: &str =
+    "id, client_name, client_source, scopes, created_at, last_used_at, last_used_ip, projects_restricted";
+
+impl From<GrantListRow> for GrantView {
+    fn from(r: GrantListRow) -> Self {
+        GrantView {
             id: r.id,
             client_name: r.client_name,
             client_source: r.client_source,
@@ -357,8 +355,34 @@ pub async fn list(db: &Db, owner: AccountId) -> Result<Vec<GrantView>, sqlx::Err
             created_at: Timestamp(r.created_at),
             last_used_at: r.last_used_at.map(Timestamp),
             last_used_ip: r.last_used_ip,
-        })
-        .collect())
+            restricted: r.projects_restricted != 0,
+        }
+    }
+}
+
+/// `owner`'s live grants, newest first.
+pub async fn list(db: &Db, owner: AccountId) -> Result<Vec<GrantView>, sqlx::Error> {
+    let rows: Vec<GrantListRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM oauth_grants \
+         WHERE account_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 200"
+    ))
+    .bind(owner.to_string())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(GrantView::from).collect())
+}
+
+/// One of `owner`'s live grants.
+pub async fn get(db: &Db, owner: AccountId, id: &str) -> Result<Option<GrantView>, sqlx::Error> {
+    let row: Option<GrantListRow> = sqlx::query_as(&format!(
+        "SELECT {GRANT_COLUMNS} FROM oauth_grants \
+         WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL"
+    ))
+    .bind(id)
+    .bind(owner.to_string())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(GrantView::from))
 }
 
 /// The sweep: expired requests, codes and tokens, and grants revoked more

@@ -53,15 +53,7 @@ pub fn AdminAccountsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match accounts.await {
                     Ok(list) => view! { <AccountTable list=list disable=disable invalidate=invalidate/> }.into_any(),
-                    Err(e) => {
-                        #[cfg(feature = "ssr")]
-                        if matches!(e, crate::error::AppError::Forbidden(_)) {
-                            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-                                res.set_status(http::StatusCode::FORBIDDEN);
-                            }
-                        }
-                        view! { <p class="mt-4 rounded-md border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900">{e.to_string()}</p> }.into_any()
-                    }
+                    Err(e) => crate::components::refusal(e),
                 }
             })}
         </Transition>

@@ -100,7 +100,7 @@ pub(crate) fn require_admin(
         Ok(me.user.id)
     } else {
         Err(AppError::Forbidden(
-            "Only administrators can manage accounts.".into(),
+            "Only administrators can do this.".into(),
         ))
     }
 }

@@ -12,17 +12,6 @@ use crate::{
     types::Timestamp,
 };
 
-#[cfg(feature = "ssr")]
-fn admin(cx: &crate::web::ServerFnContext) -> Result<crate::types::AccountId, AppError> {
-    let me = cx.require_session()?;
-    if !me.user.is_admin() {
-        return Err(AppError::Forbidden(
-            "Only administrators can see every account's credentials.".into(),
-        ));
-    }
-    Ok(me.user.id)
-}
-
 /// Every account's credentials matching the filter (`expiring_7`,
 /// `expiring_30`, `never_used`, `unused_90`, `no_expiry`, `no_allowlist`),
 /// the status and the search (a prefix or a whole token), newest first.
@@ -33,7 +22,7 @@ pub async fn list_credentials(
     search: Option<String>,
 ) -> Result<Vec<Credential>, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    admin(&cx)?;
+    crate::rpc::accounts::require_admin(&cx)?;
     let filter = match filter.as_deref().map(str::trim) {
         None | Some("") | Some("all") => None,
         Some(f) => {
@@ -67,7 +56,7 @@ pub async fn admin_revoke_credential(
     note: Option<String>,
 ) -> Result<Credential, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = admin(&cx)?;
+    let me = crate::rpc::accounts::require_admin(&cx)?;
     let kind = CredentialKind::parse(kind.trim())
         .ok_or_else(|| AppError::NotFound("No such credential.".into()))?;
     let base = cx.event(

@@ -142,10 +142,29 @@ pub(super) async fn attach_projects(db: &Db, views: &mut [TokenView]) -> Result<
         .filter(|v| v.projects.is_some())
         .map(|v| v.id.as_str())
         .collect();
-    if restricted.is_empty() {
-        return Ok(());
+    let rows = projects_of(db, &restricted).await?;
+    for view in views.iter_mut() {
+        if let Some(projects) = view.projects.as_mut() {
+            projects.extend(
+                rows.iter()
+                    .filter(|(credential, _)| *credential == view.id)
+                    .map(|(_, p)| p.clone()),
+            );
+        }
     }
-    let list = (1..=restricted.len())
+    Ok(())
+}
+
+/// The projects each of `credentials` (API keys or OAuth grants) is limited
+/// to, by name, with the credential's id.
+pub async fn projects_of(
+    db: &Db,
+    credentials: &[&str],
+) -> Result<Vec<(String, TokenProject)>, sqlx::Error> {
+    if credentials.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = (1..=credentials.len())
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -154,21 +173,15 @@ pub(super) async fn attach_projects(db: &Db, views: &mut [TokenView]) -> Result<
          WHERE tp.token_id IN ({list}) ORDER BY p.name, p.id"
     );
     let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
-    for id in &restricted {
+    for id in credentials {
         query = query.bind(*id);
     }
-    let rows = query.fetch_all(db).await?;
-    for view in views.iter_mut() {
-        if let Some(projects) = view.projects.as_mut() {
-            projects.extend(rows.iter().filter(|(token, _, _)| *token == view.id).map(
-                |(_, id, name)| TokenProject {
-                    id: id.clone(),
-                    name: name.clone(),
-                },
-            ));
-        }
-    }
-    Ok(())
+    Ok(query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|(credential, id, name)| (credential, TokenProject { id, name }))
+        .collect())
 }
 
 /// The owner's tokens counted by status, as [`counts`] reads them.

@@ -14,6 +14,14 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
+/// The `token_updated` entry for a change to the token `(prefix, name)`.
+fn updated(base: &NewEvent, owner: AccountId, (prefix, name): (String, String)) -> NewEvent {
+    base.with_action(AuditAction::TokenUpdated)
+        .account(owner)
+        .target(name)
+        .token(prefix)
+}
+
 fn not_found() -> Fault {
     Fault::NotFound("No such token.".into())
 }
@@ -88,15 +96,11 @@ pub async fn set_label(
         .bind(owner.to_string())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((prefix, name)) = changed else {
+        let Some(changed) = changed else {
             return Ok(Ok(false));
         };
-        let event = (base.clone())
-            .with_action(AuditAction::TokenUpdated)
-            .account(owner)
-            .target(name.clone())
-            .token(prefix)
-            .detail("name", name)
+        let event = updated(base, owner, changed)
+            .detail("name", &name)
             .detail("description", description.as_deref());
         crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
         tx.commit().await?;
@@ -130,14 +134,10 @@ pub async fn set_allowlist(
         .bind(owner.to_string())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((prefix, name)) = changed else {
+        let Some(changed) = changed else {
             return Ok(false);
         };
-        let event = (base.clone())
-            .with_action(AuditAction::TokenUpdated)
-            .account(owner)
-            .target(name)
-            .token(prefix)
+        let event = updated(base, owner, changed)
             .detail("allowed_ips", allowed.to_stored())
             .security(true);
         crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
@@ -174,17 +174,13 @@ pub async fn set_projects(
         .bind(owner.to_string())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((prefix, name)) = changed else {
+        let Some(changed) = changed else {
             return Ok(Ok(false));
         };
         if let Err(refused) = write_projects(&mut tx, owner, id, projects).await? {
             return Ok(Err(refused));
         }
-        let event = (base.clone())
-            .with_action(AuditAction::TokenUpdated)
-            .account(owner)
-            .target(name)
-            .token(prefix)
+        let event = updated(base, owner, changed)
             .detail("projects", projects.map(|p| p.join(" ")))
             .security(true);
         crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
