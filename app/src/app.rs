@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/connected-apps") view=crate::pages::connected_apps::ConnectedAppsPage/>
                     <Route path=path!("/settings/connected-apps/:id") view=crate::pages::connected_apps::AppPage/>
                     <Route path=path!("/settings/audit-logs") view=AuditPage/>
+                    <Route path=path!("/settings/notifications") view=crate::pages::notifications::NotificationSettingsPage/>
+                    <Route path=path!("/notifications") view=crate::pages::notifications::NotificationsPage/>
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:id") view=ProjectPage/>
                     <Route path=path!("/tasks/:id/logs") view=crate::pages::task_logs::TaskLogsPage/>

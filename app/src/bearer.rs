@@ -10,6 +10,7 @@
 //! and maps the [`Verdict`] to its own answer (a 401 with the RFC 6750
 //! challenge, its rate limits, its response headers).
 
+use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::{
     audit::{ActorKind, AuditAction, NewEvent, Outcome},
     oauth::grants,
@@ -162,15 +163,27 @@ pub async fn check(
         } => AuditAction::TokenReuseDetected,
         _ => AuditAction::AuthFailed,
     };
-    let event = refusal_event(action, &failure, call);
+    let mut event = refusal_event(action, &failure, call);
     if let AuthFailure::Revoked {
         retired: Some(id),
         account,
+        prefix,
         ..
     } = &failure
     {
-        if call.rotating || policy_revokes_on_any_reuse(state).await {
+        let revoke = call.rotating || policy_revokes_on_any_reuse(state).await;
+        if revoke {
             revoke_family_on_reuse(state, account, id, &event, now).await;
+        }
+        // Once per retired token, however often it comes back.
+        if let Some(owner) = crate::types::AccountId::parse(account) {
+            event = event.notify(
+                Notice::new(NoticeKind::ReuseDetected, owner)
+                    .token(id, "", prefix)
+                    .reason("A rotated-out API key")
+                    .flag(revoke)
+                    .key(format!("reuse:{id}")),
+            );
         }
     }
     state.audit.push(event).await;

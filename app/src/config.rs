@@ -94,6 +94,8 @@ pub struct Config {
     /// The server's keys (sessions, device cookies, audit chain, sealed
     /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
     pub keys: crate::keys::Keyring,
+    /// Email notifications over SMTP (`PREQSTATION_SMTP_*`); `None`: off.
+    pub mail: Option<crate::notifications::mail::MailConfig>,
 }
 
 impl Config {
@@ -254,6 +256,8 @@ impl Config {
                 })
                 .unwrap_or_default(),
             keys,
+            mail: crate::notifications::mail::MailConfig::from_lookup(&get)
+                .map_err(|e| ConfigError::new(e.var, e.message))?,
         })
     }
 
@@ -285,6 +289,7 @@ impl Config {
             oauth_refresh_leeway_secs: 30,
             oauth_metadata_allow_hosts: Vec::new(),
             keys: crate::keys::Keyring::generate()?,
+            mail: None,
         })
     }
 

@@ -201,5 +201,6 @@ pub fn form_field(input: Input) -> &'static str {
         Input::From => "from",
         Input::To => "to",
         Input::Cursor => "cursor",
+        Input::NotificationChoice => "choice",
     }
 }

@@ -83,6 +83,8 @@ pub enum Input {
     From,
     To,
     Cursor,
+    // Notification preferences.
+    NotificationChoice,
 }
 
 impl Fault {

@@ -15,6 +15,7 @@
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory |
 //! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
+//! | [`notifications`] | in-app and email notifications: event types, the outbox, preferences, SMTP |
 //! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries, the calls rollup |
 //! | [`projects`]  | projects and their settings (owners edit, agents read) |
 //! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
@@ -54,6 +55,7 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod fault;
+pub mod notifications;
 pub mod oauth;
 pub mod overview;
 pub mod pages;

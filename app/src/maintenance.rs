@@ -1,16 +1,18 @@
 //! The periodic sweep (every minute on each instance; safe to run on several
 //! at once, since every write is conditional and commits with its audit
-//! entry): writes `token_expired` once per token whose expiry passed,
+//! entry): warns owners 7 days and 1 day before a token expires, writes
+//! `token_expired` (and its notification) once per token whose expiry passed,
 //! finishes rotations whose grace ended (`token_revoked`, reason
 //! `rotation_grace_ended`), applies the dormant-token policy (reason
 //! `dormant`), purges audit entries past retention (and the calls rollup's
-//! days with them), deletes what can never be used again (ended sessions,
-//! idempotency keys past their 24 hours, the seen-IP rows of credentials
+//! days with them) and notifications past their 90 days, deletes what can
+//! never be used again (ended sessions, idempotency keys past their 24 hours, the seen-IP rows of credentials
 //! that ended before the retention, IPs beyond a credential's 1,000 most
 //! recent), and trims the rate limiters' memory: no table or map grows
 //! without bound.
 
 use crate::audit::{ActorKind, AuditAction, Outcome};
+use crate::notifications::{outbox::Notice, NoticeKind};
 
 use crate::{audit::NewEvent, state::AppState, types::Timestamp};
 
@@ -34,6 +36,10 @@ pub struct Swept {
     /// OAuth: expired requests, codes and tokens, long-revoked grants, and
     /// registrations nobody used.
     pub oauth: u64,
+    /// Tokens that got an expiry warning (7 days or 1 day before).
+    pub expiry_warnings: u64,
+    /// Notifications past their 90 days, interrupted or skipped emails.
+    pub notifications: crate::notifications::outbox::Swept,
 }
 
 /// A token whose expiry passed and was not recorded yet.
@@ -77,10 +83,17 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
                 ActorKind::System,
                 Outcome::Success,
             )
-            .account(row.account_id)
-            .target(row.name)
-            .token(row.prefix)
+            .account(&row.account_id)
+            .target(&row.name)
+            .token(&row.prefix)
             .detail("expired_at", Timestamp(row.expires_at).rfc3339());
+            let event = match crate::types::AccountId::parse(&row.account_id) {
+                Some(owner) => event.notify(
+                    Notice::new(NoticeKind::TokenExpired, owner)
+                        .token(&row.id, &row.name, &row.prefix),
+                ),
+                None => event,
+            };
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
             done.expired += 1;
         }
@@ -130,6 +143,10 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
                 .await?;
     }
 
+    done.expiry_warnings = crate::notifications::expiry::warn_due(&state.db, now).await?;
+    done.notifications =
+        crate::notifications::outbox::sweep(&state.db, state.config.mail.is_some(), now).await?;
+
     let cutoff = now.plus_secs(-state.config.audit_retention_days * 86_400);
     done.purged =
         crate::audit::chain::purge_before(&state.db, &state.config.keys, cutoff, now).await?;
@@ -173,8 +190,20 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
 
 /// Runs [`sweep`] every minute until the process ends; beside it, counts
 /// the calls of entries written before the calls rollup existed (once, in
-/// batches that resume where a restart left them).
+/// batches that resume where a restart left them), and, with SMTP
+/// configured, sends the email outbox.
 pub fn spawn(state: AppState) {
+    match &state.config.mail {
+        Some(mail) => {
+            tracing::info!(host = %mail.host, port = mail.port, security = ?mail.security, per_minute = mail.per_minute, "email notifications on");
+            crate::notifications::mail::sender::spawn(
+                state.db.clone(),
+                mail.clone(),
+                state.config.public_url.clone(),
+            );
+        }
+        None => tracing::info!("email notifications off (no PREQSTATION_SMTP_HOST)"),
+    }
     // Its own task: a long log's backfill does not hold up the sweep.
     let db = state.db.clone();
     tokio::spawn(async move {

@@ -20,6 +20,9 @@
 //! | `audit_flush_size` | | events per writer commit (histogram) |
 //! | `token_lookup_batch_size` | | bearer lookups answered by one statement (histogram) |
 //! | `db_pool_connections`, `db_pool_idle` | | the connection pool |
+//! | `notifications` | `channel`, `state` | rows in the outbox now (email: `pending`, `sending`, `sent`, `failed`, `skipped`; in-app: `shown`) |
+//! | `notifications_queued_total` | `channel` | notifications written (in-app shown, email queued) |
+//! | `notifications_sent_total`, `notifications_failed_total`, `notifications_retried_total` | `channel` | emails sent, given up, put back for a retry |
 
 use std::time::Instant;
 
@@ -74,6 +77,12 @@ pub fn router(handle: PrometheusHandle, state: AppState) -> Router {
                 metrics::gauge!("audit_queue_depth").set(state.audit.depth() as f64);
                 metrics::gauge!("db_pool_connections").set(f64::from(state.db.size()));
                 metrics::gauge!("db_pool_idle").set(state.db.num_idle() as f64);
+                if let Ok(counts) = crate::notifications::outbox::counts(&state.db).await {
+                    for (channel, st, n) in counts {
+                        metrics::gauge!("notifications", "channel" => channel, "state" => st)
+                            .set(n as f64);
+                    }
+                }
                 handle.run_upkeep();
                 (
                     [(

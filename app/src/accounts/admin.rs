@@ -3,6 +3,7 @@
 //! that causes it.
 
 use crate::audit::AuditAction;
+use crate::notifications::{outbox::Notice, NoticeKind};
 
 use super::{
     password::{self, Password},
@@ -76,7 +77,20 @@ pub fn in_both_trails(event: NewEvent, target: AccountId) -> Vec<NewEvent> {
     if theirs.account_id == event.account_id {
         vec![event]
     } else {
-        vec![event, theirs]
+        // The notice it sets off is the target's, written once.
+        let mine = NewEvent {
+            notice: None,
+            ..event
+        };
+        vec![mine, theirs]
+    }
+}
+
+/// Who did an administrator's action, in a notification's words.
+fn by_words(admin: Option<AccountId>) -> &'static str {
+    match admin {
+        Some(_) => "an administrator",
+        None => "an administrator, on the server's command line",
     }
 }
 
@@ -135,7 +149,13 @@ pub async fn set_disabled(
             .detail("disabled", disabled)
             .detail("sessions_ended", ended.sessions)
             .detail("tokens_revoked", ended.tokens)
-            .detail("apps_revoked", ended.apps);
+            .detail("apps_revoked", ended.apps)
+            .notify(
+                Notice::new(NoticeKind::AccountDisabled, target)
+                    .by(by_words(admin))
+                    .flag(disabled)
+                    .count(ended.tokens as i64),
+            );
         crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(ended))
@@ -183,7 +203,12 @@ pub async fn invalidate(
             .target(target.to_string())
             .detail("sessions_ended", sessions)
             .detail("tokens_revoked", tokens)
-            .detail("apps_revoked", apps);
+            .detail("apps_revoked", apps)
+            .notify(
+                Notice::new(NoticeKind::SessionsInvalidated, target)
+                    .by(by_words(Some(admin)))
+                    .count(tokens as i64),
+            );
         crate::audit::chain::append(&mut tx, keys, &in_both_trails(event, target), now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Some(Ended {
@@ -308,7 +333,8 @@ pub async fn change_password(
             .detail("other_sessions_ended", sessions)
             .detail("tokens_revoked", tokens)
             .detail("apps_revoked", apps)
-            .detail("kept_tokens", keep_tokens);
+            .detail("kept_tokens", keep_tokens)
+            .notify(Notice::new(NoticeKind::PasswordChanged, account).count(tokens as i64));
         crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ended {

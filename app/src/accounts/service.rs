@@ -215,7 +215,18 @@ pub async fn create(
         .clone()
         .with_action(AuditAction::AccountCreated)
         .target(account.email.clone())
-        .detail("role", new.role.as_str());
+        .detail("role", new.role.as_str())
+        .notify(
+            crate::notifications::outbox::Notice::new(
+                crate::notifications::NoticeKind::AccountCreated,
+                account.id,
+            )
+            .about_account(account.id, account.email.clone())
+            .by(match (&base.account_id, &base.actor) {
+                (Some(_), Some(admin)) => format!("the administrator {admin}"),
+                _ => "an administrator, on the server's command line".to_string(),
+            }),
+        );
     let events = match &base.account_id {
         Some(_) => super::admin::in_both_trails(event, account.id),
         None => vec![event.account(account.id)],

@@ -3,42 +3,7 @@
 //! exports and docs/audit.md (a test compares them) all read these lists,
 //! so an action written somewhere cannot be missing from them.
 
-use serde::{Deserialize, Serialize};
-
-/// Declares a string-valued enum with its list and parser.
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in the order the page lists them.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The stored spelling.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-
-            /// The value stored as `s`, if it is one.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+use crate::types::vocabulary;
 
 vocabulary! {
     /// What happened. docs/audit.md describes each.
@@ -74,6 +39,7 @@ vocabulary! {
         OauthRefreshReused => "oauth_refresh_reused",
         OauthCodeReused => "oauth_code_reused",
         OauthGrantRevoked => "oauth_grant_revoked",
+        NotificationSettingsChanged => "notification_settings_changed",
     }
 }
 

@@ -213,8 +213,14 @@ pub async fn append(
         }
         q.execute(&mut *conn).await?;
     }
-    // The calls among them, counted in the same transaction.
+    // The calls among them, counted in the same transaction, and the
+    // notifications they set off.
     super::calls::record(conn, events, rows.iter().map(|r| r.3)).await?;
+    for (e, _, id, _, _, _, _) in &rows {
+        if let Some(notice) = &e.notice {
+            crate::notifications::outbox::enqueue(conn, notice, id, now).await?;
+        }
+    }
     sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
         .bind(&prev)
         .execute(&mut *conn)

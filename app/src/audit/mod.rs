@@ -53,6 +53,10 @@ pub struct NewEvent {
     /// The credential's call this entry records, for the calls rollup
     /// (`calls`); not part of the hashed entry.
     pub call: Option<calls::Call>,
+    /// The notification this entry sets off, written by the chain in the
+    /// same transaction (keyed by the entry's id); not part of the hashed
+    /// entry.
+    pub notice: Option<Box<crate::notifications::outbox::Notice>>,
 }
 
 /// Longest text stored from a request (paths, user agents), in characters.
@@ -84,16 +88,32 @@ impl NewEvent {
             details: serde_json::json!({}),
             security: false,
             call: None,
+            notice: None,
         }
     }
 
     /// The same event with another action: one request's context (who,
     /// from where) shared by the entries it writes.
+    /// (A notice belongs to one entry: the copy has none.)
     pub fn with_action(&self, action: AuditAction) -> Self {
         Self {
             action,
+            notice: None,
             ..self.clone()
         }
+    }
+
+    /// Sets off `notice` when this entry is written; its time and IP are
+    /// the entry's unless it has its own.
+    pub fn notify(mut self, mut notice: crate::notifications::outbox::Notice) -> Self {
+        if notice.details.ip.is_none() {
+            notice.details.ip = self.ip.clone();
+        }
+        if notice.details.at == 0 {
+            notice.details.at = self.at.map(|t| t.millis()).unwrap_or_default();
+        }
+        self.notice = Some(Box::new(notice));
+        self
     }
 
     pub fn account(mut self, id: impl ToString) -> Self {

@@ -93,7 +93,7 @@ pub async fn setup(
         email: account.email,
         role: account.role,
     };
-    start_session(state, meta, &user, now).await
+    start_session(state, meta, &user, false, now).await
 }
 
 /// Reserves one attempt against `keys`, or answers 429 with the real wait.
@@ -241,7 +241,10 @@ pub async fn login(
         email: account.email,
         role: account.role,
     };
-    let mut signed_in = start_session(state, meta, &user, now).await?;
+    // Without this account's known-device cookie the browser is new to us:
+    // the owner is told (GitHub's "new sign-in" email).
+    let new_device = device.is_none();
+    let mut signed_in = start_session(state, meta, &user, new_device, now).await?;
     // A fresh device cookie at every sign-in (a known device's failures were
     // just cleared, so nothing is lost by a new id).
     signed_in.device = super::device::issue(&state.config.keys, user.id);
@@ -252,6 +255,7 @@ async fn start_session(
     state: &AppState,
     meta: &RequestMeta,
     user: &CurrentUser,
+    new_device: bool,
     now: Timestamp,
 ) -> Result<SignedIn, Fault> {
     // The session and its login_succeeded entry commit together.
@@ -274,7 +278,22 @@ async fn start_session(
         .account(user.id)
         .actor(user.email.clone())
         .detail("session", &session.id_hash[..12])
+        .detail("new_device", new_device)
         .from_request(meta);
+        let event = match new_device {
+            true => {
+                let mut notice = crate::notifications::outbox::Notice::new(
+                    crate::notifications::NoticeKind::NewDeviceSignIn,
+                    user.id,
+                );
+                notice.details.session = Some(session.id_hash[..12].to_string());
+                notice.details.browser = Some(crate::sessions::describe_user_agent(
+                    meta.user_agent.as_deref(),
+                ));
+                event.notify(notice)
+            }
+            false => event,
+        };
         crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now)
             .await
             .map_err(sessions::CreateError::Db)?;

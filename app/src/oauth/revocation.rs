@@ -30,8 +30,8 @@ pub async fn revoke_for_reuse(
     .bind(grant_id)
     .execute(&mut *tx)
     .await?;
-    let account: Option<(String,)> =
-        sqlx::query_as("SELECT account_id FROM oauth_grants WHERE id = $1")
+    let account: Option<(String, String)> =
+        sqlx::query_as("SELECT account_id, client_name FROM oauth_grants WHERE id = $1")
             .bind(grant_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -39,8 +39,24 @@ pub async fn revoke_for_reuse(
         .target(grant_id.to_string())
         .detail("grant_revoked", true)
         .security(true);
-    if let Some((a,)) = account {
-        event = event.account(a);
+    if let Some((a, client)) = account {
+        event = event.account(&a);
+        if let Some(owner) = AccountId::parse(&a) {
+            // Once per grant: it is revoked now, later replays add nothing.
+            event = event.notify(
+                crate::notifications::outbox::Notice::new(
+                    crate::notifications::NoticeKind::ReuseDetected,
+                    owner,
+                )
+                .grant(grant_id, client)
+                .reason(match action {
+                    AuditAction::OauthCodeReused => "An authorization code",
+                    _ => "A refresh token",
+                })
+                .flag(true)
+                .key(format!("reuse:{grant_id}")),
+            );
+        }
     }
     tracing::warn!(
         grant = grant_id,
@@ -130,8 +146,24 @@ pub async fn revoke(
         .with_action(AuditAction::OauthGrantRevoked)
         .account(owner)
         .target(grant_id.to_string())
-        .detail("client", client_name)
+        .detail("client", &client_name)
         .detail("reason", reason);
+    // Revoked by an administrator: the owner is told.
+    let event = match reason {
+        "revoked_by_admin" => event.notify(
+            crate::notifications::outbox::Notice::new(
+                crate::notifications::NoticeKind::CredentialRevoked,
+                owner,
+            )
+            .grant(grant_id, &client_name)
+            .reason(reason)
+            .by(match base.actor_kind {
+                ActorKind::Cli => "an administrator, on the server's command line",
+                _ => "an administrator",
+            }),
+        ),
+        _ => event,
+    };
     crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
     tx.commit().await?;
     Ok(true)

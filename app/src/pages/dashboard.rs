@@ -9,7 +9,11 @@ use leptos_router::{
 };
 
 use crate::{
-    rpc::auth::{get_current_user, Logout},
+    pages::notifications::BellVersion,
+    rpc::{
+        auth::{get_current_user, Logout},
+        notifications::unread_notifications,
+    },
     types::CurrentUser,
 };
 
@@ -18,20 +22,31 @@ pub fn DashboardLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| get_current_user());
     provide_context(user);
     let logout = ServerAction::<Logout>::new();
+    // The bell counts on every navigation (and when a page marks
+    // notifications read): no polling.
+    let location = use_location();
+    let bell = BellVersion(RwSignal::new(0));
+    provide_context(bell);
+    let unread = Resource::new(
+        move || (location.pathname.get(), bell.0.get()),
+        |_| unread_notifications(),
+    );
     view! {
         <div class="min-h-screen">
             <header class="border-b border-slate-200 bg-white">
                 <div class="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-2 px-4 py-3 md:px-6">
                     <a href="/" class="text-sm font-bold tracking-wide text-indigo-700">"PREQSTATION"</a>
+                    <div class="flex items-center gap-3 md:gap-4">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match user.await {
-                                Ok(Some(u)) => view! { <AccountMenu user=u logout=logout/> }.into_any(),
+                                Ok(Some(u)) => view! { <Bell unread=unread/><AccountMenu user=u logout=logout/> }.into_any(),
                                 Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                                 Err(e) => view! { <span class="text-sm text-red-700">{e.to_string()}</span> }.into_any(),
                             }
                         })}
                     </Transition>
+                    </div>
                 </div>
             </header>
             <div class="mx-auto flex max-w-7xl flex-col gap-6 px-4 py-6 md:flex-row md:gap-8 md:px-6 md:py-8">
@@ -41,6 +56,35 @@ pub fn DashboardLayout() -> impl IntoView {
                 </main>
             </div>
         </div>
+    }
+}
+
+/// The bell: a link to the list, with the unread count.
+#[component]
+fn Bell(unread: Resource<Result<i64, crate::error::AppError>>) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let n = unread.await.unwrap_or(0);
+                let label = match n {
+                    0 => "Notifications".to_string(),
+                    1 => "Notifications, 1 unread".to_string(),
+                    n => format!("Notifications, {n} unread"),
+                };
+                view! {
+                    <A href="/notifications" attr:class="relative inline-flex rounded-md p-1.5 text-slate-600 hover:bg-slate-100" attr:aria-label=label attr:data-testid="bell">
+                        <svg aria-hidden="true" viewBox="0 0 24 24" class="h-5 w-5" fill="none" stroke="currentColor" stroke-width="1.8">
+                            <path d="M6 8a6 6 0 1 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/>
+                        </svg>
+                        {(n > 0).then(|| view! {
+                            <span data-testid="bell-count" class="absolute -right-1 -top-1 min-w-5 rounded-full bg-red-600 px-1 text-center text-xs font-semibold leading-5 text-white">
+                                {if n > 99 { "99+".to_string() } else { n.to_string() }}
+                            </span>
+                        })}
+                    </A>
+                }
+            })}
+        </Transition>
     }
 }
 
@@ -82,6 +126,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
             {link("/settings/api-keys", "API Keys")}
             {link("/settings/sessions", "Sessions")}
             {link("/settings/connected-apps", "Connected apps")}
+            {link("/settings/notifications", "Notifications")}
             {link("/settings/audit-logs", "Audit Logs")}
             {link("/settings/account", "Account")}
             <Transition fallback=|| ()>

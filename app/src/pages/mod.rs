@@ -10,6 +10,7 @@ pub mod consent;
 pub mod dashboard;
 pub mod kill_switch;
 pub mod login;
+pub mod notifications;
 pub mod policies;
 pub mod project_choice;
 pub mod projects;

@@ -10,6 +10,7 @@ use crate::tokens::{
     format::{self, FormatError},
     last_use, Scope,
 };
+use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::{
     config::Config,
     db::Db,
@@ -189,16 +190,14 @@ async fn check(
     // instance (see `RecentWrites`); a failed write is released for the next.
     let mut new_ip = false;
     if due && lookups.recent.claim(&token_id, ip, now.millis()) {
-        match record_use(
-            db,
-            &token_id,
+        let used = Use {
+            token: (&token_id, &account, &name, &prefix),
             ip,
             ip_changed,
-            last_ip.is_some(),
+            used_before: last_ip.is_some(),
             user_agent,
-            now,
-        )
-        .await
+        };
+        match record_use(db, used, now).await
         {
             Ok(first_from_ip) => new_ip = first_from_ip,
             Err(e) => {
@@ -229,36 +228,53 @@ async fn check(
     }))
 }
 
-/// Records a use: the IP among the token's IPs when it changed (true when
-/// never seen before and not the token's first), and the last use.
-async fn record_use(
-    db: &Db,
-    token_id: &str,
-    ip: Option<&str>,
+/// One use to record.
+struct Use<'a> {
+    /// The token's id, account, name and prefix.
+    token: (&'a str, &'a str, &'a str, &'a str),
+    ip: Option<&'a str>,
+    /// The IP differs from the last use's.
     ip_changed: bool,
     used_before: bool,
-    user_agent: Option<&str>,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let mut new_ip = false;
-    if let (true, Some(ip)) = (ip_changed, ip) {
-        let inserted = sqlx::query(
-            "INSERT INTO token_ips (token_id, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(token_id)
-        .bind(ip)
-        .bind(now.millis())
-        .execute(db)
-        .await?;
-        // The very first IP is not news; a later, never-seen one is.
-        new_ip = inserted.rows_affected() > 0 && used_before;
+    user_agent: Option<&'a str>,
+}
+
+/// Records a use: the IP among the token's IPs when it changed (true when
+/// never seen before and not the token's first, and then its owner is
+/// notified in the same transaction), and the last use.
+async fn record_use(db: &Db, used: Use<'_>, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let (token_id, account, name, prefix) = used.token;
+    let last_use = sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3 WHERE id = $4",
+    )
+    .bind(now.millis())
+    .bind(used.ip)
+    .bind(used.user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
+    .bind(token_id);
+    let (true, Some(ip)) = (used.ip_changed, used.ip) else {
+        // The common case: one statement, no transaction.
+        last_use.execute(db).await?;
+        return Ok(false);
+    };
+    let mut tx = db.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO token_ips (token_id, ip, first_seen) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(token_id)
+    .bind(ip)
+    .bind(now.millis())
+    .execute(&mut *tx)
+    .await?;
+    // The very first IP is not news; a later, never-seen one is.
+    let new_ip = inserted.rows_affected() > 0 && used.used_before;
+    if let (true, Some(owner)) = (new_ip, AccountId::parse(account)) {
+        let notice = Notice::new(NoticeKind::TokenNewIp, owner)
+            .token(token_id, name, prefix)
+            .ip(Some(ip));
+        let key = format!("token_new_ip:{token_id}:{ip}");
+        crate::notifications::outbox::enqueue(&mut tx, &notice, &key, now).await?;
     }
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1, last_used_ip = $2, last_used_ua = $3 WHERE id = $4")
-        .bind(now.millis())
-        .bind(ip)
-        .bind(user_agent.map(|ua| ua.chars().take(256).collect::<String>()))
-        .bind(token_id)
-        .execute(db)
-        .await?;
+    last_use.execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(new_ip)
 }

@@ -7,6 +7,7 @@
 
 use crate::{
     audit::NewEvent,
+    notifications::{outbox::Notice, NoticeKind},
     types::{AccountId, Timestamp},
 };
 
@@ -82,7 +83,20 @@ pub async fn revoke_members(
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(row) = row {
-            events.push(super::revoke::revoked_event(base, owner, &row, reason));
+            let event = super::revoke::revoked_event(base, owner, &row, reason);
+            // Revoked by an administrator: the owner is told.
+            events.push(match reason {
+                "revoked_by_admin" => event.notify(
+                    Notice::new(NoticeKind::CredentialRevoked, owner)
+                        .token(id, &row.name, &row.prefix)
+                        .reason(reason)
+                        .by(match by {
+                            Some(_) => "an administrator",
+                            None => "an administrator, on the server's command line",
+                        }),
+                ),
+                _ => event,
+            });
         }
     }
     crate::audit::chain::append(conn, keys, &events, now).await?;

@@ -3,6 +3,7 @@
 use crate::audit::AuditAction;
 
 use super::*;
+use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::tokens::TokenView;
 use crate::{
     audit::NewEvent,
@@ -14,8 +15,8 @@ use crate::{
 /// A row an `UPDATE ... RETURNING prefix, name` just revoked.
 #[derive(sqlx::FromRow)]
 pub(super) struct RevokedRow {
-    prefix: String,
-    name: String,
+    pub(super) prefix: String,
+    pub(super) name: String,
 }
 
 /// The `token_revoked` entry for a row just revoked.
@@ -149,11 +150,20 @@ pub async fn revoke_dormant(
                 crate::audit::ActorKind::System,
                 crate::audit::Outcome::Success,
             )
-            .account(row.account_id)
-            .target(row.name)
-            .token(row.prefix)
+            .account(&row.account_id)
+            .target(&row.name)
+            .token(&row.prefix)
             .detail("reason", "dormant")
             .detail("unused_days", days);
+            let event = match AccountId::parse(&row.account_id) {
+                Some(owner) => event.notify(
+                    Notice::new(NoticeKind::CredentialRevoked, owner)
+                        .token(&row.id, &row.name, &row.prefix)
+                        .reason("dormant")
+                        .by("the dormant-token policy"),
+                ),
+                None => event,
+            };
             crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
             revoked += 1;
         }
