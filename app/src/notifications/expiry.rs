@@ -52,7 +52,7 @@ pub async fn warn_due(db: &crate::db::Db, now: Timestamp) -> Result<u64, sqlx::E
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let chosen_inside = row.created_at > row.expires_at - days * DAY_MS;
+        let chosen_inside = row.created_at >= row.expires_at - days * DAY_MS;
         if let (1, false, Some(owner)) = (claimed, chosen_inside, AccountId::parse(&row.account_id)) {
             let mut notice = Notice::new(NoticeKind::TokenExpiring, owner)
                 .token(&row.id, &row.name, &row.prefix)
