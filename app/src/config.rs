@@ -94,6 +94,9 @@ pub struct Config {
     /// The server's keys (sessions, device cookies, audit chain, sealed
     /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
     pub keys: crate::keys::Keyring,
+    /// How often each instance runs the maintenance sweep (expiries,
+    /// expiry warnings, retention); `PREQSTATION_SWEEP_INTERVAL`, seconds.
+    pub sweep_interval: std::time::Duration,
     /// Email notifications over SMTP (`PREQSTATION_SMTP_*`); `None`: off.
     pub mail: Option<crate::notifications::mail::MailConfig>,
 }
@@ -256,6 +259,9 @@ impl Config {
                 })
                 .unwrap_or_default(),
             keys,
+            sweep_interval: std::time::Duration::from_secs(
+                parse_positive(&get, "PREQSTATION_SWEEP_INTERVAL", 60)?.clamp(1, 3600) as u64,
+            ),
             mail: crate::notifications::mail::MailConfig::from_lookup(&get)
                 .map_err(|e| ConfigError::new(e.var, e.message))?,
         })
@@ -289,6 +295,7 @@ impl Config {
             oauth_refresh_leeway_secs: 30,
             oauth_metadata_allow_hosts: Vec::new(),
             keys: crate::keys::Keyring::generate()?,
+            sweep_interval: std::time::Duration::from_secs(60),
             mail: None,
         })
     }

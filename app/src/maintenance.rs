@@ -1,4 +1,4 @@
-//! The periodic sweep (every minute on each instance; safe to run on several
+//! The periodic sweep (every minute on each instance, by default; safe to run on several
 //! at once, since every write is conditional and commits with its audit
 //! entry): warns owners 7 days and 1 day before a token expires, writes
 //! `token_expired` (and its notification) once per token whose expiry passed,
@@ -188,7 +188,8 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     Ok(done)
 }
 
-/// Runs [`sweep`] every minute until the process ends; beside it, counts
+/// Runs [`sweep`] every `PREQSTATION_SWEEP_INTERVAL` (a minute) until the
+/// process ends; beside it, counts
 /// the calls of entries written before the calls rollup existed (once, in
 /// batches that resume where a restart left them), and, with SMTP
 /// configured, sends the email outbox.
@@ -216,7 +217,7 @@ pub fn spawn(state: AppState) {
         }
     });
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(state.config.sweep_interval);
         loop {
             tick.tick().await;
             if let Err(e) = sweep(&state, Timestamp::now()).await {

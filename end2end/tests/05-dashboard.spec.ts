@@ -60,6 +60,8 @@ test('every page passes axe-core', async ({ page }) => {
     '/settings/account',
     '/admin/accounts',
     '/settings/policies',
+    '/settings/notifications',
+    '/notifications',
   ]) {
     await page.goto(path);
     await hydrated(page);

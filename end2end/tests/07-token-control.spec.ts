@@ -3,7 +3,8 @@ import { hydrated, signIn } from './helpers';
 
 // Token control in a real browser: the kill switch ends every working
 // token, then a token limited to a network this machine is not in gets 403
-// and stays valid. Runs last on the shared server (files run in name order).
+// and stays valid. Runs after the others on the shared server but the
+// notifications file (files run in name order).
 
 test('the kill switch, then an IP allowlist that excludes this machine', async ({ page, request }) => {
   await signIn(page);

@@ -106,8 +106,8 @@ async fn expiry_warnings_come_once_each_even_from_two_instances_sweeping_at_once
         .collect();
     assert_eq!(titles.len(), 3, "{page}");
     assert!(titles[0].contains("“deploy”") && titles[0].ends_with("expired"), "{titles:?}");
-    assert!(titles[1].ends_with("expires in 1 day"), "{titles:?}");
-    assert!(titles[2].ends_with("expires in 7 days"), "{titles:?}");
+    assert!(titles[1].ends_with("expires within a day"), "{titles:?}");
+    assert!(titles[2].ends_with("expires in 6 days"), "{titles:?}");
     let item = page["items"]
         .as_array()
         .unwrap()
@@ -126,18 +126,27 @@ async fn expiry_warnings_come_once_each_even_from_two_instances_sweeping_at_once
 }
 
 #[tokio::test]
-async fn a_token_created_inside_a_warning_window_gets_no_warning_for_it() {
+async fn a_token_with_less_than_a_week_left_is_warned_at_once_with_the_days_it_has() {
     let app = TestApp::new().await;
     let o = owner(&app, "owner@example.com", true).await;
     token_with(&app, &o, "short", &["scope_tasks_read"], "7").await;
     let now = Timestamp::now();
-    assert_eq!(expiry::warn_due(&app.state.db, now.plus_secs(60)).await.unwrap(), 0);
-    // ... but the 1-day warning, which it was created before, comes.
+    assert_eq!(expiry::warn_due(&app.state.db, now.plus_secs(2 * DAY)).await.unwrap(), 1);
+    assert_eq!(expiry::warn_due(&app.state.db, now.plus_secs(2 * DAY)).await.unwrap(), 0);
     assert_eq!(
         expiry::warn_due(&app.state.db, now.plus_secs(6 * DAY + 3600)).await.unwrap(),
         1
     );
-    assert_eq!(rows(&app, "token_expiring", "in_app").await, 1);
+    assert_eq!(rows(&app, "token_expiring", "in_app").await, 2);
+    let page = app.call("notifications/open", &[], Some(&o.cookie)).await.json();
+    let titles: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert!(titles[0].ends_with("expires within a day"), "{titles:?}");
+    assert!(titles[1].ends_with("expires in 5 days"), "{titles:?}");
 }
 
 #[tokio::test]

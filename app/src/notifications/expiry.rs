@@ -2,8 +2,8 @@
 //! days, then within 1 day, and claims each warning once per token (a
 //! conditional update of `api_tokens.expiry_warned_days`, so two instances
 //! sweeping at once write one) in the transaction that writes its notice.
-//! A token created inside a window gets no warning for it: its owner chose
-//! that expiry a moment ago.
+//! A token that already has less than 7 days left when first seen gets the
+//! first warning at once (with the days it has left), as GitLab does.
 
 use super::{
     outbox::{enqueue, Notice},
@@ -21,14 +21,13 @@ struct Due {
     account_id: String,
     name: String,
     prefix: String,
-    created_at: i64,
     expires_at: i64,
 }
 
 /// Writes the warnings now due; returns how many tokens got one.
 pub async fn warn_due(db: &crate::db::Db, now: Timestamp) -> Result<u64, sqlx::Error> {
     let rows: Vec<Due> = sqlx::query_as(
-        "SELECT id, account_id, name, prefix, created_at, expires_at FROM api_tokens \
+        "SELECT id, account_id, name, prefix, expires_at FROM api_tokens \
          WHERE revoked_at IS NULL AND rotated_to IS NULL AND expires_at > $1 AND expires_at <= $2 \
          AND (expiry_warned_days IS NULL OR (expiry_warned_days > 1 AND expires_at <= $3)) \
          ORDER BY expires_at LIMIT $4",
@@ -52,8 +51,7 @@ pub async fn warn_due(db: &crate::db::Db, now: Timestamp) -> Result<u64, sqlx::E
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let chosen_inside = row.created_at >= row.expires_at - days * DAY_MS;
-        if let (1, false, Some(owner)) = (claimed, chosen_inside, AccountId::parse(&row.account_id)) {
+        if let (1, Some(owner)) = (claimed, AccountId::parse(&row.account_id)) {
             let mut notice = Notice::new(NoticeKind::TokenExpiring, owner)
                 .token(&row.id, &row.name, &row.prefix)
                 .count(days);

@@ -6,6 +6,8 @@
 use super::{outbox::Details, NoticeKind};
 use crate::types::Timestamp;
 
+const DAY_MS: i64 = 86_400_000;
+
 /// A notification in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -46,17 +48,18 @@ pub fn render(kind: NoticeKind, d: &Details) -> Message {
     let by = d.by.clone().unwrap_or_else(|| "an administrator".into());
     match kind {
         NoticeKind::TokenExpiring => {
-            let days = d.count.unwrap_or(7);
-            let expires = d
-                .expires_at
-                .map(|e| Timestamp(e).display_utc())
-                .unwrap_or_default();
+            let expires = d.expires_at.unwrap_or(d.at);
+            let days_left = (expires - d.at + DAY_MS - 1).div_euclid(DAY_MS);
+            let when = match days_left {
+                i64::MIN..=1 => "within a day".to_string(),
+                n => format!("in {n} days"),
+            };
             Message {
-                title: format!(
-                    "Token {token} expires in {}",
-                    if days == 1 { "1 day".to_string() } else { format!("{days} days") }
+                title: format!("Token {token} expires {when}"),
+                text: format!(
+                    "The API token {token} expires {}. Agents using it will get 401 Unauthorized after that.",
+                    Timestamp(expires).display_utc()
                 ),
-                text: format!("The API token {token} expires {expires}. Agents using it will get 401 Unauthorized after that."),
                 next: "Rotate it now to get a successor with a grace period, or let it expire if it is no longer needed.".into(),
                 link: token_link(d),
             }

@@ -37,10 +37,11 @@ pub fn DashboardLayout() -> impl IntoView {
                 <div class="mx-auto flex max-w-7xl flex-wrap items-center justify-between gap-2 px-4 py-3 md:px-6">
                     <a href="/" class="text-sm font-bold tracking-wide text-indigo-700">"PREQSTATION"</a>
                     <div class="flex items-center gap-3 md:gap-4">
+                    <Bell unread=unread/>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match user.await {
-                                Ok(Some(u)) => view! { <Bell unread=unread/><AccountMenu user=u logout=logout/> }.into_any(),
+                                Ok(Some(u)) => view! { <AccountMenu user=u logout=logout/> }.into_any(),
                                 Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                                 Err(e) => view! { <span class="text-sm text-red-700">{e.to_string()}</span> }.into_any(),
                             }

@@ -40,7 +40,7 @@ pub fn NotificationsPage() -> impl IntoView {
                 <h1 class="text-2xl font-semibold">"Notifications"</h1>
                 <p class="mt-1 text-sm text-slate-600">
                     "What happened to your tokens and account, newest first, kept for 90 days. "
-                    <A href="/settings/notifications" attr:class="text-indigo-700 hover:underline">"Choose what you get"</A>
+                    <A href="/settings/notifications" attr:class="text-indigo-700 underline">"Choose what you get"</A>
                 </p>
             </div>
             <ActionForm action=mark_all>
@@ -81,7 +81,7 @@ fn Item(n: NotificationItem) -> impl IntoView {
                     {new.then(|| view! { <span class="mr-2 rounded bg-indigo-600 px-1.5 py-0.5 text-xs font-semibold text-white">"New"</span> })}
                     {n.title.clone()}
                 </p>
-                <span class="text-xs text-slate-500">{n.at.display_utc()}</span>
+                <span class="text-xs text-slate-600">{n.at.display_utc()}</span>
             </div>
             <p class="mt-1 text-sm text-slate-700">{n.text.clone()}</p>
             <p class="mt-1 text-sm text-slate-600"><span class="font-medium">"What to do: "</span>{n.next.clone()}</p>
@@ -99,10 +99,12 @@ pub fn NotificationSettingsPage() -> impl IntoView {
     let error = move || set.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
         <Title text="Notifications · Settings · Preqstation"/>
+        <div>
         <h1 class="text-2xl font-semibold">"Notifications"</h1>
         <p class="mt-1 max-w-2xl text-sm text-slate-600">
             "Choose what you are told about, in the dashboard (the bell) and by email. Security notices always appear in the dashboard; you can switch off their email."
         </p>
+        </div>
         <Show when=move || error().is_some()>
             <p role="alert" data-field="choice" class="mt-4 text-sm text-red-700">{error}</p>
         </Show>
@@ -121,6 +123,7 @@ pub fn NotificationSettingsPage() -> impl IntoView {
 fn Preferences(s: NotificationSettings, set: ServerAction<SetNotificationPreference>) -> impl IntoView {
     let email_on = s.email_configured;
     view! {
+        <div>
         {if email_on {
             view! { <p class="mt-4 text-sm text-slate-700" data-testid="email-status">"Email goes to " <strong>{s.email_address.clone()}</strong> "."</p> }.into_any()
         } else {
@@ -140,6 +143,7 @@ fn Preferences(s: NotificationSettings, set: ServerAction<SetNotificationPrefere
                     {s.rows.into_iter().map(|r| view! { <PreferenceLine r=r set=set/> }).collect::<Vec<_>>()}
                 </tbody>
             </table>
+        </div>
         </div>
     }
 }
