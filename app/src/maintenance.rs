@@ -88,10 +88,11 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
             .token(&row.prefix)
             .detail("expired_at", Timestamp(row.expires_at).rfc3339());
             let event = match crate::types::AccountId::parse(&row.account_id) {
-                Some(owner) => event.notify(
-                    Notice::new(NoticeKind::TokenExpired, owner)
-                        .token(&row.id, &row.name, &row.prefix),
-                ),
+                Some(owner) => event.notify(Notice::new(NoticeKind::TokenExpired, owner).token(
+                    &row.id,
+                    &row.name,
+                    &row.prefix,
+                )),
                 None => event,
             };
             crate::audit::chain::append(&mut tx, &state.config.keys, &[event], now).await?;

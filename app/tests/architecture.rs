@@ -24,6 +24,7 @@ const DOMAIN: &[&str] = &[
     "sessions",
     "projects",
     "tasks",
+    "notifications",
     "keys",
     "db",
     "request.rs",

@@ -7,21 +7,9 @@ mod common;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{body::Body, extract::ConnectInfo, http::Request};
-use common::{owner, Owner, TestApp, TestResponse};
+use common::{owner, whoami_from, Owner, TestApp, TestResponse};
 use serde_json::json;
 use sqlx::Row;
-
-/// `GET /api/auth/whoami` with `token`, from `ip`.
-async fn whoami_from(app: &TestApp, token: &str, ip: &str) -> TestResponse {
-    let mut req = Request::get("/api/auth/whoami")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let ip: IpAddr = ip.parse().unwrap();
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
-    app.send(req).await
-}
 
 /// `tools/list` on `/mcp` with `token`, from `ip`.
 async fn mcp_from(app: &TestApp, token: &str, ip: &str) -> TestResponse {

@@ -8,7 +8,6 @@
 mod common;
 
 use std::{
-    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -21,8 +20,7 @@ use app::{
     },
     types::Timestamp,
 };
-use axum::{body::Body, extract::ConnectInfo, http::Request};
-use common::{owner, token_with, TestApp, ORIGIN};
+use common::{free_port, owner, token_with, whoami_from, TestApp, ORIGIN};
 
 /// The Python that has aiosmtpd: Debian's (`python3-aiosmtpd`) or the one
 /// on PATH (PyPI's `aiosmtpd`).
@@ -39,14 +37,6 @@ fn python() -> &'static str {
         }
     }
     panic!("aiosmtpd is not installed (make test installs Debian's python3-aiosmtpd)");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The SMTP server: a child process, killed when dropped.
@@ -68,7 +58,10 @@ impl Sink {
             .unwrap();
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the SMTP server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the SMTP server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Self { child, out }
@@ -101,7 +94,10 @@ fn mail_config_with(port: u16, per_minute: u32) -> MailConfig {
         ("PREQSTATION_SMTP_HOST", "127.0.0.1".to_string()),
         ("PREQSTATION_SMTP_PORT", port.to_string()),
         ("PREQSTATION_SMTP_SECURITY", "none".to_string()),
-        ("PREQSTATION_SMTP_FROM", "Preqstation <noreply@preq.test>".to_string()),
+        (
+            "PREQSTATION_SMTP_FROM",
+            "Preqstation <noreply@preq.test>".to_string(),
+        ),
         ("PREQSTATION_SMTP_RETRY_SECS", "1".to_string()),
         ("PREQSTATION_SMTP_TIMEOUT", "5".to_string()),
     ];
@@ -112,17 +108,6 @@ fn mail_config_with(port: u16, per_minute: u32) -> MailConfig {
     })
     .unwrap()
     .unwrap()
-}
-
-async fn whoami_from(app: &TestApp, token: &str, ip: &str) {
-    let mut req = Request::get("/api/auth/whoami")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let ip: IpAddr = ip.parse().unwrap();
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
-    assert_eq!(app.send(req).await.status, 200);
 }
 
 /// Sends every due email; returns what each attempt did.
@@ -152,9 +137,12 @@ async fn the_email_arrives_with_recipient_subject_and_body_and_no_secret() {
     let sink = Sink::start(port, app.dir.path());
     let o = owner(&app, "owner@example.com", true).await;
     let token = token_with(&app, &o, "ci-agent", &["scope_tasks_read"], "30").await;
-    whoami_from(&app, &token, "198.51.100.1").await;
-    whoami_from(&app, &token, "198.51.100.2").await;
-    assert_eq!(drain(&app, &config, Timestamp::now()).await, vec![Sent::Delivered]);
+    assert_eq!(whoami_from(&app, &token, "198.51.100.1").await.status, 200);
+    assert_eq!(whoami_from(&app, &token, "198.51.100.2").await.status, 200);
+    assert_eq!(
+        drain(&app, &config, Timestamp::now()).await,
+        vec![Sent::Delivered]
+    );
     let got = sink.messages();
     assert_eq!(got.len(), 1, "{got:?}");
     let m = &got[0];
@@ -162,19 +150,29 @@ async fn the_email_arrives_with_recipient_subject_and_body_and_no_secret() {
     assert_eq!(m["to"], "owner@example.com");
     assert_eq!(m["from"], "Preqstation <noreply@preq.test>");
     let subject = m["subject"].as_str().unwrap();
-    assert!(subject.starts_with("[Preqstation] Token “ci-agent”"), "{subject}");
+    assert!(
+        subject.starts_with("[Preqstation] Token “ci-agent”"),
+        "{subject}"
+    );
     assert!(subject.contains("new IP address"), "{subject}");
-    let prefix: String = sqlx::query_scalar("SELECT prefix FROM api_tokens WHERE name = 'ci-agent'")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let prefix: String =
+        sqlx::query_scalar("SELECT prefix FROM api_tokens WHERE name = 'ci-agent'")
+            .fetch_one(&app.state.db)
+            .await
+            .unwrap();
     for part in ["text", "html"] {
         let body = m[part].as_str().unwrap();
         assert!(body.contains(&prefix), "{part}: {body}");
         assert!(body.contains("198.51.100.2"), "{part}: {body}");
         assert!(body.contains("/settings/api-keys/"), "{part}: {body}");
-        assert!(body.contains("/settings/notifications"), "{part}: footer: {body}");
-        assert!(!body.contains(&token[prefix.len()..]), "{part} holds the secret");
+        assert!(
+            body.contains("/settings/notifications"),
+            "{part}: footer: {body}"
+        );
+        assert!(
+            !body.contains(&token[prefix.len()..]),
+            "{part} holds the secret"
+        );
     }
     assert_eq!(email_state(&app).await, ("sent".to_string(), 1));
     // Sent once: nothing more to send, and the sink has one message.
@@ -189,8 +187,8 @@ async fn with_smtp_down_then_up_the_email_is_delivered_once_after_recovery() {
     let app = TestApp::with_config(|c| c.mail = Some(config.clone())).await;
     let o = owner(&app, "owner@example.com", true).await;
     let token = token_with(&app, &o, "ci-agent", &["scope_tasks_read"], "30").await;
-    whoami_from(&app, &token, "198.51.100.1").await;
-    whoami_from(&app, &token, "198.51.100.2").await;
+    assert_eq!(whoami_from(&app, &token, "198.51.100.1").await.status, 200);
+    assert_eq!(whoami_from(&app, &token, "198.51.100.2").await.status, 200);
     // Nothing listens: the send fails before any server answered.
     let now = Timestamp::now();
     assert_eq!(drain(&app, &config, now).await, vec![Sent::Retry]);
@@ -279,7 +277,10 @@ fn serve(app: &TestApp, smtp_port: u16) -> (Child, u16) {
 async fn wait_for(app: &TestApp, what: &str, sql: &str) {
     let started = Instant::now();
     while app.count(sql).await == 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "waited too long for {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "waited too long for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -333,11 +334,11 @@ async fn the_outbox_survives_kill_9_between_write_and_send() {
     second.wait().unwrap();
     let got = sink.messages();
     assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(got[0]["rcpt_tos"], serde_json::json!(["member@example.com"]));
-    assert!(got[0]["subject"]
-        .as_str()
-        .unwrap()
-        .contains("“m-agent”"));
+    assert_eq!(
+        got[0]["rcpt_tos"],
+        serde_json::json!(["member@example.com"])
+    );
+    assert!(got[0]["subject"].as_str().unwrap().contains("“m-agent”"));
     assert_eq!(
         app.count("SELECT COUNT(*) FROM notifications WHERE kind = 'credential_revoked' AND channel = 'in_app'")
             .await,

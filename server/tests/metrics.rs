@@ -9,14 +9,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn get(port: u16, path: &str, auth: Option<&str>) -> Option<(u16, String)> {
     let auth = auth
         .map(|a| format!("Authorization: Bearer {a}\r\n"))
@@ -32,7 +24,7 @@ fn get(port: u16, path: &str, auth: Option<&str>) -> Option<(u16, String)> {
 #[test]
 fn metrics_are_served_on_their_own_listener_only() {
     let data = tempfile::tempdir().unwrap();
-    let (port, metrics_port) = (free_port(), free_port());
+    let (port, metrics_port) = (common::free_port(), common::free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
         .env_remove("DATABASE_URL")

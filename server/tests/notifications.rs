@@ -7,14 +7,11 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
-
 use app::{
     notifications::{expiry, outbox},
     types::Timestamp,
 };
-use axum::{body::Body, extract::ConnectInfo, http::Request};
-use common::{owner, token_with, TestApp, TestResponse, PASSWORD};
+use common::{owner, token_with, whoami_from, TestApp, PASSWORD};
 
 const DAY: i64 = 86_400;
 
@@ -23,17 +20,6 @@ async fn rows(app: &TestApp, kind: &str, channel: &str) -> i64 {
         "SELECT COUNT(*) FROM notifications WHERE kind = '{kind}' AND channel = '{channel}'"
     ))
     .await
-}
-
-async fn whoami_from(app: &TestApp, token: &str, ip: &str) -> TestResponse {
-    let mut req = Request::get("/api/auth/whoami")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let ip: IpAddr = ip.parse().unwrap();
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
-    app.send(req).await
 }
 
 async fn token_id(app: &TestApp, name: &str) -> String {
@@ -75,13 +61,23 @@ async fn expiry_warnings_come_once_each_even_from_two_instances_sweeping_at_once
         );
         a.unwrap();
         b.unwrap();
-        assert_eq!(rows(&app, kind, "in_app").await, in_app, "day {days}: {kind}");
-        assert_eq!(rows(&app, kind, "email").await, in_app, "day {days}: {kind}");
+        assert_eq!(
+            rows(&app, kind, "in_app").await,
+            in_app,
+            "day {days}: {kind}"
+        );
+        assert_eq!(
+            rows(&app, kind, "email").await,
+            in_app,
+            "day {days}: {kind}"
+        );
     }
     // Email is not configured here: the sweep marked the email rows skipped.
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM notifications WHERE channel = 'email' AND state <> 'skipped'")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM notifications WHERE channel = 'email' AND state <> 'skipped'"
+        )
+        .await,
         0
     );
     // The sweep ended the session (a month passed): sign in again and read.
@@ -105,7 +101,10 @@ async fn expiry_warnings_come_once_each_even_from_two_instances_sweeping_at_once
         .map(|i| i["title"].as_str().unwrap())
         .collect();
     assert_eq!(titles.len(), 3, "{page}");
-    assert!(titles[0].contains("“deploy”") && titles[0].ends_with("expired"), "{titles:?}");
+    assert!(
+        titles[0].contains("“deploy”") && titles[0].ends_with("expired"),
+        "{titles:?}"
+    );
     assert!(titles[1].ends_with("expires within a day"), "{titles:?}");
     assert!(titles[2].ends_with("expires in 6 days"), "{titles:?}");
     let item = page["items"]
@@ -131,14 +130,29 @@ async fn a_token_with_less_than_a_week_left_is_warned_at_once_with_the_days_it_h
     let o = owner(&app, "owner@example.com", true).await;
     token_with(&app, &o, "short", &["scope_tasks_read"], "7").await;
     let now = Timestamp::now();
-    assert_eq!(expiry::warn_due(&app.state.db, now.plus_secs(2 * DAY)).await.unwrap(), 1);
-    assert_eq!(expiry::warn_due(&app.state.db, now.plus_secs(2 * DAY)).await.unwrap(), 0);
     assert_eq!(
-        expiry::warn_due(&app.state.db, now.plus_secs(6 * DAY + 3600)).await.unwrap(),
+        expiry::warn_due(&app.state.db, now.plus_secs(2 * DAY))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        expiry::warn_due(&app.state.db, now.plus_secs(2 * DAY))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        expiry::warn_due(&app.state.db, now.plus_secs(6 * DAY + 3600))
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(rows(&app, "token_expiring", "in_app").await, 2);
-    let page = app.call("notifications/open", &[], Some(&o.cookie)).await.json();
+    let page = app
+        .call("notifications/open", &[], Some(&o.cookie))
+        .await
+        .json();
     let titles: Vec<&str> = page["items"]
         .as_array()
         .unwrap()
@@ -155,7 +169,12 @@ async fn a_new_ip_is_news_once_and_preferences_are_honoured() {
     let o = owner(&app, "owner@example.com", true).await;
     let token = token_with(&app, &o, "agent", &["scope_tasks_read"], "30").await;
     // The first IP is not news; a second is, once.
-    for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.2", "198.51.100.1"] {
+    for ip in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.2",
+        "198.51.100.1",
+    ] {
         assert_eq!(whoami_from(&app, &token, ip).await.status, 200);
     }
     assert_eq!(rows(&app, "token_new_ip", "in_app").await, 1);
@@ -166,7 +185,10 @@ async fn a_new_ip_is_news_once_and_preferences_are_honoured() {
     .fetch_one(&app.state.db)
     .await
     .unwrap();
-    assert!(details.contains("198.51.100.2") && details.contains("agent"), "{details}");
+    assert!(
+        details.contains("198.51.100.2") && details.contains("agent"),
+        "{details}"
+    );
     // Never the secret, anywhere in the table.
     let all: Vec<String> = sqlx::query_scalar("SELECT details FROM notifications")
         .fetch_all(&app.state.db)
@@ -179,7 +201,11 @@ async fn a_new_ip_is_news_once_and_preferences_are_honoured() {
     let off = app
         .call(
             "notifications/preference",
-            &[("kind", "token_new_ip"), ("channel", "email"), ("enabled", "false")],
+            &[
+                ("kind", "token_new_ip"),
+                ("channel", "email"),
+                ("enabled", "false"),
+            ],
             Some(&o.cookie),
         )
         .await;
@@ -191,7 +217,11 @@ async fn a_new_ip_is_news_once_and_preferences_are_honoured() {
     let refused = app
         .call(
             "notifications/preference",
-            &[("kind", "token_new_ip"), ("channel", "in_app"), ("enabled", "false")],
+            &[
+                ("kind", "token_new_ip"),
+                ("channel", "in_app"),
+                ("enabled", "false"),
+            ],
             Some(&o.cookie),
         )
         .await;
@@ -203,7 +233,11 @@ async fn a_new_ip_is_news_once_and_preferences_are_honoured() {
     let off = app
         .call(
             "notifications/preference",
-            &[("kind", "token_expired"), ("channel", "in_app"), ("enabled", "false")],
+            &[
+                ("kind", "token_expired"),
+                ("channel", "in_app"),
+                ("enabled", "false"),
+            ],
             Some(&o.cookie),
         )
         .await;
@@ -249,8 +283,10 @@ async fn a_new_ip_is_news_once_and_preferences_are_honoured() {
     assert!(bad.body.contains("kind"), "{}", bad.body);
     app.flush_audit().await;
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'notification_settings_changed'")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'notification_settings_changed'"
+        )
+        .await,
         2
     );
 }
@@ -342,7 +378,11 @@ async fn account_and_admin_events_reach_the_right_people_once() {
     // The admin ends the member's sessions, then disables the account:
     // the member is told each, the admin (whose trail records it) is not.
     for (endpoint, form, kind) in [
-        ("admin/accounts/invalidate", vec![("id", member_id.as_str())], "sessions_invalidated"),
+        (
+            "admin/accounts/invalidate",
+            vec![("id", member_id.as_str())],
+            "sessions_invalidated",
+        ),
         (
             "admin/accounts/disable",
             vec![("id", member_id.as_str()), ("disabled", "true")],
@@ -365,7 +405,11 @@ async fn account_and_admin_events_reach_the_right_people_once() {
     .await
     .unwrap();
     let res = app
-        .call("notifications/read", &[("id", &theirs)], Some(&admin.cookie))
+        .call(
+            "notifications/read",
+            &[("id", &theirs)],
+            Some(&admin.cookie),
+        )
         .await;
     assert_eq!(res.status, 404, "{}", res.body);
     let all = app

@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::{body::Body, extract::ConnectInfo, http::Request};
-use common::{api, owner, token_with, Owner, TestApp, TestResponse};
+use common::{api, owner, token_with, whoami_from, Owner, TestApp, TestResponse};
 
 /// Calls recorded in the log for the token with `prefix`: each `token_used`
 /// and each `auth_failed` naming it (a noise summary for its repeats).
@@ -16,18 +13,6 @@ const LOG_CALLS: &str = "SELECT COUNT(*) FROM audit_events WHERE token_prefix = 
      AND action IN ('token_used', 'auth_failed')";
 const ROLLUP_CALLS: &str =
     "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM token_usage WHERE credential_id = '{id}'";
-
-async fn whoami_from(app: &TestApp, token: &str, ip: &str) -> TestResponse {
-    let mut req = Request::get("/api/auth/whoami")
-        .header("authorization", format!("Bearer {token}"))
-        .header("user-agent", "claude-code/2.0")
-        .body(Body::empty())
-        .unwrap();
-    let ip: IpAddr = ip.parse().unwrap();
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
-    app.send(req).await
-}
 
 /// The token's id and prefix, by name.
 async fn id_of(app: &TestApp, o: &Owner, name: &str) -> (String, String) {

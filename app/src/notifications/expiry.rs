@@ -40,7 +40,11 @@ pub async fn warn_due(db: &crate::db::Db, now: Timestamp) -> Result<u64, sqlx::E
     .await?;
     let mut warned = 0;
     for row in rows {
-        let days: i64 = if row.expires_at - now.millis() <= DAY_MS { 1 } else { 7 };
+        let days: i64 = if row.expires_at - now.millis() <= DAY_MS {
+            1
+        } else {
+            7
+        };
         let mut tx = db.begin().await?;
         let claimed = sqlx::query(
             "UPDATE api_tokens SET expiry_warned_days = $1 WHERE id = $2 \

@@ -29,9 +29,12 @@ fn token_words(d: &Details) -> String {
 }
 
 fn token_link(d: &Details) -> Option<(String, String)> {
-    d.token
-        .as_ref()
-        .map(|t| (format!("/settings/api-keys/{}", t.id), "Open the token".into()))
+    d.token.as_ref().map(|t| {
+        (
+            format!("/settings/api-keys/{}", t.id),
+            "Open the token".into(),
+        )
+    })
 }
 
 fn when_and_where(d: &Details) -> String {
@@ -197,7 +200,10 @@ mod tests {
         };
         for kind in NoticeKind::ALL {
             let m = render(*kind, &d);
-            assert!(!m.title.is_empty() && !m.text.is_empty() && !m.next.is_empty(), "{kind}");
+            assert!(
+                !m.title.is_empty() && !m.text.is_empty() && !m.next.is_empty(),
+                "{kind}"
+            );
             if let Some((path, _)) = &m.link {
                 assert!(path.starts_with('/'), "{kind}: {path}");
             }

@@ -75,8 +75,12 @@ impl NoticeKind {
             Self::TokenExpiring => "A token expires in 7 days or in 1 day",
             Self::TokenExpired => "A token expired",
             Self::TokenNewIp => "A token was used from a new IP address",
-            Self::CredentialRevoked => "A token or connected app was revoked by an administrator or a policy",
-            Self::ReuseDetected => "A used refresh token, authorization code or rotated key was presented again",
+            Self::CredentialRevoked => {
+                "A token or connected app was revoked by an administrator or a policy"
+            }
+            Self::ReuseDetected => {
+                "A used refresh token, authorization code or rotated key was presented again"
+            }
             Self::NewDeviceSignIn => "A sign-in from a new device",
             Self::PasswordChanged => "Your password was changed",
             Self::SessionsInvalidated => "An administrator ended your sessions",

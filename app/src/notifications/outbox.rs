@@ -86,7 +86,12 @@ impl Notice {
         }
     }
 
-    pub fn token(mut self, id: impl Into<String>, name: impl Into<String>, prefix: impl Into<String>) -> Self {
+    pub fn token(
+        mut self,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> Self {
         self.details.token = Some(TokenRef {
             id: id.into(),
             name: name.into(),
@@ -271,9 +276,7 @@ pub async fn sweep(
 
 /// Rows per channel and state, for /metrics.
 pub async fn counts(db: &crate::db::Db) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT channel, state, COUNT(*) FROM notifications GROUP BY channel, state",
-    )
-    .fetch_all(db)
-    .await
+    sqlx::query_as("SELECT channel, state, COUNT(*) FROM notifications GROUP BY channel, state")
+        .fetch_all(db)
+        .await
 }

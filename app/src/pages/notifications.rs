@@ -96,7 +96,12 @@ fn Item(n: NotificationItem) -> impl IntoView {
 pub fn NotificationSettingsPage() -> impl IntoView {
     let set = ServerAction::<SetNotificationPreference>::new();
     let settings = Resource::new(move || set.version().get(), |_| get_notification_settings());
-    let error = move || set.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        set.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <Title text="Notifications · Settings · Preqstation"/>
         <div>
@@ -120,7 +125,10 @@ pub fn NotificationSettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn Preferences(s: NotificationSettings, set: ServerAction<SetNotificationPreference>) -> impl IntoView {
+fn Preferences(
+    s: NotificationSettings,
+    set: ServerAction<SetNotificationPreference>,
+) -> impl IntoView {
     let email_on = s.email_configured;
     view! {
         <div>
@@ -153,7 +161,14 @@ fn PreferenceLine(r: PreferenceRow, set: ServerAction<SetNotificationPreference>
     let kind = r.kind.as_str();
     let name = r.label.clone();
     let switch = move |channel: &'static str, on: bool, locked: bool| {
-        let label = format!("{name} by {}", if channel == "email" { "email" } else { "the dashboard" });
+        let label = format!(
+            "{name} by {}",
+            if channel == "email" {
+                "email"
+            } else {
+                "the dashboard"
+            }
+        );
         if locked {
             return view! { <span class="text-xs text-slate-500" data-channel=channel>"Always on"</span> }.into_any();
         }

@@ -31,13 +31,23 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 pub async fn open_notifications(before: Option<String>) -> Result<NotificationPage, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let before = before.map(|b| b.trim().to_string()).filter(|b| !b.is_empty());
-    if before.as_deref().is_some_and(|b| uuid::Uuid::parse_str(b).is_err()) {
+    let before = before
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty());
+    if before
+        .as_deref()
+        .is_some_and(|b| uuid::Uuid::parse_str(b).is_err())
+    {
         return Err(AppError::field("before", "Not a page of this list."));
     }
-    inbox::open_page(&cx.state.db, me.user.id, before.as_deref(), Timestamp::now())
-        .await
-        .map_err(|e| AppError::db("open notifications", e))
+    inbox::open_page(
+        &cx.state.db,
+        me.user.id,
+        before.as_deref(),
+        Timestamp::now(),
+    )
+    .await
+    .map_err(|e| AppError::db("open notifications", e))
 }
 
 /// Marks one notification read.
@@ -97,7 +107,12 @@ pub async fn set_notification_preference(
     let on = match enabled.trim() {
         "true" => true,
         "false" => false,
-        _ => return Err(AppError::field("enabled", "Send enabled=true or enabled=false.")),
+        _ => {
+            return Err(AppError::field(
+                "enabled",
+                "Send enabled=true or enabled=false.",
+            ))
+        }
     };
     let event = cx.event(
         crate::audit::AuditAction::NotificationSettingsChanged,

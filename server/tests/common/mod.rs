@@ -458,3 +458,24 @@ pub fn raw_request(port: u16, request: &str) -> Option<(u16, String)> {
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
     Some((status, response))
 }
+
+/// `GET /api/auth/whoami` with `token`, as if from `ip`.
+pub async fn whoami_from(app: &TestApp, token: &str, ip: &str) -> TestResponse {
+    let mut req = Request::get("/api/auth/whoami")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(ip, 40000)));
+    app.send(req).await
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -94,8 +94,14 @@ pub fn build(
     env: &Envelope<'_>,
 ) -> Result<lettre::Message, ComposeError> {
     let (subject, text, html) = parts(kind, m, env);
-    let from: Mailbox = env.from.parse().map_err(|e| ComposeError(format!("from: {e}")))?;
-    let to: Mailbox = env.to.parse().map_err(|e| ComposeError(format!("to: {e}")))?;
+    let from: Mailbox = env
+        .from
+        .parse()
+        .map_err(|e| ComposeError(format!("from: {e}")))?;
+    let to: Mailbox = env
+        .to
+        .parse()
+        .map_err(|e| ComposeError(format!("to: {e}")))?;
     let host = env
         .public_url
         .split("://")
@@ -115,7 +121,11 @@ pub fn build(
                         .header(ContentType::TEXT_PLAIN)
                         .body(text),
                 )
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html),
+                ),
         )
         .map_err(|e| ComposeError(e.to_string()))
 }

@@ -112,23 +112,30 @@ impl MailConfig {
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p > 0)
-                .ok_or_else(|| err("PREQSTATION_SMTP_PORT", format!("expected a port number, got {p:?}")))?,
+                .ok_or_else(|| {
+                    err(
+                        "PREQSTATION_SMTP_PORT",
+                        format!("expected a port number, got {p:?}"),
+                    )
+                })?,
             None => match security {
                 Security::StartTls => 587,
                 Security::Tls => 465,
                 Security::None => 25,
             },
         };
-        let credentials = match (get("PREQSTATION_SMTP_USERNAME"), get("PREQSTATION_SMTP_PASSWORD")) {
-            (None, None) => None,
-            (Some(u), Some(p)) => Some((u.trim().to_string(), SmtpPassword(p))),
-            _ => {
-                return Err(err(
+        let credentials =
+            match (
+                get("PREQSTATION_SMTP_USERNAME"),
+                get("PREQSTATION_SMTP_PASSWORD"),
+            ) {
+                (None, None) => None,
+                (Some(u), Some(p)) => Some((u.trim().to_string(), SmtpPassword(p))),
+                _ => return Err(err(
                     "PREQSTATION_SMTP_USERNAME",
                     "set both PREQSTATION_SMTP_USERNAME and PREQSTATION_SMTP_PASSWORD, or neither",
-                ))
-            }
-        };
+                )),
+            };
         if credentials.is_some() && security == Security::None {
             return Err(err(
                 "PREQSTATION_SMTP_USERNAME",
@@ -155,7 +162,12 @@ impl MailConfig {
                     .parse::<u64>()
                     .ok()
                     .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| err(var, format!("expected a whole number from 1 to {max}, got {v:?}"))),
+                    .ok_or_else(|| {
+                        err(
+                            var,
+                            format!("expected a whole number from 1 to {max}, got {v:?}"),
+                        )
+                    }),
             }
         };
         Ok(Some(Self {
@@ -187,7 +199,9 @@ mod tests {
     fn off_without_a_host_and_plaintext_only_to_loopback() {
         assert!(read(&[]).unwrap().is_none());
         let from = ("PREQSTATION_SMTP_FROM", "Preqstation <noreply@example.com>");
-        let c = read(&[("PREQSTATION_SMTP_HOST", "smtp.example.com"), from]).unwrap().unwrap();
+        let c = read(&[("PREQSTATION_SMTP_HOST", "smtp.example.com"), from])
+            .unwrap()
+            .unwrap();
         assert_eq!((c.security, c.port), (Security::StartTls, 587));
         let e = read(&[
             ("PREQSTATION_SMTP_HOST", "smtp.example.com"),

@@ -85,7 +85,14 @@ pub async fn send_one(
     .fetch_one(db)
     .await?;
     let Some(kind) = NoticeKind::parse(&row.kind) else {
-        return finish(db, &row.id, "failed", Some("unknown notification type"), now).await;
+        return finish(
+            db,
+            &row.id,
+            "failed",
+            Some("unknown notification type"),
+            now,
+        )
+        .await;
     };
     let details: Details = serde_json::from_str(&row.details).unwrap_or_default();
     let words = message::render(kind, &details);

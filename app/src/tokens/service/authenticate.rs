@@ -5,12 +5,12 @@
 //! handles what a refusal sets off.
 
 use super::{lookup::TokenRow, *};
+use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::tokens::{
     allowlist::IpAllowlist,
     format::{self, FormatError},
     last_use, Scope,
 };
-use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::{
     config::Config,
     db::Db,
@@ -197,8 +197,7 @@ async fn check(
             used_before: last_ip.is_some(),
             user_agent,
         };
-        match record_use(db, used, now).await
-        {
+        match record_use(db, used, now).await {
             Ok(first_from_ip) => new_ip = first_from_ip,
             Err(e) => {
                 lookups.recent.release(&token_id, ip);
