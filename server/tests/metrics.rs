@@ -25,6 +25,23 @@ fn get(port: u16, path: &str, auth: Option<&str>) -> Option<(u16, String)> {
 fn metrics_are_served_on_their_own_listener_only() {
     let data = tempfile::tempdir().unwrap();
     let (port, metrics_port) = (common::free_port(), common::free_port());
+    // Two administrators made on the command line: the first is told of
+    // the second (one in-app notification in the table).
+    for email in ["root@example.com", "second@example.com"] {
+        let mut cli = Command::new(env!("CARGO_BIN_EXE_preqstation"))
+            .args(["create-admin", "--email", email])
+            .env_remove("DATABASE_URL")
+            .env("PREQSTATION_DATA_DIR", data.path())
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(cli.stdin.take().unwrap(), "{}", common::PASSWORD).unwrap();
+        assert!(cli.wait().unwrap().success());
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
         .env_remove("DATABASE_URL")
@@ -70,6 +87,7 @@ fn metrics_are_served_on_their_own_listener_only() {
         "http_request_duration_seconds_bucket",
         "audit_queue_depth",
         "db_pool_connections",
+        r#"notifications{channel="in_app",state="shown"} 1"#,
     ] {
         assert!(text.contains(expected), "{expected} in:\n{text}");
     }
