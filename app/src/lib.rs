@@ -25,6 +25,7 @@
 //! | [`types`]     | typed ids, UTC timestamps, roles, form secrets |
 //! | [`fault`]     | what went wrong in a rule, in domain words (each door maps it) |
 //! | `crypto`      | (server) randomness, SHA-256, constant-time compare |
+//! | `html`        | (server) escaping text for the HTML the server writes by hand |
 //!
 //! **Doors**: what the outside calls, each a thin translation to the domain.
 //!
@@ -76,6 +77,8 @@ pub mod config;
 pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod html;
 #[cfg(feature = "ssr")]
 pub mod keys;
 #[cfg(feature = "ssr")]

@@ -21,11 +21,7 @@ struct Instance {
 }
 
 fn start(app: &TestApp) -> Instance {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
         .env("DATABASE_URL", &app.database_url)

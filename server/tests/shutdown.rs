@@ -39,11 +39,7 @@ async fn sigterm_flushes_every_queued_audit_event() {
         )
         .await;
     let token = res.json()["token"].as_str().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     // The app's data directory: the same keyring, as every instance of one
     // installation has.
     let data = app.dir.path();
@@ -122,11 +118,7 @@ async fn sigkill_mid_run_leaves_the_rollup_equal_to_the_log() {
     let token = res.json()["token"].as_str().unwrap().to_string();
     let prefix = res.json()["view"]["prefix"].as_str().unwrap().to_string();
     let id = res.json()["view"]["id"].as_str().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
         .env("DATABASE_URL", &app.database_url)

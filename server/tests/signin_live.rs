@@ -31,11 +31,7 @@ async fn a_hundred_parallel_guesses_against_the_real_binary() {
     let data = tempfile::tempdir().unwrap();
     let instances: Vec<(u16, std::process::Child)> = (0..2)
         .map(|i| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = common::free_port();
             let child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
                 .arg("serve")
                 .env("DATABASE_URL", &app.database_url)
@@ -104,11 +100,7 @@ async fn a_hundred_parallel_guesses_against_the_real_binary() {
 fn a_fresh_instance_prints_its_setup_code_to_stdout_and_a_private_file_only() {
     use std::{io::Read, os::unix::fs::PermissionsExt};
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
         .env_remove("DATABASE_URL")

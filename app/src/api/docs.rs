@@ -6,14 +6,7 @@
 use axum::{extract::State, response::Html};
 use serde_json::Value;
 
-use crate::state::AppState;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::{html::escape as esc, state::AppState};
 
 fn schema_name(v: &Value) -> String {
     if let Some(r) = v.get("$ref").and_then(Value::as_str) {

@@ -4,7 +4,10 @@
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 
-use crate::notifications::{message::Message, NoticeKind};
+use crate::{
+    html::escape as esc,
+    notifications::{message::Message, NoticeKind},
+};
 
 /// What an email needs beyond the message.
 pub struct Envelope<'a> {
@@ -14,22 +17,6 @@ pub struct Envelope<'a> {
     pub public_url: &'a str,
     /// The outbox row's id: the Message-ID, so a receiver can tell copies.
     pub id: &'a str,
-}
-
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The footer's words.
@@ -102,13 +89,10 @@ pub fn build(
         .to
         .parse()
         .map_err(|e| ComposeError(format!("to: {e}")))?;
-    let host = env
-        .public_url
-        .split("://")
-        .nth(1)
-        .and_then(|h| h.split(['/', ':']).next())
-        .filter(|h| !h.is_empty())
-        .unwrap_or("preqstation");
+    let host = url::Url::parse(env.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "preqstation".into());
     lettre::Message::builder()
         .from(from)
         .to(to)

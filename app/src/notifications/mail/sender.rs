@@ -33,7 +33,7 @@ struct Claimed {
     details: String,
     created_at: i64,
     attempts: i64,
-    email: String,
+    account_id: String,
 }
 
 /// What happened to one row.
@@ -54,36 +54,34 @@ pub async fn send_one(
     public_url: &str,
     now: Timestamp,
 ) -> Result<Sent, sqlx::Error> {
-    let due: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM notifications WHERE channel = 'email' AND state = 'pending' \
-         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1",
+    // The mark before the send: the oldest due row, taken by a conditional
+    // update that only one instance wins (the loser sees no row this time).
+    let claimed: Option<Claimed> = sqlx::query_as(
+        "UPDATE notifications SET state = 'sending', attempts = attempts + 1, next_attempt_at = $1 \
+         WHERE id = (SELECT id FROM notifications WHERE channel = 'email' AND state = 'pending' \
+         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 1) AND state = 'pending' \
+         RETURNING id, account_id, kind, details, created_at, attempts",
     )
     .bind(now.millis())
     .fetch_optional(db)
     .await?;
-    let Some(id) = due else {
+    let Some(row) = claimed else {
         return Ok(Sent::Idle);
     };
-    // The mark before the send: only the instance whose update changed the
-    // row sends it.
-    let claimed = sqlx::query(
-        "UPDATE notifications SET state = 'sending', attempts = attempts + 1, next_attempt_at = $1 \
-         WHERE id = $2 AND state = 'pending'",
-    )
-    .bind(now.millis())
-    .bind(&id)
-    .execute(db)
-    .await?;
-    if claimed.rows_affected() != 1 {
-        return Ok(Sent::Idle);
-    }
-    let row: Claimed = sqlx::query_as(
-        "SELECT n.id, n.kind, n.details, n.created_at, n.attempts, a.email FROM notifications n \
-         JOIN accounts a ON a.id = n.account_id WHERE n.id = $1",
-    )
-    .bind(&id)
-    .fetch_one(db)
-    .await?;
+    let email: Option<String> = sqlx::query_scalar("SELECT email FROM accounts WHERE id = $1")
+        .bind(&row.account_id)
+        .fetch_optional(db)
+        .await?;
+    let Some(email) = email else {
+        return finish(
+            db,
+            &row.id,
+            "failed",
+            Some("the account no longer exists"),
+            now,
+        )
+        .await;
+    };
     let Some(kind) = NoticeKind::parse(&row.kind) else {
         return finish(
             db,
@@ -98,7 +96,7 @@ pub async fn send_one(
     let words = message::render(kind, &details);
     let envelope = compose::Envelope {
         from: &config.from,
-        to: &row.email,
+        to: &email,
         public_url,
         id: &row.id,
     };

@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
+use crate::html::escape;
 use crate::{
     audit::{ActorKind, AuditAction, Outcome},
     oauth::{flow, OAuthError},
@@ -45,14 +46,6 @@ fn answer<'a>(
     }
     out.push(("iss", issuer));
     out
-}
-
-/// Escapes text for HTML (element content and double-quoted attributes).
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// After a Deny: our own page, with a link back to the client.
