@@ -16,7 +16,11 @@ use crate::{
     oauth::grants,
     request::RequestMeta,
     state::AppState,
-    tokens::service::{self, AuthFailure, Authenticated},
+    tokens::{
+        limit,
+        service::{self, AuthFailure, Authenticated},
+        task::authenticate as task_token,
+    },
     types::{AccountId, Timestamp},
 };
 
@@ -33,12 +37,19 @@ pub fn from_header(value: &str) -> Option<&str> {
 pub enum Kind {
     ApiKey,
     OAuthAccess,
+    /// A task-scoped token (`preq_tt_`), from a token exchange.
+    TaskToken,
 }
 
 impl Kind {
     pub fn of(config: &crate::config::Config, presented: &str) -> Kind {
         if grants::is_access_token(config, presented) {
             Kind::OAuthAccess
+        } else if presented
+            .strip_prefix(config.token_prefix.as_str())
+            .is_some_and(|rest| rest.starts_with("tt_"))
+        {
+            Kind::TaskToken
         } else {
             Kind::ApiKey
         }
@@ -56,6 +67,9 @@ pub struct Call<'a> {
     pub rotating: bool,
     /// The request's `Idempotency-Key`, if any.
     pub idempotency_key: Option<&'a str>,
+    /// What the call costs a token with a usage limit (1 unless configured
+    /// for its operation, `PREQSTATION_USAGE_COSTS`).
+    pub cost: i64,
 }
 
 /// What the door answers.
@@ -66,6 +80,13 @@ pub enum Verdict {
     /// refused (403) and the token stays valid. The door records the use
     /// like any other refused call of the token.
     OutsideAllowlist(Authenticated),
+    /// A valid token with no calls left of its usage limit (or its
+    /// subject's): 429 `USAGE_EXHAUSTED`, retry after the next refill
+    /// (`None`: it has none).
+    UsageExhausted {
+        token: Authenticated,
+        retry_after: Option<u64>,
+    },
     Refused {
         failure: AuthFailure,
         /// A retired predecessor retrying its own rotation, whose answer is
@@ -109,6 +130,10 @@ pub async fn check(
             let recent = state.lookups.recent();
             grants::authenticate(&state.db, &state.config, recent, presented, ip, now).await?
         }
+        Kind::TaskToken => {
+            let recent = state.lookups.recent();
+            task_token::authenticate(&state.db, &state.config, recent, presented, ip, now).await?
+        }
         Kind::ApiKey => {
             let lookups = &state.lookups;
             service::authenticate(
@@ -138,7 +163,7 @@ pub async fn check(
                 );
                 return Ok(Verdict::OutsideAllowlist(token));
             }
-            return Ok(Verdict::Accepted(token));
+            return charge(state, token, call.cost, now).await;
         }
         Err(f) => f,
     };
@@ -188,6 +213,31 @@ pub async fn check(
     }
     state.audit.push(event).await;
     Ok(refused(failure))
+}
+
+/// Spends the call's cost from the token's usage limit (and a task
+/// token's subject's), when it has one; a token without pays nothing.
+async fn charge(
+    state: &AppState,
+    mut token: Authenticated,
+    cost: i64,
+    now: Timestamp,
+) -> Result<Verdict, sqlx::Error> {
+    let subject_limited = token.task.as_ref().is_some_and(|t| t.subject_limited);
+    if !token.limited && !subject_limited {
+        return Ok(Verdict::Accepted(token));
+    }
+    match limit::charge(&state.db, &token, cost, now).await? {
+        limit::Charge::Left(left) => {
+            token.usage_remaining = left;
+            Ok(Verdict::Accepted(token))
+        }
+        limit::Charge::Exhausted { retry_after } => {
+            metrics::counter!("usage_exhausted_total").increment(1);
+            token.usage_remaining = Some(0);
+            Ok(Verdict::UsageExhausted { token, retry_after })
+        }
+    }
 }
 
 fn refused(failure: AuthFailure) -> Verdict {

@@ -99,6 +99,9 @@ pub struct Config {
     pub sweep_interval: std::time::Duration,
     /// Email notifications over SMTP (`PREQSTATION_SMTP_*`); `None`: off.
     pub mail: Option<crate::notifications::mail::MailConfig>,
+    /// What an operation costs a token with a usage limit
+    /// (`PREQSTATION_USAGE_COSTS`); 1 unless listed.
+    pub usage_costs: crate::tokens::limit::UsageCosts,
 }
 
 impl Config {
@@ -264,6 +267,10 @@ impl Config {
             ),
             mail: crate::notifications::mail::MailConfig::from_lookup(&get)
                 .map_err(|e| ConfigError::new(e.var, e.message))?,
+            usage_costs: crate::tokens::limit::UsageCosts::from_setting(
+                &get("PREQSTATION_USAGE_COSTS").unwrap_or_default(),
+            )
+            .map_err(|m| ConfigError::new("PREQSTATION_USAGE_COSTS", m))?,
         })
     }
 
@@ -297,6 +304,7 @@ impl Config {
             keys: crate::keys::Keyring::generate()?,
             sweep_interval: std::time::Duration::from_secs(60),
             mail: None,
+            usage_costs: Default::default(),
         })
     }
 

@@ -190,6 +190,8 @@ pub fn form_field(input: Input) -> &'static str {
         Input::MaxActiveTokens => "max_active_tokens",
         Input::RevokeFamilyOnReuse => "revoke_family_on_reuse",
         Input::RevokeUnusedAfter => "revoke_unused_after",
+        Input::TaskTokenMax => "task_token_max",
+        Input::UsageLimit => "usage_limit",
         Input::ProjectSettings => "settings",
         Input::Project => "project_id",
         Input::TaskTitle => "title",

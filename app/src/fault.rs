@@ -66,6 +66,8 @@ pub enum Input {
     MaxActiveTokens,
     RevokeFamilyOnReuse,
     RevokeUnusedAfter,
+    TaskTokenMax,
+    UsageLimit,
     // Projects, tasks and work logs.
     ProjectName,
     ProjectDescription,

@@ -20,6 +20,8 @@ use crate::{audit::NewEvent, state::AppState, types::Timestamp};
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
     pub expired: u64,
+    /// Task tokens a week past their expiry.
+    pub task_tokens: u64,
     pub grace_ended: u64,
     /// Revoked by the dormant-token policy.
     pub dormant: u64,
@@ -183,6 +185,7 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     .rows_affected()
         + crate::tokens::usage::trim_ips(&state.db).await?;
     done.usage_days = crate::audit::calls::purge_before(&state.db, cutoff.millis()).await?;
+    done.task_tokens = crate::tokens::task::manage::sweep(&state.db, now).await?;
     done.oauth = crate::oauth::grants::sweep(&state.db, now).await?
         + crate::oauth::clients::sweep(&state.db, now).await?;
     state.limits.retain_recent();

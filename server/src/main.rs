@@ -5,6 +5,7 @@
 //! for agents).
 
 mod admin_cli;
+mod exchange_cli;
 mod keys_cli;
 mod mcp_stdio;
 
@@ -39,6 +40,9 @@ Usage:
   preqstation accounts list [--json]   the accounts with their status and active tokens
   preqstation accounts disable EMAIL   disable an account: its sessions end, its tokens and apps are revoked
   preqstation mcp                      MCP server on stdio for an agent; needs PREQSTATION_API_URL and PREQSTATION_TOKEN
+  preqstation tokens exchange --task ID [--ttl 30m] [--scope S] [--usage-limit N]
+                                       trade PREQSTATION_TOKEN (tokens:delegate) for a task-scoped token;
+                                       prints the export lines for a sub-agent
 
 Exit codes of tokens and accounts: 0 done, 1 failed, 2 usage, 3 not found, 4 more than one credential matches.
 
@@ -72,6 +76,15 @@ async fn main() -> ExitCode {
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("tokens") if args.get(1).map(String::as_str) == Some("exchange") => {
+            return match exchange_cli::run(&args[2..]).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("preqstation: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some("tokens") => return admin_cli::tokens(&args[1..]).await,
         Some("accounts") => return admin_cli::accounts(&args[1..]).await,
         _ => {}

@@ -16,7 +16,7 @@ use rmcp::{service::RequestContext, RoleServer, ServiceExt};
 use serde_json::Value;
 
 /// A secret that never prints.
-struct Token(String);
+pub(crate) struct Token(pub(crate) String);
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,9 +29,11 @@ struct Remote {
     base: String,
     token: Token,
     scopes: Vec<Scope>,
+    /// A task-scoped token: only its task's tools are listed.
+    task_bound: bool,
 }
 
-fn required(name: &str) -> Result<String, String> {
+pub(crate) fn required(name: &str) -> Result<String, String> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
         _ => Err(format!(
@@ -42,7 +44,7 @@ fn required(name: &str) -> Result<String, String> {
 
 /// The API's base URL: https (plain http only to this machine, so the token
 /// never crosses a network in clear text), no path, query or credentials.
-fn api_url(raw: &str) -> Result<String, String> {
+pub(crate) fn api_url(raw: &str) -> Result<String, String> {
     let url =
         reqwest::Url::parse(raw).map_err(|e| format!("PREQSTATION_API_URL is not a URL ({e})"))?;
     let loopback = is_loopback(&url);
@@ -70,7 +72,7 @@ fn api_url(raw: &str) -> Result<String, String> {
 }
 
 /// True when `url` names this machine.
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -83,7 +85,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
 const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Checks the token's shape and checksum offline, whatever its prefix.
-fn token(raw: &str) -> Result<Token, String> {
+pub(crate) fn token(raw: &str) -> Result<Token, String> {
     let body = app::tokens::format::RANDOM_LEN + app::tokens::format::CHECKSUM_LEN;
     let malformed = || {
         "PREQSTATION_TOKEN is not a Preqstation API token (wrong length, characters or checksum; copy it again from Settings > API Keys)".to_string()
@@ -92,7 +94,9 @@ fn token(raw: &str) -> Result<Token, String> {
         return Err(malformed());
     }
     let prefix = &raw[..raw.len() - body];
-    app::tokens::format::validate_prefix(prefix).map_err(|_| malformed())?;
+    // A task token's (`preq_tt_`) is the deployment prefix and its kind.
+    let deployment = prefix.strip_suffix("tt_").unwrap_or(prefix);
+    app::tokens::format::validate_prefix(deployment).map_err(|_| malformed())?;
     app::tokens::format::parse(prefix, raw).map_err(|_| malformed())?;
     Ok(Token(raw.to_string()))
 }
@@ -130,8 +134,8 @@ impl Remote {
 }
 
 impl Backend for Remote {
-    fn scopes(&self, _ctx: &RequestContext<RoleServer>) -> Option<Vec<Scope>> {
-        Some(self.scopes.clone())
+    fn grant(&self, _ctx: &RequestContext<RoleServer>) -> Option<(Vec<Scope>, bool)> {
+        Some((self.scopes.clone(), self.task_bound))
     }
 
     async fn send(&self, call: RestCall, _ctx: &RequestContext<RoleServer>) -> RestReply {
@@ -173,6 +177,7 @@ pub async fn run() -> Result<(), String> {
         base,
         token,
         scopes: vec![],
+        task_bound: false,
     };
 
     // The token's scopes decide the tool list; asking for them also proves
@@ -214,7 +219,8 @@ pub async fn run() -> Result<(), String> {
         .iter()
         .filter_map(|s| serde_json::from_value(s.clone()).ok())
         .collect();
-    tracing::info!(scopes = remote.scopes.len(), "serving MCP over stdio");
+    remote.task_bound = reply.body["task"].is_object();
+    tracing::info!(scopes = remote.scopes.len(), task_bound = remote.task_bound, "serving MCP over stdio");
 
     let running = McpServer::new(remote)
         .serve(rmcp::transport::stdio())

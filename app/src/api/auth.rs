@@ -16,6 +16,7 @@ use crate::{
     bearer::{self, Verdict},
     state::AppState,
     tokens::{
+        operation::{Denied, Operation, OUTSIDE_TASK},
         service::{AuthFailure, Authenticated},
         Scope,
     },
@@ -28,15 +29,52 @@ use crate::{
 pub struct TokenAuth(pub Authenticated);
 
 impl TokenAuth {
-    /// Proves the token holds `scope`, or refuses with 403 `insufficient_scope`.
-    pub fn require(&self, scope: Scope) -> Result<&Authenticated, ApiError> {
-        if self.0.scopes.contains(&scope) {
-            Ok(&self.0)
-        } else {
-            Err(insufficient_scope(&self.0, scope))
+    /// Proves the token may take `op` (its scope, a task token's
+    /// confinement), or refuses with 403: `insufficient_scope` for a missing
+    /// scope, `FORBIDDEN` for a task token outside its task.
+    pub fn require(&self, op: Operation) -> Result<&Authenticated, ApiError> {
+        match self.0.allow(op) {
+            Ok(()) => Ok(&self.0),
+            Err(denied) => Err(refuse(&self.0, denied)),
         }
     }
 }
+
+/// The 403 for an operation `token` may not take.
+pub fn refuse(token: &Authenticated, denied: Denied) -> ApiError {
+    match denied {
+        Denied::Scope(scope) => insufficient_scope(token, scope),
+        Denied::OutsideTask => ApiError::Forbidden(OUTSIDE_TASK.into()),
+    }
+}
+
+/// The operation a REST request asks for, by method and path (what its
+/// cost is under `PREQSTATION_USAGE_COSTS`).
+pub fn route_operation(method: &Method, path: &str) -> Option<Operation> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let op = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["api", "auth", "whoami"]) => Operation::Whoami,
+        ("GET", ["api", "tokens", "self"]) => Operation::GetTokenInfo,
+        ("DELETE", ["api", "tokens", "self"]) => Operation::RevokeOwnToken,
+        ("POST", ["api", "tokens", "self", "rotate"]) => Operation::RotateOwnToken,
+        ("POST", ["api", "tokens", "verify"]) => Operation::VerifyToken,
+        ("GET", ["api", "projects"]) => Operation::ListProjects,
+        ("GET", ["api", "projects", _]) => Operation::GetProject,
+        ("GET", ["api", "tasks"]) => Operation::ListTasks,
+        ("POST", ["api", "tasks"]) => Operation::CreateTask,
+        ("GET", ["api", "tasks", _]) => Operation::GetTask,
+        ("PATCH", ["api", "tasks", _]) => Operation::UpdateTask,
+        ("POST", ["api", "tasks", _, "worklogs"]) => Operation::AddWorkLog,
+        ("GET", ["api", "tasks", _, "worklogs"]) => Operation::ListWorkLogs,
+        _ => return None,
+    };
+    Some(op)
+}
+
+/// What the MCP door already knows a request costs (its tool's operation),
+/// set before it authenticates.
+#[derive(Debug, Clone, Copy)]
+pub struct CallCost(pub i64);
 
 /// The 403 for `token` lacking `needed`. An OAuth client is told to ask for
 /// what its grant has plus `needed` (it re-authorizes with exactly that
@@ -84,20 +122,29 @@ impl FromRequestParts<AppState> for TokenAuth {
         let meta = RequestMeta::of(parts, &state.config.trust_proxy);
         let path = full_path(parts);
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let cost = match parts.extensions.get::<CallCost>() {
+            Some(c) => c.0,
+            None => state
+                .config
+                .usage_costs
+                .cost(route_operation(&parts.method, &path)),
+        };
         let call = bearer::Call {
             meta: &meta,
             method: parts.method.as_str(),
             path: &path,
             rotating: parts.method == Method::POST && path == ROTATE_PATH,
             idempotency_key: header(IDEMPOTENCY_KEY),
+            cost,
         };
         let presented = header(AUTHORIZATION.as_str()).and_then(bearer::from_header);
         let verdict = bearer::check(state, presented, &call, Timestamp::now())
             .await
             .map_err(|e| ApiError::db("token authentication", e))?;
-        let (token, allowed) = match verdict {
-            Verdict::Accepted(token) => (token, true),
-            Verdict::OutsideAllowlist(token) => (token, false),
+        let (token, allowed, exhausted) = match verdict {
+            Verdict::Accepted(token) => (token, true, None),
+            Verdict::OutsideAllowlist(token) => (token, false, None),
+            Verdict::UsageExhausted { token, retry_after } => (token, true, Some(retry_after)),
             Verdict::Refused { failure, replay } => {
                 if let Some(replay) = replay {
                     // The handler may hand back the stored answer, and
@@ -107,17 +154,27 @@ impl FromRequestParts<AppState> for TokenAuth {
                 return Err(refusal(&failure));
             }
         };
-        let rate = state.limits.per_token.check(&token.token_id);
+        let mut rate = state.limits.per_token.check(&token.token_id);
+        if let Some(task) = &token.task {
+            // A task token's calls count against its subject's rate too.
+            rate = state
+                .limits
+                .per_token
+                .check(&task.subject_id)
+                .min_by_remaining(rate);
+        }
         if let Some(meta) = parts.extensions.get::<super::meta::ResponseMeta>() {
             meta.set(|m| {
                 m.token_expires_at = token.expires_at;
                 m.rate = Some(rate.clone());
+                m.usage_remaining = token.usage_remaining;
                 m.token = Some(super::meta::UsedToken {
                     account: token.account_id.to_string(),
                     credential: token.token_id.clone(),
                     prefix: token.prefix.clone(),
                     new_ip: token.new_ip,
                     oauth_client: token.oauth.then(|| token.name.clone()),
+                    act: token.task.as_ref().map(|t| t.act(&token.prefix)),
                 });
             });
         }
@@ -125,6 +182,26 @@ impl FromRequestParts<AppState> for TokenAuth {
             // Recorded as the token's refused use (`access_denied`, a
             // security event, and `token_used`) by the API layer.
             return Err(ApiError::Forbidden(NOT_FROM_THIS_IP.into()));
+        }
+        if let Some(retry_after) = exhausted {
+            tracing::warn!(token = %token.prefix, %path, "usage limit exhausted");
+            state
+                .audit
+                .push(
+                    crate::audit::NewEvent::new(
+                        AuditAction::UsageExhausted,
+                        ActorKind::Token,
+                        Outcome::Failure,
+                    )
+                    .account(token.account_id)
+                    .actor(token.prefix.clone())
+                    .token(token.prefix.clone())
+                    .from_request(&meta)
+                    .detail("path", &path)
+                    .detail("retry_after", retry_after),
+                )
+                .await;
+            return Err(ApiError::UsageExhausted { retry_after });
         }
         if rate.retry_after_secs.is_some() {
             return Err(token_rate_limited(state, &token, &meta, "token", &path, rate).await);

@@ -70,6 +70,22 @@ pub struct TokenInfo {
     /// projects: those projects. Absent: every project of the account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<ProjectRef>>,
+    /// A task-scoped token only: the one task it works on, and the token it
+    /// acts for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskBindingDto>,
+    /// Calls left of the token's usage limit (absent: no limit). Every
+    /// answer also carries it in `Preqstation-Usage-Remaining`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_remaining: Option<i64>,
+}
+
+/// What a task-scoped token is bound to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskBindingDto {
+    pub task_id: String,
+    /// The prefix of the token it was exchanged from (its subject).
+    pub acting_for: String,
 }
 
 /// A project by id and name.

@@ -42,6 +42,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     PayloadTooLarge,
     RateLimited(RateState),
+    /// The token (or a task token's subject) has no calls left of its usage
+    /// limit; a refill comes in `retry_after` seconds (`None`: never).
+    UsageExhausted { retry_after: Option<u64> },
     Unavailable,
     Internal,
 }
@@ -58,7 +61,9 @@ impl ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) | ApiError::UsageExhausted { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,6 +81,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::UsageExhausted { .. } => "USAGE_EXHAUSTED",
             ApiError::Unavailable => "SERVICE_UNAVAILABLE",
             ApiError::Internal => "INTERNAL_ERROR",
         }
@@ -102,6 +108,12 @@ impl ApiError {
                 "Too many requests. Retry in {} seconds.",
                 state.retry_after_secs.unwrap_or(state.reset_secs)
             ),
+            ApiError::UsageExhausted {
+                retry_after: Some(s),
+            } => format!("This token used up its usage limit. It refills in {s} seconds."),
+            ApiError::UsageExhausted { retry_after: None } => {
+                "This token used up its usage limit; its owner can raise it.".into()
+            }
             ApiError::Unavailable => {
                 "The service is temporarily unavailable. Retry shortly.".into()
             }
@@ -139,6 +151,13 @@ impl IntoResponse for ApiError {
         };
         if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let ApiError::UsageExhausted {
+            retry_after: Some(s),
+        } = &self
+        {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*s));
         }
         if let ApiError::RateLimited(state) = &self {
             let h = res.headers_mut();

@@ -31,6 +31,17 @@ pub struct RateState {
 }
 
 impl RateState {
+    /// Of two limits' states, the one that binds: refused before allowed,
+    /// then the one with fewer requests left.
+    pub fn min_by_remaining(self, other: RateState) -> RateState {
+        match (self.retry_after_secs, other.retry_after_secs) {
+            (Some(_), None) => self,
+            (None, Some(_)) => other,
+            _ if self.remaining <= other.remaining => self,
+            _ => other,
+        }
+    }
+
     pub fn policy_header(&self) -> String {
         format!("\"{}\";q={};w=60", self.policy, self.quota)
     }
@@ -107,6 +118,8 @@ pub struct RateLimits {
     pub verify: Limiter,
     /// OAuth dynamic registrations per client IP (10 a minute).
     pub oauth_register: Limiter,
+    /// Token exchanges per subject token (task-scoped tokens minted).
+    pub exchange: Limiter,
 }
 
 impl RateLimits {
@@ -116,6 +129,7 @@ impl RateLimits {
             per_token: Limiter::new("token", per_token),
             verify: Limiter::new("verify", verify),
             oauth_register: Limiter::new("oauth-register", 10),
+            exchange: Limiter::new("exchange", 60),
         })
     }
 
@@ -124,6 +138,7 @@ impl RateLimits {
         self.per_token.retain_recent();
         self.verify.retain_recent();
         self.oauth_register.retain_recent();
+        self.exchange.retain_recent();
     }
 }
 

@@ -24,6 +24,8 @@ pub struct MetaInner {
     pub token: Option<UsedToken>,
     /// Set by the MCP door: the JSON-RPC method and tool of this request.
     pub mcp: Option<crate::mcp::http::McpCall>,
+    /// Calls left of the token's usage limit (`Preqstation-Usage-Remaining`).
+    pub usage_remaining: Option<i64>,
 }
 
 /// Who called, as the `token_used` entry records it.
@@ -38,6 +40,9 @@ pub struct UsedToken {
     /// An OAuth access token: its client's name (the entry's actor is then
     /// the client, acting for the account).
     pub oauth_client: Option<String>,
+    /// A task token: the actor chain (RFC 8693 `act`), the task token
+    /// acting for its subject.
+    pub act: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,14 +113,15 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     req.extensions_mut().insert(request.clone());
     let mut res = next.run(req).await;
 
-    let (expires, rate, token, mcp) = match meta.0.lock() {
+    let (expires, rate, token, mcp, usage) = match meta.0.lock() {
         Ok(inner) => (
             inner.token_expires_at,
             inner.rate.clone(),
             inner.token.clone(),
             inner.mcp.clone(),
+            inner.usage_remaining,
         ),
-        Err(_) => (None, None, None, None),
+        Err(_) => (None, None, None, None, None),
     };
     if let Some(UsedToken {
         account,
@@ -123,6 +129,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         prefix,
         new_ip,
         oauth_client,
+        act,
     }) = token
     {
         let http_status = res.status().as_u16();
@@ -156,27 +163,40 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         let mut event = crate::audit::NewEvent::new(
             AuditAction::TokenUsed,
-            if oauth_client.is_some() {
-                ActorKind::OauthClient
-            } else {
-                ActorKind::Token
+            match (&oauth_client, &act) {
+                (_, Some(_)) => ActorKind::TaskToken,
+                (Some(_), None) => ActorKind::OauthClient,
+                (None, None) => ActorKind::Token,
             },
             Outcome::of_status(status),
         );
         if let Some(client) = &oauth_client {
             event = event.detail("client", client);
         }
+        let mut actor = prefix.clone();
+        if let Some(act) = act {
+            if let (Some(name), Some(subject)) = (act["act"]["name"].as_str(), act["act"]["sub"].as_str()) {
+                actor = format!("{prefix} for {name} ({subject}…)");
+            }
+            event = event.detail("act", act);
+        }
         if let Some(m) = &mcp {
             event = event.detail("mcp_method", &m.method);
             if let Some(tool) = &m.tool {
                 event = event.detail("tool", tool);
+            }
+            if let Some(client) = &m.client {
+                event = event.detail("mcp_client", client);
+            }
+            if let Some(trace) = &m.traceparent {
+                event = event.detail("traceparent", trace);
             }
         }
         room.send(
             event
                 .call(credential, status)
                 .account(account)
-                .actor(prefix.clone())
+                .actor(actor)
                 .token(prefix)
                 .from_request(&request)
                 .detail("method", &method)
@@ -188,6 +208,12 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     let rate = rate.unwrap_or(ip_state);
     let headers = res.headers_mut();
+    if let Some(left) = usage {
+        headers.insert(
+            HeaderName::from_static("preqstation-usage-remaining"),
+            HeaderValue::from(left.max(0)),
+        );
+    }
     if let Some(at) = expires {
         if let Ok(v) = HeaderValue::from_str(&at.rfc3339()) {
             headers.insert(HeaderName::from_static("preqstation-token-expiration"), v);

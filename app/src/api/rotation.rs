@@ -20,7 +20,7 @@ use super::{
 use crate::{
     bearer::RetiredReplay,
     state::AppState,
-    tokens::{self, Scope},
+    tokens::{self, operation::Operation},
     types::Timestamp,
 };
 
@@ -44,7 +44,7 @@ pub async fn rotate_self(
 ) -> Response {
     let retired = req.extensions().get::<RetiredReplay>().cloned();
     let (token, replay_only) = match (auth, retired) {
-        (Ok(auth), _) => match auth.require(Scope::TokensRotateSelf) {
+        (Ok(auth), _) => match auth.require(Operation::RotateOwnToken) {
             Ok(token) => (Some(token.clone()), None),
             Err(e) => return e.into_response(),
         },

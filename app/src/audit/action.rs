@@ -40,6 +40,9 @@ vocabulary! {
         OauthCodeReused => "oauth_code_reused",
         OauthGrantRevoked => "oauth_grant_revoked",
         NotificationSettingsChanged => "notification_settings_changed",
+        TaskTokenIssued => "task_token_issued",
+        TaskTokenRevoked => "task_token_revoked",
+        UsageExhausted => "usage_exhausted",
     }
 }
 
@@ -54,6 +57,8 @@ vocabulary! {
         Token => "token",
         /// An OAuth client with a grant's access token.
         OauthClient => "oauth_client",
+        /// A task-scoped token, acting for its subject (the `act` detail).
+        TaskToken => "task_token",
         /// The server itself (the sweep).
         System => "system",
         /// An administrator's command on the server (`preqstation tokens ...`).

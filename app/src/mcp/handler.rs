@@ -17,7 +17,10 @@ use rmcp::{
 use serde_json::{json, Value};
 
 use super::tools::{self, RestCall, Tool};
-use crate::tokens::Scope;
+use crate::tokens::{
+    operation::{Denied, OUTSIDE_TASK},
+    Scope,
+};
 
 /// The route's answer.
 #[derive(Debug, Clone)]
@@ -28,8 +31,9 @@ pub struct RestReply {
 
 /// Sends a tool's request to its route.
 pub trait Backend: Send + Sync + 'static {
-    /// The calling token's scopes (`None`: not authenticated, so no tools).
-    fn scopes(&self, ctx: &RequestContext<RoleServer>) -> Option<Vec<Scope>>;
+    /// The calling token's scopes and whether it is bound to a task (`None`:
+    /// not authenticated, so no tools).
+    fn grant(&self, ctx: &RequestContext<RoleServer>) -> Option<(Vec<Scope>, bool)>;
 
     fn send(
         &self,
@@ -96,10 +100,10 @@ impl<B: Backend> ServerHandler for McpServer<B> {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let scopes = self.backend.scopes(&ctx).unwrap_or_default();
+        let (scopes, task_bound) = self.backend.grant(&ctx).unwrap_or_default();
         let listed = tools::catalog()
             .iter()
-            .filter(|t| t.allowed(&scopes))
+            .filter(|t| t.op.permits(&scopes, task_bound).is_ok())
             .map(describe)
             .collect();
         // The list depends on the token: a shared cache must not keep it.
@@ -121,18 +125,18 @@ impl<B: Backend> ServerHandler for McpServer<B> {
                 None,
             ));
         };
-        let scopes = self.backend.scopes(&ctx).unwrap_or_default();
-        if let Some(scope) = tool.scope.filter(|s| !scopes.contains(s)) {
+        let (scopes, task_bound) = self.backend.grant(&ctx).unwrap_or_default();
+        if let Err(denied) = tool.op.permits(&scopes, task_bound) {
             self.backend.record(&ctx, tool.spec.name, 403);
-            return Ok(error_result(
-                "FORBIDDEN",
-                &format!(
+            let message = match denied {
+                Denied::Scope(scope) => format!(
                     "This token lacks the `{}` scope that {} needs.",
                     scope.as_str(),
                     tool.spec.name
                 ),
-            )
-            .into());
+                Denied::OutsideTask => OUTSIDE_TASK.to_string(),
+            };
+            return Ok(error_result("FORBIDDEN", &message).into());
         }
         let call = match tool.request(request.arguments.as_ref()) {
             Ok(call) => call,

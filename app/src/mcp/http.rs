@@ -41,9 +41,9 @@ use super::{
     tools::{self, RestCall},
 };
 use crate::{
-    api::{meta::ResponseMeta, ApiError, TokenAuth},
+    api::{auth::CallCost, meta::ResponseMeta, ApiError, TokenAuth},
     state::AppState,
-    tokens::{service::Authenticated, Scope},
+    tokens::{operation::Denied, service::Authenticated, Scope},
     web::BODY_LIMIT_BYTES,
 };
 
@@ -64,6 +64,35 @@ pub struct McpCall {
     pub tool: Option<String>,
     /// The tool's route status (a failed tool is still HTTP 200).
     pub tool_status: Option<u16>,
+    /// The client's own claim of its name and version: a 2026-07-28
+    /// request's `_meta["io.modelcontextprotocol/clientInfo"]`, else the
+    /// `User-Agent` (a stateless server cannot tie a 2025-11-25 client's
+    /// `initialize` to its later calls).
+    pub client: Option<String>,
+    /// The W3C trace context in the request's `_meta`, when well formed.
+    pub traceparent: Option<String>,
+}
+
+/// The client's claim of who it is, cut to 128 characters.
+fn client_claim(message: &Value, headers: &http::HeaderMap) -> Option<String> {
+    let info = &message["params"]["_meta"]["io.modelcontextprotocol/clientInfo"];
+    let claim = match (info["name"].as_str(), info["version"].as_str()) {
+        (Some(name), Some(version)) => Some(format!("{name}/{version}")),
+        (Some(name), None) => Some(name.to_string()),
+        _ => headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    claim.map(|c| c.chars().filter(|c| !c.is_control()).take(128).collect())
+}
+
+/// `00-<32 hex>-<16 hex>-<2 hex>` (W3C Trace Context, version 00).
+fn valid_traceparent(t: &str) -> bool {
+    let parts: Vec<&str> = t.split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    matches!(parts.as_slice(), [v, trace, parent, flags]
+        if hex(v, 2) && hex(trace, 32) && hex(parent, 16) && hex(flags, 2))
 }
 
 /// The `/mcp` route, with its guard and the API's middleware.
@@ -124,15 +153,24 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
     }
     let (mut parts, body) = req.into_parts();
-    let token = match TokenAuth::from_request_parts(&mut parts, &state).await {
-        Ok(TokenAuth(t)) => t,
-        Err(e) => return e.into_response(),
-    };
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
         Ok(b) => b,
         Err(_) => return ApiError::PayloadTooLarge.into_response(),
     };
     let message: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    // A tool call costs its operation's cost; any other message 1.
+    let op = (message["method"] == "tools/call")
+        .then(|| message["params"]["name"].as_str())
+        .flatten()
+        .and_then(tools::find)
+        .map(|t| t.op);
+    parts
+        .extensions
+        .insert(CallCost(state.config.usage_costs.cost(op)));
+    let token = match TokenAuth::from_request_parts(&mut parts, &state).await {
+        Ok(TokenAuth(t)) => t,
+        Err(e) => return e.into_response(),
+    };
     if let Some(refusal) = unsupported_version(&parts.headers, &message) {
         return refusal;
     }
@@ -148,14 +186,22 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
             .flatten()
             .map(|n| n.chars().take(64).collect()),
         tool_status: None,
+        client: client_claim(&message, &parts.headers),
+        traceparent: message["params"]["_meta"]["traceparent"]
+            .as_str()
+            .filter(|t| valid_traceparent(t))
+            .map(str::to_string),
     };
     if let Some(meta) = parts.extensions.get::<ResponseMeta>() {
         meta.set(|m| m.mcp = Some(call.clone()));
     }
     if let Some(tool) = call.tool.as_deref().and_then(tools::find) {
-        if let Some(scope) = tool.scope.filter(|s| !token.scopes.contains(s)) {
+        // A missing scope is answered at the HTTP level, so the host can
+        // ask the owner for it (step-up); a task token's call outside its
+        // task is the tool's error (FORBIDDEN), from the handler.
+        if let Err(denied @ Denied::Scope(_)) = token.allow(tool.op) {
             tracing::warn!(token = %token.prefix, tool = tool.spec.name, "MCP tool call outside the token's scopes");
-            return crate::api::auth::insufficient_scope(&token, scope).into_response();
+            return crate::api::auth::refuse(&token, denied).into_response();
         }
     }
     parts.extensions.insert(token);
@@ -189,11 +235,11 @@ fn parts(ctx: &RequestContext<RoleServer>) -> Option<&http::request::Parts> {
 }
 
 impl Backend for InProcess {
-    fn scopes(&self, ctx: &RequestContext<RoleServer>) -> Option<Vec<Scope>> {
+    fn grant(&self, ctx: &RequestContext<RoleServer>) -> Option<(Vec<Scope>, bool)> {
         parts(ctx)?
             .extensions
             .get::<Authenticated>()
-            .map(|t| t.scopes.clone())
+            .map(|t| (t.scopes.clone(), t.task.is_some()))
     }
 
     async fn send(&self, call: RestCall, ctx: &RequestContext<RoleServer>) -> RestReply {

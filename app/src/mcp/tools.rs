@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{json, Map, Value};
 
-use crate::tokens::Scope;
+use crate::tokens::{operation::Operation, Scope};
 
 /// A REST operation offered as a tool.
 pub struct ToolSpec {
@@ -82,6 +82,8 @@ pub const EXCLUDED: &[(&str, &str, &str)] = &[(
 /// A tool ready to list and call.
 pub struct Tool {
     pub spec: &'static ToolSpec,
+    /// The operation it is (its name is the operation's).
+    pub op: Operation,
     /// The scope its route needs (`None`: any valid token).
     pub scope: Option<Scope>,
     pub input_schema: Arc<Map<String, Value>>,
@@ -132,10 +134,6 @@ pub fn find(name: &str) -> Option<&'static Tool> {
 }
 
 impl Tool {
-    pub fn allowed(&self, scopes: &[Scope]) -> bool {
-        self.scope.is_none_or(|s| scopes.contains(&s))
-    }
-
     fn from_openapi(spec: &'static ToolSpec, doc: &Value) -> Self {
         let op = &doc["paths"][spec.path][spec.method];
         let scope = op["security"]
@@ -208,6 +206,9 @@ impl Tool {
                 .unwrap_or_default(),
         };
         Self {
+            // Every tool's name is its operation's (a test checks it);
+            // an unknown name would need tokens:delegate, which no tool has.
+            op: Operation::parse(spec.name).unwrap_or(Operation::ExchangeToken),
             spec,
             scope,
             input_schema: Arc::new(input),
@@ -372,6 +373,14 @@ mod tests {
             Some(Scope::TasksRead)
         );
         assert!(find("rotate_token").is_none());
+    }
+
+    #[test]
+    fn each_tool_is_its_operation_with_its_scope() {
+        for t in catalog() {
+            assert_eq!(Operation::parse(t.spec.name), Some(t.op), "{}", t.spec.name);
+            assert_eq!(t.op.scope(), t.scope, "{}", t.spec.name);
+        }
     }
 
     #[test]

@@ -178,6 +178,26 @@ pub fn render(kind: NoticeKind, d: &Details) -> Message {
                 link: Some(("/admin/accounts".into(), "Open accounts".into())),
             }
         }
+        NoticeKind::UsageLow => Message {
+            title: format!("Token {token} has {} calls left", d.count.unwrap_or(0)),
+            text: format!(
+                "The API token {token} is down to {} calls of its usage limit ({}).",
+                d.count.unwrap_or(0),
+                Timestamp(d.at).display_utc()
+            ),
+            next: "Raise the limit on the token's page if the agent needs more; calls past it are refused with 429.".into(),
+            link: token_link(d),
+        },
+        NoticeKind::UsageExhausted => Message {
+            title: format!("Token {token} used up its usage limit"),
+            text: format!(
+                "The API token {token} has no calls left of its usage limit since {}; its calls are refused with 429 USAGE_EXHAUSTED{}.",
+                Timestamp(d.at).display_utc(),
+                if d.flag == Some(true) { " until its next refill" } else { "" }
+            ),
+            next: "If the agent's work is legitimate, raise the limit on the token's page; if not, revoke the token.".into(),
+            link: token_link(d),
+        },
     }
 }
 

@@ -48,6 +48,8 @@ vocabulary! {
         SessionsInvalidated => "sessions_invalidated",
         AccountDisabled => "account_disabled",
         AccountCreated => "account_created",
+        UsageLow => "usage_low",
+        UsageExhausted => "usage_exhausted",
     }
 }
 
@@ -86,6 +88,8 @@ impl NoticeKind {
             Self::SessionsInvalidated => "An administrator ended your sessions",
             Self::AccountDisabled => "Your account was disabled or enabled",
             Self::AccountCreated => "A new account was created (administrators)",
+            Self::UsageLow => "A token has 10 % of its usage limit left",
+            Self::UsageExhausted => "A token used up its usage limit",
         }
     }
 
@@ -94,7 +98,11 @@ impl NoticeKind {
     pub fn is_security(self) -> bool {
         !matches!(
             self,
-            Self::TokenExpiring | Self::TokenExpired | Self::AccountCreated
+            Self::TokenExpiring
+                | Self::TokenExpired
+                | Self::AccountCreated
+                | Self::UsageLow
+                | Self::UsageExhausted
         )
     }
 

@@ -68,7 +68,8 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
         "registration_endpoint": format!("{issuer}/oauth/register"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", crate::tokens::task::GRANT_TYPE],
+        "authorization_details_types_supported": [crate::tokens::task::DETAILS_TYPE],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
@@ -113,7 +114,13 @@ pub async fn challenge_layer(State(state): State<AppState>, req: Request, next: 
     let value = if res.status() == StatusCode::FORBIDDEN {
         format!(r#"{current}, resource_metadata="{metadata}""#)
     } else {
-        let scope = scopes_supported().join(" ");
+        // The scopes a host asks for by default: not `tokens:delegate`,
+        // which an owner grants only by ticking it.
+        let scope = scopes_supported()
+            .into_iter()
+            .filter(|s| *s != crate::tokens::Scope::TokensDelegate.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         format!(r#"{current}, resource_metadata="{metadata}", scope="{scope}""#)
     };
     if let Ok(v) = HeaderValue::from_str(&value) {

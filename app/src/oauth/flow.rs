@@ -125,7 +125,11 @@ pub fn parse_scopes(scope: Option<&str>) -> Result<Vec<Scope>, String> {
     let grantable = super::grantable_scopes();
     let words: Vec<&str> = scope.unwrap_or_default().split_whitespace().collect();
     if words.is_empty() {
-        return Ok(grantable);
+        // Everything but `tokens:delegate`, which must be asked for.
+        return Ok(grantable
+            .into_iter()
+            .filter(|s| *s != Scope::TokensDelegate)
+            .collect());
     }
     let mut out = Vec::new();
     for w in words {

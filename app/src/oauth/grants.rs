@@ -291,6 +291,9 @@ pub async fn authenticate(
         oauth: true,
         allowed_ips: Default::default(),
         reach,
+        task: None,
+        limited: false,
+        usage_remaining: None,
     }))
 }
 

@@ -235,6 +235,27 @@ fn CreateForm(action: ServerAction<CreateToken>, policy: TokenPolicy) -> impl In
                     </div>
                     <ProjectChoice error=field_err("projects")/>
                     <div>
+                        <label for="token-usage-limit" class="block text-sm font-medium">
+                            "Usage limit " <span class="font-normal text-slate-500">"(optional)"</span>
+                        </label>
+                        <div class="mt-1 flex flex-wrap items-center gap-2 text-sm">
+                            <input id="token-usage-limit" name="usage_limit" inputmode="numeric" placeholder="no limit"
+                                aria-describedby="token-usage-limit-help"
+                                class="w-32 rounded-md border border-slate-300 px-3 py-2 text-sm"/>
+                            <span>"calls, refilled"</span>
+                            <select name="usage_refill_period" aria-label="Refill"
+                                class="rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
+                                <option value="none">"never"</option>
+                                <option value="day">"every day"</option>
+                                <option value="month">"every month"</option>
+                            </select>
+                        </div>
+                        <p id="token-usage-limit-help" class="mt-1 text-xs text-slate-500">
+                            "A runaway agent cannot spend more: past the limit calls get 429 until the next refill."
+                        </p>
+                        <ErrorLine field="usage_limit" error=field_err("usage_limit")/>
+                    </div>
+                    <div>
                         <button type="submit" disabled=move || action.pending().get()
                             class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800 disabled:opacity-60">
                             {move || if action.pending().get() { "Creating…" } else { "Create token" }}

@@ -78,9 +78,12 @@ fn Consent(info: ConsentDetails) -> impl IntoView {
                             .into_iter()
                             .map(|(scope, text)| {
                                 let id = format!("scope-{}", scope.replace(':', "-"));
+                                // Handing out task tokens is the owner's
+                                // explicit choice: never ticked for them.
+                                let ticked = scope != crate::tokens::Scope::TokensDelegate.as_str();
                                 view! {
                                     <li class="flex items-start gap-2">
-                                        <input type="checkbox" name="scope" value=scope.clone() id=id.clone() checked=true
+                                        <input type="checkbox" name="scope" value=scope.clone() id=id.clone() checked=ticked
                                             class="mt-1 h-4 w-4 rounded border-slate-300"/>
                                         <label for=id class="text-sm">
                                             <span class="font-mono text-xs">{scope}</span>

@@ -18,5 +18,6 @@ pub mod sessions;
 pub mod setup;
 pub mod task_logs;
 pub mod token_actions;
+pub mod token_limits;
 pub mod token_list;
 pub mod token_page;

@@ -12,7 +12,7 @@ use crate::{
         tokens::{get_token_policy, UpdateTokenPolicy},
     },
     tokens::{
-        policy_limits::{DORMANT_PRESETS, MAX_ACTIVE_TOKENS_LIMIT},
+        policy_limits::{DORMANT_PRESETS, MAX_ACTIVE_TOKENS_LIMIT, TASK_TOKEN_MAX_PRESETS},
         TokenPolicy, EXPIRY_PRESETS,
     },
 };
@@ -142,6 +142,24 @@ fn PolicyForm(action: ServerAction<UpdateTokenPolicy>, policy: TokenPolicy) -> i
                             "API keys not used for this long (never used: since they were created) are revoked by the server within a minute; the owner sees why."
                         </p>
                         <p class="mt-1 text-sm text-red-700" data-error-for="revoke_unused_after">{field_err("revoke_unused_after")}</p>
+                    </div>
+                    <div>
+                        <label for="task-token-max" class="block text-sm font-medium">"Task-scoped tokens live at most"</label>
+                        <select id="task-token-max" name="task_token_max" aria-describedby="task-token-max-help"
+                            class="mt-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm">
+                            {TASK_TOKEN_MAX_PRESETS
+                                .into_iter()
+                                .map(|m| {
+                                    let selected = policy.task_token_max_minutes == m;
+                                    let label = if m < 60 { format!("{m} minutes") } else { format!("{} hours", m / 60) };
+                                    view! { <option value=m.to_string() selected=selected>{label}</option> }
+                                })
+                                .collect::<Vec<_>>()}
+                        </select>
+                        <p id="task-token-max-help" class="mt-1 text-xs text-slate-500">
+                            "The longest lifetime a token exchange may give a sub-agent's task token (they default to 15 minutes and never outlive their subject)."
+                        </p>
+                        <p class="mt-1 text-sm text-red-700" data-error-for="task_token_max">{field_err("task_token_max")}</p>
                     </div>
                     <div>
                         <button type="submit" class="rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800">

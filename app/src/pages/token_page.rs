@@ -2,7 +2,7 @@
 //! description, prefix, status, scopes, who created it, expiry, rotation
 //! family), what it did (calls per day by outcome, its last 20 calls, the
 //! IPs it came from), and what can be changed (name and description, IP
-//! allowlist, projects; rotate, revoke).
+//! allowlist, projects, usage limit; rotate, revoke; its task tokens).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,8 +13,10 @@ use crate::{
     pages::{
         project_choice::ProjectChoice,
         token_actions::{ErrorLine, NewTokenPanel, RevokeDialog, RotateDialog},
+        token_limits::{TaskTokens, UsageLimitForm},
         token_list::{badge, revoked_note},
     },
+    rpc::token_limits::{RevokeTaskTokens, SetTokenUsageLimit},
     rpc::tokens::{
         get_token_detail, RevokeToken, RotateToken, SetTokenAllowlist, SetTokenLabel,
         SetTokenProjects,
@@ -34,6 +36,8 @@ struct Actions {
     projects: ServerAction<SetTokenProjects>,
     revoke: ServerAction<RevokeToken>,
     rotate: ServerAction<RotateToken>,
+    usage_limit: ServerAction<SetTokenUsageLimit>,
+    task_revoke: ServerAction<RevokeTaskTokens>,
     /// Which dialog is open: `revoke` or `rotate`.
     dialog: RwSignal<Option<&'static str>>,
 }
@@ -48,6 +52,8 @@ pub fn TokenPage() -> impl IntoView {
         projects: ServerAction::new(),
         revoke: ServerAction::new(),
         rotate: ServerAction::new(),
+        usage_limit: ServerAction::new(),
+        task_revoke: ServerAction::new(),
         dialog: RwSignal::new(None),
     };
     let shown = RwSignal::new(None::<CreatedToken>);
@@ -60,6 +66,8 @@ pub fn TokenPage() -> impl IntoView {
                 actions.projects.version().get(),
                 actions.revoke.version().get(),
                 actions.rotate.version().get(),
+                actions.usage_limit.version().get(),
+                actions.task_revoke.version().get(),
             )
         },
         |(id, ..)| get_token_detail(id),
@@ -170,6 +178,8 @@ fn TokenView(detail: TokenDetail, actions: Actions) -> impl IntoView {
             </div>
             <ActivityView activity=detail.activity/>
         </section>
+        <UsageLimitForm id=t.id.clone() usage=detail.usage editable=active action=actions.usage_limit/>
+        <TaskTokens subject=t.id.clone() tokens=detail.task_tokens now=now action=actions.task_revoke/>
 
         {edit.map(|t| view! { <EditForms token=t actions=actions/> })}
         <p class="mt-8 text-sm text-slate-600">

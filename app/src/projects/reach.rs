@@ -14,6 +14,9 @@ pub struct Reach {
     /// The restricted token's id: its projects are the rows of
     /// `token_projects` under it. `None`: every project of the account.
     restricted_to: Option<String>,
+    /// A task-scoped token's task: the only task it reaches (its project is
+    /// its one row in `token_projects`).
+    task: Option<String>,
 }
 
 impl Reach {
@@ -22,6 +25,7 @@ impl Reach {
         Reach {
             account,
             restricted_to: None,
+            task: None,
         }
     }
 
@@ -30,7 +34,23 @@ impl Reach {
         Reach {
             account,
             restricted_to: Some(token.to_string()),
+            task: None,
         }
+    }
+
+    /// A task-scoped token `token` of `account`: the task `task` and its
+    /// project (the token's row in `token_projects`), nothing else.
+    pub fn task(account: AccountId, token: &str, task: &str) -> Self {
+        Reach {
+            account,
+            restricted_to: Some(token.to_string()),
+            task: Some(task.to_string()),
+        }
+    }
+
+    /// The task a task-scoped token is confined to.
+    pub fn confined_task(&self) -> Option<&str> {
+        self.task.as_deref()
     }
 
     pub fn account(&self) -> AccountId {
@@ -49,6 +69,18 @@ impl Reach {
             "{account_col} = ${a} AND (${p} = '' OR {project_col} IN \
              (SELECT project_id FROM token_projects WHERE token_id = ${p}))"
         )
+    }
+
+    /// The SQL condition that a task row (id column `task_col`) is the
+    /// confined task, with the placeholder `$t` (bind [`Reach::task_value`]).
+    pub fn task_filter(task_col: &str, t: usize) -> String {
+        format!("(${t} = '' OR {task_col} = ${t})")
+    }
+
+    /// The value for [`Reach::task_filter`]'s `$t`: the confined task, or
+    /// empty for any task.
+    pub fn task_value(&self) -> &str {
+        self.task.as_deref().unwrap_or_default()
     }
 
     /// The value for the filter's `$a`.

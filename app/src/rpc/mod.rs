@@ -12,4 +12,5 @@ pub mod notifications;
 pub mod projects;
 pub mod sessions;
 pub mod tasks;
+pub mod token_limits;
 pub mod tokens;

@@ -82,9 +82,13 @@ pub async fn create_token(
     scope_tasks_write: Option<String>,
     scope_worklogs_write: Option<String>,
     scope_tokens_rotate_self: Option<String>,
+    scope_tokens_delegate: Option<String>,
     allowed_ips: Option<String>,
     reach: Option<String>,
     project_ids: Option<Vec<String>>,
+    usage_limit: Option<String>,
+    usage_refill_amount: Option<String>,
+    usage_refill_period: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
@@ -94,6 +98,7 @@ pub async fn create_token(
         (scope_tasks_write, Scope::TasksWrite),
         (scope_worklogs_write, Scope::WorklogsWrite),
         (scope_tokens_rotate_self, Scope::TokensRotateSelf),
+        (scope_tokens_delegate, Scope::TokensDelegate),
     ];
     let scopes: Vec<Scope> = checked
         .into_iter()
@@ -110,6 +115,11 @@ pub async fn create_token(
         now,
     )?
     .allow_from(allowed_ips.as_deref())?
+    .limited(
+        usage_limit.as_deref(),
+        usage_refill_amount.as_deref(),
+        usage_refill_period.as_deref(),
+    )?
     .reaching(project_selection(reach, project_ids));
     let base = cx.event(
         crate::audit::AuditAction::TokenCreated,
@@ -217,6 +227,7 @@ pub async fn update_token_policy(
     max_active_tokens: String,
     revoke_family_on_reuse: Option<String>,
     revoke_unused_after: Option<String>,
+    task_token_max: Option<String>,
 ) -> Result<TokenPolicy, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
@@ -231,6 +242,7 @@ pub async fn update_token_policy(
         &max_active_tokens,
         revoke_family_on_reuse.as_deref(),
         revoke_unused_after.as_deref(),
+        task_token_max.as_deref(),
     )?;
     let base = cx.event(
         crate::audit::AuditAction::PolicyChanged,

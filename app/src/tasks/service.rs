@@ -181,12 +181,14 @@ pub async fn create(
 /// The task with `id`, if `who` reaches its project.
 pub async fn get(db: &Db, who: &Reach, id: &str) -> Result<Lookup<Task>, sqlx::Error> {
     let row: Option<TaskRow> = sqlx::query_as(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND {}",
-        Reach::filter("account_id", "project_id", 2, 3)
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND {} AND {}",
+        Reach::filter("account_id", "project_id", 2, 3),
+        Reach::task_filter("id", 4)
     ))
     .bind(id)
     .bind(who.account_value())
     .bind(who.token_value())
+    .bind(who.task_value())
     .fetch_optional(db)
     .await?;
     match row {
@@ -222,8 +224,9 @@ pub async fn update(
            status = CASE WHEN $1 = 1 THEN $2 ELSE status END, \
            result = CASE WHEN $3 = 1 THEN $4 ELSE result END, \
            updated_at = $5 \
-         WHERE id = $6 AND {}",
-        Reach::filter("account_id", "project_id", 7, 8)
+         WHERE id = $6 AND {} AND {}",
+        Reach::filter("account_id", "project_id", 7, 8),
+        Reach::task_filter("id", 9)
     ))
     .bind(i64::from(change.status.is_some()))
     .bind(change.status.map(TaskStatus::as_str).unwrap_or(""))
@@ -233,6 +236,7 @@ pub async fn update(
     .bind(id)
     .bind(who.account_value())
     .bind(who.token_value())
+    .bind(who.task_value())
     .execute(db)
     .await
     .map_err(|e| Fault::db("update task", e))?;

@@ -18,11 +18,14 @@ pub mod format;
 pub mod inventory;
 #[cfg(feature = "ssr")]
 pub mod last_use;
+pub mod limit;
+pub mod operation;
 #[cfg(feature = "ssr")]
 pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod snippets;
+pub mod task;
 pub mod usage;
 
 /// A token of the same rotation family, linked from the token's page.
@@ -44,6 +47,12 @@ pub struct TokenDetail {
     /// once that entry is past retention).
     pub created_by: Option<String>,
     pub activity: usage::Activity,
+    /// Its usage limit and the calls left (`None`: unlimited).
+    #[serde(default)]
+    pub usage: Option<limit::UsageState>,
+    /// Its live task-scoped tokens (from token exchange), newest first.
+    #[serde(default)]
+    pub task_tokens: Vec<task::TaskTokenView>,
 }
 
 /// A project a restricted token reaches.
@@ -66,16 +75,24 @@ pub enum Scope {
     WorklogsWrite,
     #[serde(rename = "tokens:rotate-self")]
     TokensRotateSelf,
+    /// Exchange this token for task-scoped tokens (RFC 8693): opt-in.
+    #[serde(rename = "tokens:delegate")]
+    TokensDelegate,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::ProjectsRead,
         Scope::TasksRead,
         Scope::TasksWrite,
         Scope::WorklogsWrite,
         Scope::TokensRotateSelf,
+        Scope::TokensDelegate,
     ];
+
+    /// What a task-scoped token may hold (and gets when the exchange names
+    /// no scope, as far as its subject holds them).
+    pub const TASK: [Scope; 4] = Scope::DEFAULT;
 
     /// The seeds' agent rights: read and create tasks, update their status and
     /// results, list projects and their settings, create work logs.
@@ -93,6 +110,7 @@ impl Scope {
             Scope::TasksWrite => "tasks:write",
             Scope::WorklogsWrite => "worklogs:write",
             Scope::TokensRotateSelf => "tokens:rotate-self",
+            Scope::TokensDelegate => "tokens:delegate",
         }
     }
 
@@ -107,6 +125,9 @@ impl Scope {
             Scope::TasksWrite => "Create tasks and update their status and result",
             Scope::WorklogsWrite => "Add work logs to tasks",
             Scope::TokensRotateSelf => "Rotate this token (issue its own successor)",
+            Scope::TokensDelegate => {
+                "Hand sub-agents task-scoped tokens (token exchange): one task, minutes, no more than this token"
+            }
         }
     }
 
@@ -247,6 +268,9 @@ pub struct TokenPolicy {
     /// creation), by the periodic sweep; `None` = off.
     #[serde(default)]
     pub revoke_unused_after_days: Option<i64>,
+    /// The longest a task-scoped token may live, minutes.
+    #[serde(default = "policy_limits::task_token_default")]
+    pub task_token_max_minutes: i64,
 }
 
 impl Default for TokenPolicy {
@@ -257,6 +281,7 @@ impl Default for TokenPolicy {
             max_active_tokens: 5,
             revoke_family_on_reuse: false,
             revoke_unused_after_days: None,
+            task_token_max_minutes: policy_limits::TASK_TOKEN_DEFAULT_MAX_MINUTES,
         }
     }
 }
@@ -277,6 +302,13 @@ pub mod policy_limits {
     pub const MAX_ACTIVE_TOKENS_LIMIT: i64 = 100;
     /// The choices of "Revoke tokens unused for", days.
     pub const DORMANT_PRESETS: [i64; 5] = [30, 60, 90, 180, 365];
+    /// The choices of "Task tokens live at most", minutes.
+    pub const TASK_TOKEN_MAX_PRESETS: [i64; 5] = [15, 60, 240, 480, 1440];
+    pub const TASK_TOKEN_DEFAULT_MAX_MINUTES: i64 = 1440;
+
+    pub fn task_token_default() -> i64 {
+        TASK_TOKEN_DEFAULT_MAX_MINUTES
+    }
 }
 
 /// The expiry presets of the create form (seed 004).

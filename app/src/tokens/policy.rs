@@ -16,7 +16,7 @@ pub use super::policy_limits::{DORMANT_PRESETS, MAX_ACTIVE_TOKENS_LIMIT};
 /// The policy row, as [`load`] and [`update`] read it.
 const SELECT: &str =
     "SELECT default_expiry_days, max_lifetime_days, max_active_tokens, revoke_family_on_reuse, \
-     revoke_unused_after_days FROM token_policy WHERE id = 1";
+     revoke_unused_after_days, task_token_max_minutes FROM token_policy WHERE id = 1";
 
 /// The policy's row; the flag is stored as an integer (0 or 1).
 #[derive(sqlx::FromRow)]
@@ -26,6 +26,7 @@ struct PolicyRow {
     max_active_tokens: i64,
     revoke_family_on_reuse: i64,
     revoke_unused_after_days: Option<i64>,
+    task_token_max_minutes: i64,
 }
 
 impl From<PolicyRow> for TokenPolicy {
@@ -36,6 +37,7 @@ impl From<PolicyRow> for TokenPolicy {
             max_active_tokens: r.max_active_tokens,
             revoke_family_on_reuse: r.revoke_family_on_reuse != 0,
             revoke_unused_after_days: r.revoke_unused_after_days,
+            task_token_max_minutes: r.task_token_max_minutes,
         }
     }
 }
@@ -54,6 +56,7 @@ pub fn parse_form(
     max_active_tokens: &str,
     revoke_family_on_reuse: Option<&str>,
     revoke_unused_after: Option<&str>,
+    task_token_max: Option<&str>,
 ) -> Result<TokenPolicy, Fault> {
     let revoke_family_on_reuse = match revoke_family_on_reuse.map(str::trim) {
         None | Some("") | Some("off") | Some("false") => false,
@@ -108,7 +111,18 @@ pub fn parse_form(
             _ => {}
         }
     }
+    let task_token_max_minutes = match task_token_max.map(str::trim) {
+        None | Some("") => super::policy_limits::TASK_TOKEN_DEFAULT_MAX_MINUTES,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|m| super::policy_limits::TASK_TOKEN_MAX_PRESETS.contains(m))
+            .ok_or_else(|| {
+                Fault::invalid(Input::TaskTokenMax, "Choose one of the listed durations.")
+            })?,
+    };
     Ok(TokenPolicy {
+        task_token_max_minutes,
         default_expiry_days,
         max_lifetime_days,
         max_active_tokens,
@@ -147,7 +161,7 @@ pub async fn update(
         sqlx::query(
             "UPDATE token_policy SET default_expiry_days = $1, max_lifetime_days = $2, \
              max_active_tokens = $3, revoke_family_on_reuse = $4, updated_at = $5, updated_by = $6, \
-             revoke_unused_after_days = $7 WHERE id = 1",
+             revoke_unused_after_days = $7, task_token_max_minutes = $8 WHERE id = 1",
         )
         .bind(new.default_expiry_days)
         .bind(new.max_lifetime_days)
@@ -156,6 +170,7 @@ pub async fn update(
         .bind(now.millis())
         .bind(by.to_string())
         .bind(new.revoke_unused_after_days)
+        .bind(new.task_token_max_minutes)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -186,7 +201,7 @@ pub async fn update(
 pub fn describe(p: &TokenPolicy) -> String {
     let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
     format!(
-        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}{}{}",
+        "default_expiry_days={} max_lifetime_days={} max_active_tokens={}{}{}{}",
         opt(p.default_expiry_days),
         opt(p.max_lifetime_days),
         p.max_active_tokens,
@@ -197,7 +212,12 @@ pub fn describe(p: &TokenPolicy) -> String {
         },
         p.revoke_unused_after_days
             .map(|d| format!(" revoke_unused_after_days={d}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if p.task_token_max_minutes == super::policy_limits::TASK_TOKEN_DEFAULT_MAX_MINUTES {
+            String::new()
+        } else {
+            format!(" task_token_max_minutes={}", p.task_token_max_minutes)
+        }
     )
 }
 
@@ -207,35 +227,35 @@ mod tests {
 
     #[test]
     fn policy_form() {
-        let p = parse_form("30", "90", "3", None, None).unwrap();
+        let p = parse_form("30", "90", "3", None, None, None).unwrap();
         assert_eq!(p.default_expiry_days, Some(30));
         assert_eq!(p.max_lifetime_days, Some(90));
         assert!(!p.allows_never());
         assert!(p.allows_days(90) && !p.allows_days(180));
-        assert!(parse_form("never", "none", "5", None, None)
+        assert!(parse_form("never", "none", "5", None, None, None)
             .unwrap()
             .allows_never());
         assert!(
-            parse_form("never", "90", "5", None, None)
+            parse_form("never", "90", "5", None, None, None)
                 .unwrap_err()
                 .input()
                 == Some(Input::DefaultExpiry)
         );
         assert!(
-            parse_form("365", "90", "5", None, None)
+            parse_form("365", "90", "5", None, None, None)
                 .unwrap_err()
                 .input()
                 == Some(Input::DefaultExpiry)
         );
         assert!(
-            parse_form("13", "none", "5", None, None)
+            parse_form("13", "none", "5", None, None, None)
                 .unwrap_err()
                 .input()
                 == Some(Input::DefaultExpiry)
         );
         for bad in ["0", "101", "-1", "five", ""] {
             assert!(
-                parse_form("30", "none", bad, None, None)
+                parse_form("30", "none", bad, None, None, None)
                     .unwrap_err()
                     .input()
                     == Some(Input::MaxActiveTokens)

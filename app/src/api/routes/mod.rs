@@ -26,7 +26,7 @@ use crate::{
     projects,
     state::AppState,
     tasks::{self, service::TaskChange, TaskStatus},
-    tokens::{self, Scope},
+    tokens::{self, operation::Operation},
     types::{Lookup, Timestamp},
 };
 
@@ -54,10 +54,10 @@ fn valid_id(id: &str, what: &str) -> Result<(), ApiError> {
 async fn scoped_body(
     state: &AppState,
     auth: &TokenAuth,
-    scope: Scope,
+    op: Operation,
     req: Request,
 ) -> Result<(tokens::service::Authenticated, HeaderMap, axum::body::Bytes), ApiError> {
-    let token = auth.require(scope)?.clone();
+    let token = auth.require(op)?.clone();
     let headers = req.headers().clone();
     let body = read_body(req, state).await?;
     Ok((token, headers, body))

@@ -16,7 +16,7 @@ pub async fn list_projects(
     auth: TokenAuth,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<ProjectList>, ApiError> {
-    let token = auth.require(Scope::ProjectsRead)?;
+    let token = auth.require(Operation::ListProjects)?;
     let (limit, after) = page.resolve()?;
     let page = projects::service::list_page(&state.db, &token.reach, after.as_deref(), limit)
         .await
@@ -34,7 +34,7 @@ pub async fn get_project(
     auth: TokenAuth,
     ApiPath(id): ApiPath,
 ) -> Result<Json<ProjectDto>, ApiError> {
-    let token = auth.require(Scope::ProjectsRead)?;
+    let token = auth.require(Operation::GetProject)?;
     valid_id(&id, "project")?;
     let project = projects::service::get(&state.db, &token.reach, &id)
         .await

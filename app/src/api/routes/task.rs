@@ -25,7 +25,7 @@ pub async fn list_tasks(
     auth: TokenAuth,
     ApiQuery(filter): ApiQuery<TaskFilter>,
 ) -> Result<Json<TaskList>, ApiError> {
-    let token = auth.require(Scope::TasksRead)?;
+    let token = auth.require(Operation::ListTasks)?;
     let (limit, after) = PageParams {
         limit: filter.limit.clone(),
         cursor: filter.cursor.clone(),
@@ -87,7 +87,7 @@ pub async fn list_tasks(
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["tasks:write"])))]
 pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Request) -> Response {
-    let (token, headers, body) = match scoped_body(&state, &auth, Scope::TasksWrite, req).await {
+    let (token, headers, body) = match scoped_body(&state, &auth, Operation::CreateTask, req).await {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };
@@ -138,7 +138,7 @@ pub async fn get_task(
     auth: TokenAuth,
     ApiPath(id): ApiPath,
 ) -> Result<Json<TaskDto>, ApiError> {
-    let token = auth.require(Scope::TasksRead)?;
+    let token = auth.require(Operation::GetTask)?;
     valid_id(&id, "task")?;
     let task = tasks::service::get(&state.db, &token.reach, &id)
         .await
@@ -158,7 +158,7 @@ pub async fn update_task(
     ApiPath(id): ApiPath,
     req: Request,
 ) -> Result<Json<TaskDto>, ApiError> {
-    let token = auth.require(Scope::TasksWrite)?.clone();
+    let token = auth.require(Operation::UpdateTask)?.clone();
     let headers = req.headers().clone();
     let input: UpdateTask = parse_json(&headers, &read_body(req, &state).await?)?;
     valid_id(&id, "task")?;

@@ -17,6 +17,11 @@ fn token_info(t: &tokens::service::Authenticated, last_used_at: Option<Timestamp
         last_used_at: last_used_at.map(|e| e.rfc3339()),
         allowed_ips: None,
         projects: None,
+        task: t.task.as_ref().map(|b| TaskBindingDto {
+            task_id: b.task_id.clone(),
+            acting_for: b.subject_prefix.clone(),
+        }),
+        usage_remaining: t.usage_remaining,
     }
 }
 
@@ -24,14 +29,15 @@ fn token_info(t: &tokens::service::Authenticated, last_used_at: Option<Timestamp
 #[utoipa::path(get, path = "/api/auth/whoami", tag = "auth",
     responses((status = 200, body = WhoAmI), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn whoami(TokenAuth(token): TokenAuth) -> Json<WhoAmI> {
-    Json(WhoAmI {
+pub async fn whoami(auth: TokenAuth) -> Result<Json<WhoAmI>, ApiError> {
+    let token = auth.require(Operation::Whoami)?;
+    Ok(Json(WhoAmI {
         account: AccountRef {
             id: token.account_id.to_string(),
             email: token.account_email.clone(),
         },
-        token: token_info(&token, None),
-    })
+        token: token_info(token, None),
+    }))
 }
 
 /// The calling token: name, prefix, scopes, created, expires, last used.
@@ -40,8 +46,9 @@ pub async fn whoami(TokenAuth(token): TokenAuth) -> Json<WhoAmI> {
     security(("bearer" = [])))]
 pub async fn token_self(
     State(state): State<AppState>,
-    TokenAuth(token): TokenAuth,
+    auth: TokenAuth,
 ) -> Result<Json<TokenInfo>, ApiError> {
+    let token = auth.require(Operation::GetTokenInfo)?;
     let view = tokens::service::get(
         &state.db,
         token.account_id,
@@ -50,7 +57,7 @@ pub async fn token_self(
     )
     .await
     .map_err(|e| ApiError::db("token self", e))?;
-    let mut info = token_info(&token, view.as_ref().and_then(|v| v.last_used_at));
+    let mut info = token_info(token, view.as_ref().and_then(|v| v.last_used_at));
     info.allowed_ips = Some(token.allowed_ips.entries());
     info.projects = view.and_then(|v| v.projects).map(|ps| {
         ps.into_iter()
@@ -70,10 +77,24 @@ pub async fn token_self(
     security(("bearer" = [])))]
 pub async fn revoke_self(
     State(state): State<AppState>,
-    TokenAuth(token): TokenAuth,
+    auth: TokenAuth,
     ApiMeta(meta): ApiMeta,
 ) -> Result<StatusCode, ApiError> {
-    let base = token_event(crate::audit::AuditAction::TokenRevoked, &token, &meta);
+    let token = auth.require(Operation::RevokeOwnToken)?;
+    let base = token_event(crate::audit::AuditAction::TokenRevoked, token, &meta);
+    if token.task.is_some() {
+        tokens::task::manage::revoke(
+            &state.db,
+            &state.config.keys,
+            token.account_id,
+            tokens::task::manage::Which::One(&token.token_id),
+            "self_revoked",
+            &base,
+            Timestamp::now(),
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     if token.oauth {
         // An OAuth access token ends its whole grant (as RFC 7009 revocation does).
         crate::oauth::revocation::revoke(
@@ -116,15 +137,16 @@ pub async fn revoke_self(
     security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
-    TokenAuth(token): TokenAuth,
+    auth: TokenAuth,
     ApiMeta(meta): ApiMeta,
     req: Request,
 ) -> Result<Json<VerifyResponse>, ApiError> {
+    let token = auth.require(Operation::VerifyToken)?;
     let rate = state.limits.verify.check(&token.token_id);
     if rate.retry_after_secs.is_some() {
         let path = "/api/tokens/verify";
         return Err(crate::api::auth::token_rate_limited(
-            &state, &token, &meta, "verify", path, rate,
+            &state, token, &meta, "verify", path, rate,
         )
         .await);
     }

@@ -17,7 +17,7 @@ pub async fn list_worklogs(
     ApiPath(id): ApiPath,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<WorkLogList>, ApiError> {
-    let token = auth.require(Scope::TasksRead)?;
+    let token = auth.require(Operation::ListWorkLogs)?;
     let (limit, after) = page.resolve()?;
     valid_id(&id, "task")?;
     let page = tasks::service::logs_page(&state.db, &token.reach, &id, after.as_deref(), limit)
@@ -42,7 +42,7 @@ pub async fn create_worklog(
     ApiPath(id): ApiPath,
     req: Request,
 ) -> Response {
-    let (token, headers, body) = match scoped_body(&state, &auth, Scope::WorklogsWrite, req).await {
+    let (token, headers, body) = match scoped_body(&state, &auth, Operation::AddWorkLog, req).await {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };

@@ -6,6 +6,7 @@
 //! `oauth::revocation`, and answers in RFC 6749's shapes.
 
 mod authorize;
+mod exchange;
 mod register;
 mod revoke;
 mod token;

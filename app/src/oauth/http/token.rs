@@ -1,6 +1,7 @@
 //! `POST /oauth/token`: the form read once, then one branch per grant type
 //! (`authorization_code`: `oauth::flow::exchange`; `refresh_token`:
-//! `oauth::refresh::refresh`).
+//! `oauth::refresh::refresh`; token exchange: [`super::exchange`], which
+//! needs no `client_id`).
 
 use axum::{
     extract::State,
@@ -28,7 +29,11 @@ struct TokenForm {
 }
 
 /// `POST /oauth/token`.
-pub(super) async fn token(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+pub(super) async fn token(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, crate::web::BODY_LIMIT_BYTES).await else {
+        return OAuthError::new("invalid_request", "The body is too large.").into_response();
+    };
     let form: TokenForm = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
         Err(_) => {
@@ -39,6 +44,10 @@ pub(super) async fn token(State(state): State<AppState>, body: axum::body::Bytes
             .into_response()
         }
     };
+    if form.grant_type.as_deref() == Some(crate::tokens::task::GRANT_TYPE) {
+        let meta = crate::web::RequestMeta::of(&parts, &state.config.trust_proxy);
+        return super::exchange::exchange(&state, &meta, &body).await;
+    }
     let now = Timestamp::now();
     let missing = |f: &str| OAuthError::new("invalid_request", format!("{f} is required."));
     let Some(client_id) = form.client_id.as_deref() else {
@@ -87,7 +96,7 @@ pub(super) async fn token(State(state): State<AppState>, body: axum::body::Bytes
         }
         Some(_) => Err(OAuthError::new(
             "unsupported_grant_type",
-            "Only authorization_code and refresh_token.",
+            "Only authorization_code, refresh_token and token exchange (RFC 8693).",
         )),
         None => Err(missing("grant_type")),
     };

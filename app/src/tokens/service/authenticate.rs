@@ -9,7 +9,9 @@ use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::tokens::{
     allowlist::IpAllowlist,
     format::{self, FormatError},
-    last_use, Scope,
+    last_use,
+    operation::{Denied, Operation},
+    Scope,
 };
 use crate::{
     config::Config,
@@ -40,6 +42,20 @@ pub struct Authenticated {
     /// (restricted) the ones it lists. Pass this, not `account_id`, to the
     /// project and task services.
     pub reach: Reach,
+    /// A task-scoped token: its task and the subject it acts for.
+    pub task: Option<crate::tokens::task::authenticate::TaskBinding>,
+    /// The token holds a usage limit: its calls are counted.
+    pub limited: bool,
+    /// Calls left after this request, when limited (`bearer::check` sets it).
+    pub usage_remaining: Option<i64>,
+}
+
+impl Authenticated {
+    /// Whether this token may take `op`: its scopes, and a task token's
+    /// confinement ([`Operation::permits`]).
+    pub fn allow(&self, op: Operation) -> Result<(), Denied> {
+        op.permits(&self.scopes, self.task.is_some())
+    }
 }
 
 /// Why a bearer credential was refused (the audit log's `auth_failed` reasons).
@@ -148,6 +164,7 @@ async fn check(
         disabled_at,
         allowed_ips,
         projects_restricted,
+        usage_limited,
     } = row;
     // A rotated predecessor works until its grace ends or the successor is
     // first used, whichever comes first.
@@ -224,6 +241,9 @@ async fn check(
         new_ip,
         oauth: false,
         allowed_ips: IpAllowlist::from_stored(allowed_ips.as_deref()),
+        task: None,
+        limited: usage_limited != 0,
+        usage_remaining: None,
     }))
 }
 

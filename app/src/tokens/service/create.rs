@@ -2,7 +2,7 @@
 //! the insert under the account policy and active-token cap.
 
 use crate::audit::AuditAction;
-use crate::tokens::allowlist::IpAllowlist;
+use crate::tokens::{allowlist::IpAllowlist, limit::UsageLimit};
 
 use super::read::ACTIVE;
 use crate::tokens::{
@@ -54,6 +54,8 @@ pub struct NewToken {
     pub allowed_ips: IpAllowlist,
     /// The projects it reaches (`None`: every project of its owner).
     pub projects: Option<Vec<String>>,
+    /// Its usage limit (`None`: unlimited).
+    pub usage: Option<UsageLimit>,
 }
 
 /// A token's name (1-64 characters, trimmed, no control characters) and
@@ -122,7 +124,21 @@ impl NewToken {
             scopes,
             allowed_ips: IpAllowlist::default(),
             projects: None,
+            usage: None,
         })
+    }
+
+    /// Gives the token a usage limit (the form's three fields; an empty
+    /// limit: none).
+    pub fn limited(
+        mut self,
+        limit: Option<&str>,
+        refill_amount: Option<&str>,
+        refill_period: Option<&str>,
+    ) -> Result<Self, Fault> {
+        self.usage = UsageLimit::from_input(limit, refill_amount, refill_period)
+            .map_err(|m| Fault::invalid(Input::UsageLimit, m))?;
+        Ok(self)
     }
 
     /// Limits the token to `projects` of its owner (`None`: all of them);
@@ -231,8 +247,9 @@ pub async fn create(
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO api_tokens (id, account_id, name, description, prefix, token_hash, scopes, \
-             created_at, expires_at, allowed_ips, projects_restricted) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             created_at, expires_at, allowed_ips, projects_restricted, usage_limit, usage_remaining, \
+             usage_refill_amount, usage_refill_period, usage_refilled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $8)",
         )
         .bind(&id)
         .bind(owner.to_string())
@@ -245,6 +262,9 @@ pub async fn create(
         .bind(expires_at.map(Timestamp::millis))
         .bind(new.allowed_ips.to_stored())
         .bind(i64::from(new.projects.is_some()))
+        .bind(new.usage.map(|u| u.limit))
+        .bind(new.usage.and_then(|u| u.refill).map(|(a, _)| a))
+        .bind(new.usage.and_then(|u| u.refill).map(|(_, p)| p.as_str()))
         .execute(&mut *tx)
         .await?;
         if let Err(refused) =
@@ -260,7 +280,8 @@ pub async fn create(
             .detail("scopes", Scope::join(&new.scopes))
             .detail("expires_at", expires_at.map(|e| e.rfc3339()))
             .detail("allowed_ips", new.allowed_ips.to_stored())
-            .detail("projects", new.projects.as_ref().map(|p| p.join(" ")));
+            .detail("projects", new.projects.as_ref().map(|p| p.join(" ")))
+            .detail("usage_limit", new.usage.map(|u| u.describe()));
         crate::audit::chain::append(&mut tx, &config.keys, &[event], now).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(Ok(id))

@@ -64,12 +64,24 @@ pub async fn detail(
         now,
     )
     .await?;
+    let limit: Option<(Option<i64>, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT usage_limit, usage_remaining, usage_refill_amount, usage_refill_period \
+         FROM api_tokens WHERE id = $1 AND account_id = $2",
+    )
+    .bind(id)
+    .bind(owner.to_string())
+    .fetch_optional(db)
+    .await?;
+    let usage = limit.and_then(|(l, r, a, p)| crate::tokens::limit::from_row(l, r, a, p.as_deref()));
+    let task_tokens = crate::tokens::task::manage::live_for_subject(db, owner, id, now).await?;
     Ok(Some(TokenDetail {
         view,
         predecessor,
         successor,
         created_by,
         activity,
+        usage,
+        task_tokens,
     }))
 }
 

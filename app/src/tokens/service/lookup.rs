@@ -52,6 +52,8 @@ pub struct TokenRow {
     pub disabled_at: Option<i64>,
     pub allowed_ips: Option<String>,
     pub projects_restricted: i64,
+    /// 1: the token holds a usage limit.
+    pub usage_limited: i64,
 }
 
 type Answer = Result<Option<TokenRow>, sqlx::Error>;
@@ -200,7 +202,8 @@ static STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
                 "SELECT t.token_hash, t.id, t.account_id, t.name, t.prefix, t.scopes, t.created_at, \
                         t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip, t.rotated_to, \
                         t.rotated_from, t.grace_until, t.first_used_at, \
-                        s.first_used_at AS successor_used_at, a.email, a.disabled_at, t.allowed_ips, t.projects_restricted \
+                        s.first_used_at AS successor_used_at, a.email, a.disabled_at, t.allowed_ips, t.projects_restricted, \
+                        CASE WHEN t.usage_remaining IS NULL THEN 0 ELSE 1 END AS usage_limited \
                  FROM api_tokens t JOIN accounts a ON a.id = t.account_id \
                  LEFT JOIN api_tokens s ON s.id = t.rotated_to \
                  WHERE t.token_hash IN ({})",

@@ -170,6 +170,18 @@ pub async fn rotate(
         .bind(projects_restricted)
         .execute(&mut *tx)
         .await?;
+        // The successor carries on the usage limit where it stands: a
+        // rotation is not a way to a fresh budget.
+        sqlx::query(
+            "UPDATE api_tokens SET (usage_limit, usage_remaining, usage_refill_amount, \
+               usage_refill_period, usage_refilled_at) = \
+             (SELECT usage_limit, usage_remaining, usage_refill_amount, usage_refill_period, \
+               usage_refilled_at FROM api_tokens WHERE id = $2) WHERE id = $1",
+        )
+        .bind(&new_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO token_projects (token_id, project_id) \
              SELECT $1, project_id FROM token_projects WHERE token_id = $2",

@@ -6,7 +6,7 @@
 use crate::audit::AuditAction;
 
 use super::*;
-use crate::tokens::{allowlist::IpAllowlist, TokenView};
+use crate::tokens::{allowlist::IpAllowlist, limit::UsageLimit, TokenView};
 use crate::{
     audit::NewEvent,
     db::Db,
@@ -146,6 +146,50 @@ pub async fn set_allowlist(
     };
     let changed = run.await.map_err(|e| Fault::db("update token", e))?;
     changed_view(db, owner, id, changed, now, "allowlist").await
+}
+
+/// Sets (or with `None` clears) the usage limit of one of `owner`'s working
+/// API keys: its remaining calls start again at the limit.
+pub async fn set_usage_limit(
+    db: &Db,
+    keys: &crate::keys::Keyring,
+    owner: AccountId,
+    id: &str,
+    limit: Option<UsageLimit>,
+    base: &NewEvent,
+    now: Timestamp,
+) -> Result<TokenView, Fault> {
+    known_id(id)?;
+    let (amount, period) = match limit.and_then(|l| l.refill) {
+        Some((a, p)) => (Some(a), Some(p.as_str())),
+        None => (None, None),
+    };
+    let run = async {
+        let mut tx = db.begin().await?;
+        let changed: Option<(String, String)> = sqlx::query_as(
+            "UPDATE api_tokens SET usage_limit = $1, usage_remaining = $1, usage_refill_amount = $2, \
+             usage_refill_period = $3, usage_refilled_at = $4 \
+             WHERE id = $5 AND account_id = $6 AND revoked_at IS NULL RETURNING prefix, name",
+        )
+        .bind(limit.map(|l| l.limit))
+        .bind(amount)
+        .bind(period)
+        .bind(now.millis())
+        .bind(id)
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(changed) = changed else {
+            return Ok(false);
+        };
+        let event =
+            updated(base, owner, changed).detail("usage_limit", limit.map(|l| l.describe()));
+        crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(true)
+    };
+    let changed = run.await.map_err(|e| Fault::db("update token", e))?;
+    changed_view(db, owner, id, changed, now, "usage limit").await
 }
 
 /// The most projects one token may be restricted to.
