@@ -7,7 +7,9 @@
 # (end2end/mcp/ts_client.mjs): an API key reaching a tool error, and an
 # OAuth connection that sends no `state`; and the hosts' own CLIs (Claude
 # Code, Codex) reading the configurations /docs/mcp offers
-# (end2end/mcp/hosts.py). Called by .ci/test with BIN and PY set.
+# (end2end/mcp/hosts.py); a task-scoped token from `preqstation tokens
+# exchange` with the Python SDK and over stdio (end2end/mcp/task_token.py).
+# Called by .ci/test with BIN and PY set.
 set -euo pipefail
 : "${BIN:?BIN must point at the preqstation binary}"
 : "${PY:?PY must be the test venv python}"
@@ -48,6 +50,18 @@ S1=0
 BASE="$BASE" BACKEND_PORTS="$PORT_A,$PORT_B" PROXY_PORT="$PROXY" TOKEN="$TOKEN" READER_TOKEN="$READER" \
     REVOKED_TOKEN="$REVOKED" PROJECT="$PROJECT" BIN="$BIN" \
     timeout 300 "$PY" end2end/mcp/clients.py | tee "$DIR/clients.out" || S1=$?
+
+# Task-scoped tokens (issue 28): `preqstation tokens exchange`, then the SDK
+# with the task token over HTTP (through the proxy) and `preqstation mcp`.
+ORCHESTRATOR="$(new_token orchestrator "${DEFAULT[@]}" scope_tokens_delegate)"
+new_task() {
+    curl -fsS "$RPC_URL/api/tasks" -H "Authorization: Bearer $ORCHESTRATOR" -H 'Content-Type: application/json' \
+        -d "{\"project_id\":\"$PROJECT\",\"title\":\"$1\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+S5=0
+BASE="$BASE" DELEGATE_TOKEN="$ORCHESTRATOR" TASK="$(new_task 'for a sub-agent')" \
+    SECOND_TASK="$(new_task 'for another sub-agent')" BIN="$BIN" \
+    timeout 200 "$PY" end2end/mcp/task_token.py | tee "$DIR/task.out" || S5=$?
 
 # OAuth (issue 15): the SDK's OAuth client against a third instance on the
 # same database and keyring whose public URL is its own address (the issuer
@@ -100,11 +114,13 @@ read -r P1 F1 <<<"$(count 'MCP clients' "$DIR/clients.out")"
 read -r P2 F2 <<<"$(count 'OAuth client' "$DIR/oauth.out")"
 read -r P3 F3 <<<"$(count 'TS SDK client' "$DIR/ts.out")"
 read -r P4 F4 <<<"$(count 'Host configs' "$DIR/hosts.out")"
-P=$(( ${P1:-0} + ${P2:-0} + ${P3:-0} + ${P4:-0} ))
-F=$(( ${F1:-0} + ${F2:-0} + ${F3:-0} + ${F4:-0} ))
+read -r P5 F5 <<<"$(count 'Task token' "$DIR/task.out")"
+P=$(( ${P1:-0} + ${P2:-0} + ${P3:-0} + ${P4:-0} + ${P5:-0} ))
+F=$(( ${F1:-0} + ${F2:-0} + ${F3:-0} + ${F4:-0} + ${F5:-0} ))
 if [ -z "${P1:-}" ] || [ "$S1" != 0 ] && [ "${F1:-0}" = 0 ]; then F=$((F + 1)); fi
 if [ -z "${P2:-}" ] || [ "$S2" != 0 ] && [ "${F2:-0}" = 0 ]; then F=$((F + 1)); fi
 if [ -z "${P3:-}" ] || [ "$S3" != 0 ] && [ "${F3:-0}" = 0 ]; then F=$((F + 1)); fi
 if [ -z "${P4:-}" ] || [ "$S4" != 0 ] && [ "${F4:-0}" = 0 ]; then F=$((F + 1)); fi
+if [ -z "${P5:-}" ] || [ "$S5" != 0 ] && [ "${F5:-0}" = 0 ]; then F=$((F + 1)); fi
 echo "MCP clients: $P passed, $F failed"
 [ "$F" = 0 ]

@@ -186,6 +186,12 @@ bench_backend() { # name database_url
     R[$name.rss_after]="$(rss_mb "$SERVER")"
     read -r R[$name.tasks] R[$name.tasks_p50] R[$name.tasks_p99] \
         <<<"$(load "/api/tasks?project_id=$project&limit=50" "Authorization: Bearer $token")"
+    # A token with a usage limit pays one conditional write per call.
+    local limited
+    limited="$(COOKIE="$COOKIE" rpc tokens/create --data-urlencode name=limited --data-urlencode expiry=30 \
+        -d scope_tasks_read=on -d usage_limit=1000000000 | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+    read -r R[$name.limited] R[$name.limited_p50] R[$name.limited_p99] \
+        <<<"$(load /api/auth/whoami "Authorization: Bearer $limited")"
     if [ "$TOKENS" = 1 ]; then
         local have=0
         for n in 1000 100000 1000000; do
@@ -242,6 +248,8 @@ Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($CPU), $(awk '/MemTotal/ {print
 | whoami / healthz (P1: ≥ 0.5 SQLite, ≥ 0.4 PostgreSQL) | $(ratio "${R[SQLite.whoami]}" "${R[SQLite.healthz]}") | $(ratio "${R[PostgreSQL.whoami]}" "${R[PostgreSQL.healthz]}") |
 | \`pgbench -S\`, same clients (tps) | | $PGBENCH |
 | whoami / pgbench -S (P1b: ≥ 0.5) | | $(ratio "${R[PostgreSQL.whoami]}" "$PGBENCH") |
+| whoami with a usage limit (req/s; p99 ms) | ${R[SQLite.limited]} (${R[SQLite.limited_p99]}) | ${R[PostgreSQL.limited]} (${R[PostgreSQL.limited_p99]}) |
+| limited / unlimited whoami | $(ratio "${R[SQLite.limited]}" "${R[SQLite.whoami]}") | $(ratio "${R[PostgreSQL.limited]}" "${R[PostgreSQL.whoami]}") |
 | \`GET /api/tasks\`, page of 50 (req/s) | ${R[SQLite.tasks]} | ${R[PostgreSQL.tasks]} |
 | tasks / healthz (P3: ≥ 0.3) | $(ratio "${R[SQLite.tasks]}" "${R[SQLite.healthz]}") | $(ratio "${R[PostgreSQL.tasks]}" "${R[PostgreSQL.healthz]}") |
 | whoami latency p50 / p99 (P5) | ${R[SQLite.whoami_p50]} / ${R[SQLite.whoami_p99]} | ${R[PostgreSQL.whoami_p50]} / ${R[PostgreSQL.whoami_p99]} |

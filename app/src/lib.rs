@@ -12,7 +12,7 @@
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
 //! | [`auth`]      | setup, sign-in and sign-out rules: throttling, known devices, setup codes |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
-//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory |
+//! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory; what each operation needs; usage limits; task-scoped tokens (token exchange) |
 //! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
 //! | [`notifications`] | in-app and email notifications: event types, the outbox, preferences, SMTP |

@@ -54,7 +54,10 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     let mut form: Vec<(&str, String)> = vec![
         ("grant_type", app::tokens::task::GRANT_TYPE.into()),
         ("subject_token", subject.0.clone()),
-        ("subject_token_type", app::tokens::task::ACCESS_TOKEN_TYPE.into()),
+        (
+            "subject_token_type",
+            app::tokens::task::ACCESS_TOKEN_TYPE.into(),
+        ),
         ("authorization_details", details),
     ];
     if let Some(ttl) = flag(args, "--ttl") {
@@ -87,10 +90,15 @@ pub async fn run(args: &[String]) -> Result<(), String> {
         .json()
         .await
         .map_err(|_| format!("{base} did not answer with JSON ({status})"))?;
-    let Some(issued) = body["access_token"].as_str().filter(|_| status.is_success()) else {
+    let Some(issued) = body["access_token"]
+        .as_str()
+        .filter(|_| status.is_success())
+    else {
         return Err(format!(
             "the exchange was refused: {} ({})",
-            body["error_description"].as_str().unwrap_or("no description"),
+            body["error_description"]
+                .as_str()
+                .unwrap_or("no description"),
             body["error"].as_str().unwrap_or("error")
         ));
     };

@@ -220,7 +220,11 @@ pub async fn run() -> Result<(), String> {
         .filter_map(|s| serde_json::from_value(s.clone()).ok())
         .collect();
     remote.task_bound = reply.body["task"].is_object();
-    tracing::info!(scopes = remote.scopes.len(), task_bound = remote.task_bound, "serving MCP over stdio");
+    tracing::info!(
+        scopes = remote.scopes.len(),
+        task_bound = remote.task_bound,
+        "serving MCP over stdio"
+    );
 
     let running = McpServer::new(remote)
         .serve(rmcp::transport::stdio())

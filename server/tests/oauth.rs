@@ -30,7 +30,11 @@ async fn metadata_documents_and_the_mcp_challenge() {
     assert_eq!(as_meta["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(
         as_meta["grant_types_supported"],
-        json!(["authorization_code", "refresh_token"])
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
+        ])
     );
     assert_eq!(as_meta["response_types_supported"], json!(["code"]));
     assert_eq!(

@@ -44,7 +44,9 @@ pub enum ApiError {
     RateLimited(RateState),
     /// The token (or a task token's subject) has no calls left of its usage
     /// limit; a refill comes in `retry_after` seconds (`None`: never).
-    UsageExhausted { retry_after: Option<u64> },
+    UsageExhausted {
+        retry_after: Option<u64>,
+    },
     Unavailable,
     Internal,
 }

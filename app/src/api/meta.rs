@@ -175,7 +175,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         let mut actor = prefix.clone();
         if let Some(act) = act {
-            if let (Some(name), Some(subject)) = (act["act"]["name"].as_str(), act["act"]["sub"].as_str()) {
+            if let (Some(name), Some(subject)) =
+                (act["act"]["name"].as_str(), act["act"]["sub"].as_str())
+            {
                 actor = format!("{prefix} for {name} ({subject}…)");
             }
             event = event.detail("act", act);

@@ -64,7 +64,9 @@ impl UsageLimit {
         let number = |s: &str, what: &str| -> Result<i64, String> {
             match s.trim().parse::<i64>() {
                 Ok(n) if (1..=MAX_CALLS).contains(&n) => Ok(n),
-                _ => Err(format!("{what} must be a whole number from 1 to {MAX_CALLS}.")),
+                _ => Err(format!(
+                    "{what} must be a whole number from 1 to {MAX_CALLS}."
+                )),
             }
         };
         let Some(limit) = limit.map(str::trim).filter(|s| !s.is_empty()) else {
@@ -281,7 +283,10 @@ mod server {
     ) -> Result<Charge, sqlx::Error> {
         let mut payers = Vec::with_capacity(2);
         // A task token's page is its subject's.
-        let page = token.task.as_ref().map_or(token.token_id.as_str(), |t| &t.subject_id);
+        let page = token
+            .task
+            .as_ref()
+            .map_or(token.token_id.as_str(), |t| &t.subject_id);
         if token.limited {
             payers.push(Payer {
                 holder: match token.task {
@@ -392,7 +397,10 @@ mod server {
             assert_eq!(Timestamp(month).rfc3339(), "2026-12-01T00:00:00Z");
             assert_eq!(until_refill(Refill::Day, now), 72_948);
             let to_jan = until_refill(Refill::Month, now);
-            assert_eq!(Timestamp(now.millis() + to_jan as i64 * 1000).rfc3339(), "2027-01-01T00:00:00Z");
+            assert_eq!(
+                Timestamp(now.millis() + to_jan as i64 * 1000).rfc3339(),
+                "2027-01-01T00:00:00Z"
+            );
         }
 
         #[test]
@@ -406,10 +414,16 @@ mod server {
         #[test]
         fn input() {
             assert_eq!(UsageLimit::from_input(None, None, None), Ok(None));
-            assert_eq!(UsageLimit::from_input(Some(" "), None, Some("day")), Ok(None));
+            assert_eq!(
+                UsageLimit::from_input(Some(" "), None, Some("day")),
+                Ok(None)
+            );
             assert_eq!(
                 UsageLimit::from_input(Some("10"), None, Some("day")),
-                Ok(Some(UsageLimit { limit: 10, refill: Some((10, Refill::Day)) }))
+                Ok(Some(UsageLimit {
+                    limit: 10,
+                    refill: Some((10, Refill::Day))
+                }))
             );
             assert!(UsageLimit::from_input(Some("0"), None, None).is_err());
             assert!(UsageLimit::from_input(Some("x"), None, None).is_err());

@@ -87,7 +87,8 @@ pub async fn list_tasks(
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = ["tasks:write"])))]
 pub async fn create_task(State(state): State<AppState>, auth: TokenAuth, req: Request) -> Response {
-    let (token, headers, body) = match scoped_body(&state, &auth, Operation::CreateTask, req).await {
+    let (token, headers, body) = match scoped_body(&state, &auth, Operation::CreateTask, req).await
+    {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };

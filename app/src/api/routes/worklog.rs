@@ -42,7 +42,8 @@ pub async fn create_worklog(
     ApiPath(id): ApiPath,
     req: Request,
 ) -> Response {
-    let (token, headers, body) = match scoped_body(&state, &auth, Operation::AddWorkLog, req).await {
+    let (token, headers, body) = match scoped_body(&state, &auth, Operation::AddWorkLog, req).await
+    {
         Ok(parts) => parts,
         Err(e) => return e.into_response(),
     };

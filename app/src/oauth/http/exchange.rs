@@ -63,7 +63,9 @@ pub(super) async fn exchange(state: &AppState, meta: &RequestMeta, body: &[u8]) 
         .as_deref()
         .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
     {
-        return invalid(&format!("requested_token_type can only be {ACCESS_TOKEN_TYPE}."));
+        return invalid(&format!(
+            "requested_token_type can only be {ACCESS_TOKEN_TYPE}."
+        ));
     }
     let now = Timestamp::now();
     let call = bearer::Call {
@@ -72,7 +74,10 @@ pub(super) async fn exchange(state: &AppState, meta: &RequestMeta, body: &[u8]) 
         path: "/oauth/token",
         rotating: false,
         idempotency_key: None,
-        cost: state.config.usage_costs.cost(Some(Operation::ExchangeToken)),
+        cost: state
+            .config
+            .usage_costs
+            .cost(Some(Operation::ExchangeToken)),
     };
     let verdict = match bearer::check(state, Some(subject), &call, now).await {
         Ok(v) => v,
@@ -93,7 +98,13 @@ pub(super) async fn exchange(state: &AppState, meta: &RequestMeta, body: &[u8]) 
             ))
         }
     };
-    if state.limits.exchange.check(&token.token_id).retry_after_secs.is_some() {
+    if state
+        .limits
+        .exchange
+        .check(&token.token_id)
+        .retry_after_secs
+        .is_some()
+    {
         metrics::counter!("rate_limited_total", "limit" => "exchange").increment(1);
         return invalid("Too many exchanges for this subject token; retry in a minute.");
     }
@@ -125,9 +136,10 @@ pub(super) async fn exchange(state: &AppState, meta: &RequestMeta, body: &[u8]) 
                     Refusal::Scope(m) => ("invalid_scope", m),
                     Refusal::Target(m) => ("invalid_target", m),
                     Refusal::Task(m) => ("invalid_authorization_details", m),
-                    Refusal::Unavailable => {
-                        ("temporarily_unavailable", "The server is busy; try again.".into())
-                    }
+                    Refusal::Unavailable => (
+                        "temporarily_unavailable",
+                        "The server is busy; try again.".into(),
+                    ),
                 };
                 tracing::info!(subject = %token.prefix, code, "token exchange refused");
                 return OAuthError::new(code, description).into_response();

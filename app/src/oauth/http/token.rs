@@ -32,7 +32,11 @@ struct TokenForm {
 pub(super) async fn token(State(state): State<AppState>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = axum::body::to_bytes(body, crate::web::BODY_LIMIT_BYTES).await else {
-        return OAuthError::new("invalid_request", "The body is too large.").into_response();
+        return (
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            OAuthError::new("invalid_request", "The body is too large."),
+        )
+            .into_response();
     };
     let form: TokenForm = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,

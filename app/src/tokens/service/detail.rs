@@ -72,7 +72,8 @@ pub async fn detail(
     .bind(owner.to_string())
     .fetch_optional(db)
     .await?;
-    let usage = limit.and_then(|(l, r, a, p)| crate::tokens::limit::from_row(l, r, a, p.as_deref()));
+    let usage =
+        limit.and_then(|(l, r, a, p)| crate::tokens::limit::from_row(l, r, a, p.as_deref()));
     let task_tokens = crate::tokens::task::manage::live_for_subject(db, owner, id, now).await?;
     Ok(Some(TokenDetail {
         view,

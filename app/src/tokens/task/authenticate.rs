@@ -160,16 +160,21 @@ pub async fn authenticate(
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    if last_use::due(row.last_used_at, row.last_used_ip.as_deref(), ip, now.millis())
-        && recent.claim(&row.id, ip, now.millis())
+    if last_use::due(
+        row.last_used_at,
+        row.last_used_ip.as_deref(),
+        ip,
+        now.millis(),
+    ) && recent.claim(&row.id, ip, now.millis())
     {
-        let written =
-            sqlx::query("UPDATE task_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
-                .bind(now.millis())
-                .bind(ip)
-                .bind(&row.id)
-                .execute(db)
-                .await;
+        let written = sqlx::query(
+            "UPDATE task_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3",
+        )
+        .bind(now.millis())
+        .bind(ip)
+        .bind(&row.id)
+        .execute(db)
+        .await;
         if let Err(e) = written {
             recent.release(&row.id, ip);
             return Err(e);

@@ -79,10 +79,14 @@ fn task_id(details: Option<&str>) -> Result<String, Refusal> {
     let value: Value =
         serde_json::from_str(details).map_err(|_| bad("authorization_details is not JSON."))?;
     let [entry] = value.as_array().map(Vec::as_slice).unwrap_or_default() else {
-        return Err(bad("authorization_details must be an array of exactly one entry."));
+        return Err(bad(
+            "authorization_details must be an array of exactly one entry.",
+        ));
     };
     if entry["type"] != DETAILS_TYPE {
-        return Err(bad("The only authorization_details type is preqstation_task."));
+        return Err(bad(
+            "The only authorization_details type is preqstation_task.",
+        ));
     }
     let id = entry["task_id"].as_str().unwrap_or_default();
     uuid::Uuid::parse_str(id).map_err(|_| bad("task_id must be a task's id (a UUID)."))?;
@@ -176,8 +180,13 @@ pub async fn exchange(
         }
     };
     let scopes = scopes(request.scope, &subject.scopes)?;
-    let usage = UsageLimit::from_input(request.usage_limit, None, None).map_err(Refusal::Request)?;
-    let max_secs = policy::load(db_pool).await.map_err(db)?.task_token_max_minutes * 60;
+    let usage =
+        UsageLimit::from_input(request.usage_limit, None, None).map_err(Refusal::Request)?;
+    let max_secs = policy::load(db_pool)
+        .await
+        .map_err(db)?
+        .task_token_max_minutes
+        * 60;
     let mut ttl = match request.expires_in.map(str::trim) {
         None | Some("") => DEFAULT_TTL_SECS,
         Some(s) => match s.parse::<i64>() {
@@ -208,6 +217,11 @@ pub async fn exchange(
         "subject_token_id"
     };
     let mut tx = db_pool.begin().await.map_err(db)?;
+    // Serialises exchanges per owner (so the count below is exact) and makes
+    // this a writer from its first statement on SQLite.
+    crate::accounts::lock_row(&mut tx, subject.account_id)
+        .await
+        .map_err(db)?;
     let live: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) AS n FROM task_tokens WHERE {binding} = $1 AND revoked_at IS NULL AND expires_at > $2"
     ))

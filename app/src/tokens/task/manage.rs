@@ -93,9 +93,11 @@ pub async fn revoke(
     };
     let run = async {
         let mut tx = db.begin().await?;
+        crate::accounts::lock_row(&mut tx, owner).await?;
         let revoked: Vec<(String, String, String)> = sqlx::query_as(&format!(
             "UPDATE task_tokens SET revoked_at = $3, revoked_reason = $4 \
              WHERE account_id = $1 AND {condition} AND revoked_at IS NULL AND expires_at > $3 \
+               AND task_id NOT IN (SELECT id FROM tasks WHERE account_id = $1 AND status = 'done') \
              RETURNING prefix, subject_prefix, task_id"
         ))
         .bind(owner.to_string())
