@@ -764,12 +764,9 @@ async fn a_request_without_scope_never_gets_tokens_delegate() {
         .unwrap_or_default()
         .to_string();
     assert!(!challenge.contains("tokens:delegate"), "{challenge}");
-    assert_eq!(
-        app::oauth::flow::parse_scopes(None)
-            .unwrap()
-            .contains(&app::tokens::Scope::TokensDelegate),
-        false
-    );
+    assert!(!app::oauth::flow::parse_scopes(None)
+        .unwrap()
+        .contains(&app::tokens::Scope::TokensDelegate));
     assert!(app::oauth::flow::parse_scopes(Some("tokens:delegate"))
         .unwrap()
         .contains(&app::tokens::Scope::TokensDelegate));

@@ -9,6 +9,15 @@ use crate::{
     types::{AccountId, Timestamp},
 };
 
+/// A token's usage limit columns.
+#[derive(sqlx::FromRow)]
+struct LimitRow {
+    usage_limit: Option<i64>,
+    usage_remaining: Option<i64>,
+    usage_refill_amount: Option<i64>,
+    usage_refill_period: Option<String>,
+}
+
 /// Who created a token, from the entry that did.
 #[derive(sqlx::FromRow)]
 struct CreatorRow {
@@ -64,7 +73,7 @@ pub async fn detail(
         now,
     )
     .await?;
-    let limit: Option<(Option<i64>, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+    let limit: Option<LimitRow> = sqlx::query_as(
         "SELECT usage_limit, usage_remaining, usage_refill_amount, usage_refill_period \
          FROM api_tokens WHERE id = $1 AND account_id = $2",
     )
@@ -72,8 +81,14 @@ pub async fn detail(
     .bind(owner.to_string())
     .fetch_optional(db)
     .await?;
-    let usage =
-        limit.and_then(|(l, r, a, p)| crate::tokens::limit::from_row(l, r, a, p.as_deref()));
+    let usage = limit.and_then(|r| {
+        crate::tokens::limit::from_row(
+            r.usage_limit,
+            r.usage_remaining,
+            r.usage_refill_amount,
+            r.usage_refill_period.as_deref(),
+        )
+    });
     let task_tokens = crate::tokens::task::manage::live_for_subject(db, owner, id, now).await?;
     Ok(Some(TokenDetail {
         view,
