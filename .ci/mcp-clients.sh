@@ -59,7 +59,7 @@ new_task() {
         -d "{\"project_id\":\"$PROJECT\",\"title\":\"$1\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
 }
 S5=0
-BASE="$BASE" DELEGATE_TOKEN="$ORCHESTRATOR" TASK="$(new_task 'for a sub-agent')" \
+BASE="$RPC_URL" DELEGATE_TOKEN="$ORCHESTRATOR" TASK="$(new_task 'for a sub-agent')" \
     SECOND_TASK="$(new_task 'for another sub-agent')" BIN="$BIN" \
     timeout 200 "$PY" end2end/mcp/task_token.py | tee "$DIR/task.out" || S5=$?
 

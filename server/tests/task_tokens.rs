@@ -771,3 +771,52 @@ async fn a_request_without_scope_never_gets_tokens_delegate() {
         .unwrap()
         .contains(&app::tokens::Scope::TokensDelegate));
 }
+
+/// An OAuth access token may be the subject when its grant holds
+/// `tokens:delegate` (ticked on the consent page); a `client_id` sent must
+/// be its own client's; the task token dies with the grant.
+#[tokio::test]
+async fn an_oauth_subject_exchanges_and_its_task_token_ends_with_the_grant() {
+    use common::oauth;
+    let w = world().await;
+    let app = &w.app;
+    let client_id = oauth::client(app).await;
+    let scope = [("scope", "tasks:read tasks:write tokens:delegate")];
+    let res = oauth::get(app, &oauth::authorize_url(&client_id, &scope)).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let request = oauth::query_of(res.header("location").unwrap())["request"].clone();
+    let granted = ["tasks:read", "tasks:write", "tokens:delegate"];
+    let res = oauth::decide(app, &w.o, &request, "allow", &granted).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let code = oauth::query_of(res.header("location").unwrap())["code"].clone();
+    let res = oauth::exchange(app, &client_id, &code, oauth::VERIFIER).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let access = res.json()["access_token"].as_str().unwrap().to_string();
+
+    let foreign = exchange(
+        app,
+        &access,
+        &w.task,
+        &[("client_id", "https://elsewhere.example/c.json")],
+    )
+    .await;
+    assert_eq!(foreign.status, 401, "{}", foreign.body);
+    assert_eq!(foreign.json()["error"], "invalid_client");
+    let res = exchange(app, &access, &w.task, &[("client_id", &client_id)]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["scope"], "tasks:read tasks:write");
+    let tt = res.json()["access_token"].as_str().unwrap().to_string();
+    let me = api(app, "GET", "/api/auth/whoami", Some(&tt), None).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+
+    // The client revokes its grant (RFC 7009): the task token goes with it.
+    let res = oauth::post_form(
+        app,
+        "/oauth/revoke",
+        &[("token", &access), ("client_id", &client_id)],
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let me = api(app, "GET", "/api/auth/whoami", Some(&tt), None).await;
+    assert_eq!(me.status, 401, "{}", me.body);
+}
