@@ -8,45 +8,10 @@
 
 mod common;
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+use common::{
+    binary::{start, stop},
+    TestApp, ORIGIN,
 };
-
-use common::{TestApp, ORIGIN};
-
-struct Instance {
-    port: u16,
-    child: Child,
-}
-
-fn start(app: &TestApp) -> Instance {
-    let port = common::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
-        .arg("serve")
-        .env("DATABASE_URL", &app.database_url)
-        // The same data directory: the same keyring, as instances of one
-        // installation share it.
-        .env("PREQSTATION_DATA_DIR", app.dir.path())
-        .env("PREQSTATION_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PREQSTATION_PUBLIC_URL", ORIGIN)
-        .env("PREQSTATION_API_RATE_PER_IP", "1000000")
-        .env("PREQSTATION_API_RATE_PER_TOKEN", "1000000")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while common::raw_status(port, &get("/healthz", None)) != Some(200) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "instance did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Instance { port, child }
-}
 
 fn get(path: &str, cookie: Option<&str>) -> String {
     let cookie = cookie
@@ -93,20 +58,6 @@ fn create_token(port: u16, cookie: &str, name: &str) -> (String, String) {
         v["token"].as_str().unwrap().to_string(),
         v["view"]["id"].as_str().unwrap().to_string(),
     )
-}
-
-fn stop(mut i: Instance) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &i.child.id().to_string()])
-        .status();
-    let started = Instant::now();
-    while i.child.try_wait().ok().flatten().is_none() {
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = i.child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

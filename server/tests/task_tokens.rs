@@ -696,26 +696,13 @@ async fn the_audit_names_the_agent_and_the_token_it_acts_for() {
     )
     .await;
     assert_eq!(res.status, 200);
-    let traced = json!({
-        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "get_task", "arguments": {"id": w.task}, "_meta": {
-            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "io.modelcontextprotocol/clientInfo": {"name": "sub-agent", "version": "1.2.3"}
-        }}
+    let meta = json!({
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "io.modelcontextprotocol/clientInfo": {"name": "sub-agent", "version": "1.2.3"}
     });
-    let res = app
-        .send(
-            Request::post("/mcp")
-                .header("host", "127.0.0.1:3000")
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-11-25")
-                .header("authorization", format!("Bearer {tt}"))
-                .body(Body::from(traced.to_string()))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
+    let args = json!({"name": "get_task", "arguments": {"id": w.task}, "_meta": meta});
+    let res = mcp(app, &tt, "tools/call", args).await;
+    assert_eq!(res["result"]["isError"], false, "{res}");
     app.flush_audit().await;
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT actor_kind, actor, token_prefix, details FROM audit_events WHERE action = 'token_used' AND token_prefix LIKE 'preq_tt_%' ORDER BY seq",

@@ -6,56 +6,9 @@
 
 mod common;
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
-
 use axum::{body::Body, http::Request};
-use common::{form_encode, owner, TestApp, ORIGIN};
+use common::{binary::start, form_encode, owner, TestApp};
 use serde_json::json;
-
-struct Instance {
-    port: u16,
-    child: Child,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(app: &TestApp) -> Instance {
-    let port = common::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
-        .arg("serve")
-        .env("DATABASE_URL", &app.database_url)
-        .env("PREQSTATION_DATA_DIR", app.dir.path())
-        .env("PREQSTATION_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PREQSTATION_PUBLIC_URL", ORIGIN)
-        .env("PREQSTATION_API_RATE_PER_IP", "1000000")
-        .env("PREQSTATION_API_RATE_PER_TOKEN", "1000000")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while common::raw_status(
-        port,
-        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-    ) != Some(200)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "instance did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Instance { port, child }
-}
 
 fn whoami(token: &str) -> String {
     format!(

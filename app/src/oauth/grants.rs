@@ -253,23 +253,15 @@ pub async fn authenticate(
     };
     // Last use, for Connected apps: kept as API keys keep theirs (the same
     // interval and coalescer), so a burst of calls writes once.
-    let (last_ip, grant) = (row.last_used_ip.as_deref(), row.grant_id.as_str());
-    if last_use::due(row.last_used_at, last_ip, ip, now.millis())
-        && recent.claim(grant, ip, now.millis())
-    {
-        let written = sqlx::query(
-            "UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3",
-        )
-        .bind(now.millis())
-        .bind(ip)
-        .bind(grant)
-        .execute(db)
-        .await;
-        if let Err(e) = written {
-            recent.release(grant, ip);
-            return Err(e);
-        }
-    }
+    last_use::record(
+        db,
+        recent,
+        (last_use::Table::OauthGrants, &row.grant_id),
+        (row.last_used_at, row.last_used_ip.as_deref()),
+        ip,
+        now.millis(),
+    )
+    .await?;
     let reach = match row.projects_restricted {
         0 => crate::projects::Reach::all(account_id),
         _ => crate::projects::Reach::token(account_id, &row.grant_id),

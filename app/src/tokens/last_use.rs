@@ -15,6 +15,48 @@ pub fn due(last_used_at: Option<i64>, last_ip: Option<&str>, ip: Option<&str>, n
     ip_changed || last_used_at.is_none_or(|t| now - t >= LAST_USED_INTERVAL_MS)
 }
 
+/// Where a credential without a per-IP history keeps its last use.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    OauthGrants,
+    TaskTokens,
+}
+
+/// Records a use of credential `id` of `table`, last used at `last` (time
+/// and IP), from `ip`: when [`due`] and claimed on this instance; a failed
+/// write is released for the next request. (API keys keep their IPs too:
+/// `tokens::service::authenticate`.)
+pub async fn record(
+    db: &crate::db::Db,
+    recent: &RecentWrites,
+    (table, id): (Table, &str),
+    last: (Option<i64>, Option<&str>),
+    ip: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if !due(last.0, last.1, ip, now) || !recent.claim(id, ip, now) {
+        return Ok(());
+    }
+    let sql = match table {
+        Table::OauthGrants => {
+            "UPDATE oauth_grants SET last_used_at = $1, last_used_ip = $2 WHERE id = $3"
+        }
+        Table::TaskTokens => {
+            "UPDATE task_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3"
+        }
+    };
+    let written = sqlx::query(sql)
+        .bind(now)
+        .bind(ip)
+        .bind(id)
+        .execute(db)
+        .await;
+    if written.is_err() {
+        recent.release(id, ip);
+    }
+    written.map(|_| ())
+}
+
 /// The most (token, IP) pairs remembered; beyond it, expired ones are
 /// dropped, then all (which costs only repeated writes).
 const RECENT_MAX: usize = 10_000;

@@ -160,26 +160,15 @@ pub async fn authenticate(
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
-    if last_use::due(
-        row.last_used_at,
-        row.last_used_ip.as_deref(),
+    last_use::record(
+        db,
+        recent,
+        (last_use::Table::TaskTokens, &row.id),
+        (row.last_used_at, row.last_used_ip.as_deref()),
         ip,
         now.millis(),
-    ) && recent.claim(&row.id, ip, now.millis())
-    {
-        let written = sqlx::query(
-            "UPDATE task_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3",
-        )
-        .bind(now.millis())
-        .bind(ip)
-        .bind(&row.id)
-        .execute(db)
-        .await;
-        if let Err(e) = written {
-            recent.release(&row.id, ip);
-            return Err(e);
-        }
-    }
+    )
+    .await?;
     let subject_oauth = row.subject_grant_id.is_some();
     let subject_id = row
         .subject_token_id

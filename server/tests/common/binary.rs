@@ -1,0 +1,64 @@
+//! The real binary as a second (or third) instance over a test's database:
+//! the same data directory (so the same keyring), rate limits out of the
+//! way, started and checked healthy within 30 s, stopped with SIGTERM.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use super::{TestApp, ORIGIN};
+
+pub struct Instance {
+    pub port: u16,
+    pub child: Child,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `preqstation serve` on a free loopback port over `app`'s database.
+pub fn start(app: &TestApp) -> Instance {
+    let port = super::free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
+        .arg("serve")
+        .env("DATABASE_URL", &app.database_url)
+        .env("PREQSTATION_DATA_DIR", app.dir.path())
+        .env("PREQSTATION_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PREQSTATION_PUBLIC_URL", ORIGIN)
+        .env("PREQSTATION_API_RATE_PER_IP", "1000000")
+        .env("PREQSTATION_API_RATE_PER_TOKEN", "1000000")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let health = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    while super::raw_status(port, health) != Some(200) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "instance did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Instance { port, child }
+}
+
+/// SIGTERM, then up to 30 s for a clean exit (killed after that).
+pub fn stop(mut i: Instance) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &i.child.id().to_string()])
+        .status();
+    let started = Instant::now();
+    while i.child.try_wait().ok().flatten().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
