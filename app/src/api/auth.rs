@@ -122,12 +122,11 @@ impl FromRequestParts<AppState> for TokenAuth {
         let meta = RequestMeta::of(parts, &state.config.trust_proxy);
         let path = full_path(parts);
         let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let costs = &state.config.usage_costs;
         let cost = match parts.extensions.get::<CallCost>() {
             Some(c) => c.0,
-            None => state
-                .config
-                .usage_costs
-                .cost(route_operation(&parts.method, &path)),
+            None if costs.is_uniform() => 1,
+            None => costs.cost(route_operation(&parts.method, &path)),
         };
         let call = bearer::Call {
             meta: &meta,

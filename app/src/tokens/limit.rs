@@ -125,6 +125,12 @@ impl UsageCosts {
         Ok(UsageCosts(costs))
     }
 
+    /// No operation has a cost of its own: every call costs 1 (then the
+    /// doors need not work out which operation a request is).
+    pub fn is_uniform(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The cost of `op` (`None`: a call that is no one operation, e.g. an
     /// MCP `initialize`).
     pub fn cost(&self, op: Option<super::operation::Operation>) -> i64 {
