@@ -313,29 +313,71 @@ mod server {
         if payers.is_empty() {
             return Ok(Charge::Left(None));
         }
+        let postgres = crate::db::is_postgres(db);
+        if let ([payer], false) = (payers.as_slice(), postgres) {
+            // SQLite serialises its writes: one statement, no transaction
+            // (which would only add hand-offs to its worker).
+            let mut conn = db.acquire().await?;
+            let spent = spend(&mut conn, payer.holder, payer.id, cost, now).await?;
+            return settle(&mut conn, token, payer, spent, cost, now).await;
+        }
         let mut tx = db.begin().await?;
+        if postgres {
+            // The commit need not wait for the WAL's flush: the row lock keeps
+            // the count exact while PostgreSQL runs; a crash of PostgreSQL may
+            // give back the calls of its last moment (wal_writer_delay, 200 ms
+            // by default). Without this, every limited call waits for an fsync.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut left = None;
         for payer in &payers {
             match spend(&mut tx, payer.holder, payer.id, cost, now).await? {
-                Spent::Left { remaining, limit } => {
-                    left = left.or(Some(remaining));
-                    if crossed_tenth(remaining, limit, cost) {
-                        let low = (NoticeKind::UsageLow, Some(remaining), false);
-                        notify(&mut tx, token, payer, low, now).await?;
-                    }
-                }
                 Spent::Exhausted { retry_after } => {
                     // Nothing is spent: the other payer's share rolls back.
                     tx.rollback().await?;
                     let mut conn = db.acquire().await?;
-                    let out = (NoticeKind::UsageExhausted, None, retry_after.is_some());
-                    notify(&mut conn, token, payer, out, now).await?;
-                    return Ok(Charge::Exhausted { retry_after });
+                    let spent = Spent::Exhausted { retry_after };
+                    return settle(&mut conn, token, payer, spent, cost, now).await;
+                }
+                spent => {
+                    if let Charge::Left(now_left) =
+                        settle(&mut tx, token, payer, spent, cost, now).await?
+                    {
+                        left = left.or(now_left);
+                    }
                 }
             }
         }
         tx.commit().await?;
         Ok(Charge::Left(left))
+    }
+
+    /// One payer's outcome: the calls left (and a notice on crossing 10 %),
+    /// or its exhaustion (and a notice).
+    async fn settle(
+        conn: &mut sqlx::AnyConnection,
+        token: &crate::tokens::service::Authenticated,
+        payer: &Payer<'_>,
+        spent: Spent,
+        cost: i64,
+        now: Timestamp,
+    ) -> Result<Charge, sqlx::Error> {
+        match spent {
+            Spent::Left { remaining, limit } => {
+                if crossed_tenth(remaining, limit, cost) {
+                    let low = (NoticeKind::UsageLow, Some(remaining), false);
+                    notify(conn, token, payer, low, now).await?;
+                }
+                Ok(Charge::Left(Some(remaining)))
+            }
+            Spent::Exhausted { retry_after } => {
+                let out = (NoticeKind::UsageExhausted, None, retry_after.is_some());
+                notify(conn, token, payer, out, now).await?;
+                Ok(Charge::Exhausted { retry_after })
+            }
+        }
     }
 
     async fn notify(
