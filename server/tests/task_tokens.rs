@@ -796,6 +796,23 @@ async fn an_oauth_subject_exchanges_and_its_task_token_ends_with_the_grant() {
     let me = api(app, "GET", "/api/auth/whoami", Some(&tt), None).await;
     assert_eq!(me.status, 200, "{}", me.body);
 
+    // The connected app's page lists it.
+    let apps = app
+        .call("oauth/connected-apps", &[], Some(&w.o.cookie))
+        .await
+        .json();
+    let grant = apps[0]["id"].as_str().unwrap().to_string();
+    let page = app
+        .call("oauth/app-detail", &[("id", &grant)], Some(&w.o.cookie))
+        .await
+        .json();
+    assert_eq!(
+        page["task_tokens"].as_array().map(Vec::len),
+        Some(1),
+        "{page}"
+    );
+    assert_eq!(page["task_tokens"][0]["prefix"], &tt[..12]);
+
     // The client revokes its grant (RFC 7009): the task token goes with it.
     let res = oauth::post_form(
         app,

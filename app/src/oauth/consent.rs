@@ -41,6 +41,10 @@ pub struct AppDetail {
     pub app: ConnectedApp,
     pub projects: Option<Vec<crate::tokens::TokenProject>>,
     pub activity: crate::tokens::usage::Activity,
+    /// The live task-scoped tokens its access tokens were exchanged for.
+    #[serde(default)]
+    pub task_tokens: Vec<crate::tokens::task::TaskTokenView>,
+    pub now: crate::types::Timestamp,
 }
 
 #[server(prefix = "/rpc", endpoint = "oauth/consent-info")]
@@ -137,20 +141,23 @@ fn app_of(g: super::grants::GrantView) -> ConnectedApp {
 pub async fn get_app_detail(id: String) -> Result<AppDetail, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_session()?;
-    let found = super::activity::detail(
-        &cx.state.db,
-        me.user.id,
-        id.trim(),
-        crate::types::Timestamp::now(),
-    )
-    .await
-    .map_err(|e| AppError::db("connected app", e))?;
+    let now = crate::types::Timestamp::now();
+    let found = super::activity::detail(&cx.state.db, me.user.id, id.trim(), now)
+        .await
+        .map_err(|e| AppError::db("connected app", e))?;
     let (grant, projects, activity) =
         found.ok_or_else(|| AppError::NotFound("No such connected app.".into()))?;
+    let app = app_of(grant);
+    let task_tokens =
+        crate::tokens::task::manage::live_for_subject(&cx.state.db, me.user.id, &app.id, now)
+            .await
+            .map_err(|e| AppError::db("connected app", e))?;
     Ok(AppDetail {
-        app: app_of(grant),
+        app,
         projects,
         activity,
+        task_tokens,
+        now,
     })
 }
 

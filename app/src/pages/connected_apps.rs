@@ -121,14 +121,16 @@ fn AppTable(
 pub fn AppPage() -> impl IntoView {
     let params = use_params_map();
     let revoke = ServerAction::<RevokeApp>::new();
+    let task_revoke = ServerAction::<crate::rpc::token_limits::RevokeTaskTokens>::new();
     let detail = Resource::new(
         move || {
             (
                 params.read().get("id").unwrap_or_default(),
                 revoke.version().get(),
+                task_revoke.version().get(),
             )
         },
-        |(id, _)| crate::oauth::consent::get_app_detail(id),
+        |(id, _, _)| crate::oauth::consent::get_app_detail(id),
     );
     view! {
         <p class="text-sm"><a href="/settings/connected-apps" class="text-indigo-700 hover:underline">"Connected apps"</a></p>
@@ -141,6 +143,7 @@ pub fn AppPage() -> impl IntoView {
                             Some(ps) => ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
                         };
                         let id = d.app.id.clone();
+                        let subject = d.app.id.clone();
                         view! {
                             <Title text=format!("{} · Connected apps · Preqstation", d.app.client_name)/>
                             <div class="mt-1 flex flex-wrap items-start justify-between gap-4">
@@ -161,6 +164,7 @@ pub fn AppPage() -> impl IntoView {
                             </dl>
                             <h2 class="mt-8 text-lg font-semibold">"Usage"</h2>
                             <crate::pages::token_page::ActivityView activity=d.activity/>
+                            <crate::pages::token_limits::TaskTokens subject=subject tokens=d.task_tokens now=d.now action=task_revoke/>
                         }.into_any()
                     }
                     Err(e) => view! {
