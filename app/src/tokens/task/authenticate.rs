@@ -95,9 +95,9 @@ const SELECT: &str = "SELECT c.id, c.account_id, c.prefix, c.task_id, c.subject_
      WHERE c.token_hash = $1";
 
 impl Row {
-    /// Why the token no longer works, if it does not: its own revocation,
-    /// its account, its task done, or its subject ended.
-    fn ended(&self, now: Timestamp) -> Option<&'static str> {
+    /// Whether the token no longer works: its own revocation, its account
+    /// disabled, its task done, or its subject ended.
+    fn ended(&self, now: Timestamp) -> bool {
         let subject_ended = match (&self.subject_token_id, &self.subject_grant_id) {
             (Some(_), _) => {
                 self.key_revoked_at.is_some()
@@ -106,15 +106,10 @@ impl Row {
             }
             _ => self.grant_found == 0 || self.grant_revoked_at.is_some(),
         };
-        if self.revoked_at.is_some() || self.disabled_at.is_some() {
-            Some("revoked")
-        } else if self.task_status == "done" {
-            Some("task_done")
-        } else if subject_ended {
-            Some("subject_ended")
-        } else {
-            None
-        }
+        self.revoked_at.is_some()
+            || self.disabled_at.is_some()
+            || self.task_status == "done"
+            || subject_ended
     }
 }
 
@@ -141,7 +136,7 @@ pub async fn authenticate(
         return Ok(Err(AuthFailure::Unknown));
     };
     let (prefix, account) = (row.prefix.clone(), row.account_id.clone());
-    if row.ended(now).is_some() {
+    if row.ended(now) {
         return Ok(Err(AuthFailure::Revoked {
             prefix,
             account,
