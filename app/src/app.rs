@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/setup") view=SetupPage/>
                 <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/login/two-factor") view=crate::pages::login_two_factor::TwoFactorPage/>
                 <Route path=path!("/oauth/consent") view=crate::pages::consent::ConsentPage/>
                 <ParentRoute path=path!("") view=DashboardLayout>
                     <Route path=path!("") view=Home/>
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/api-keys/:id") view=crate::pages::token_page::TokenPage/>
                     <Route path=path!("/settings/policies") view=PoliciesPage/>
                     <Route path=path!("/settings/account") view=AccountPage/>
+                    <Route path=path!("/settings/security") view=crate::pages::security::SecurityPage/>
                     <Route path=path!("/admin/accounts") view=AdminAccountsPage/>
                     <Route path=path!("/admin/credentials") view=crate::pages::admin_credentials::AdminCredentialsPage/>
                     <Route path=path!("/admin/accounts/:id/apps") view=crate::pages::connected_apps::AccountAppsPage/>

@@ -13,6 +13,8 @@ use std::{
 
 /// Default idle timeout of a session (seed 001: `Max-Age=86400`).
 pub const DEFAULT_SESSION_MAX_AGE_SECS: i64 = 86_400;
+/// Sudo mode lasts 15 minutes, as GitHub's does.
+pub const DEFAULT_SUDO_WINDOW_SECS: i64 = 15 * 60;
 /// Default absolute lifetime of a session, however active it is.
 pub const DEFAULT_SESSION_ABSOLUTE_SECS: i64 = 7 * 86_400;
 
@@ -46,6 +48,9 @@ pub struct Config {
     pub session_max_age_secs: i64,
     /// Absolute session lifetime, seconds (`PREQSTATION_SESSION_ABSOLUTE_LIFETIME`).
     pub session_absolute_secs: i64,
+    /// How long a confirmed password or second factor unlocks sensitive
+    /// actions (sudo mode), seconds (`PREQSTATION_SUDO_WINDOW`, default 900).
+    pub sudo_window_secs: i64,
     /// Proxies whose forwarding header is believed
     /// (`PREQSTATION_TRUST_PROXY`: addresses or CIDRs; `true` = loopback),
     /// and that one header (`PREQSTATION_TRUST_PROXY_HEADER`, required with it).
@@ -212,6 +217,11 @@ impl Config {
             public_url,
             session_max_age_secs,
             session_absolute_secs,
+            sudo_window_secs: parse_positive(
+                &get,
+                "PREQSTATION_SUDO_WINDOW",
+                DEFAULT_SUDO_WINDOW_SECS,
+            )?,
             trust_proxy,
             login_max_failures_per_account: parse_positive(
                 &get,
@@ -284,6 +294,7 @@ impl Config {
             public_url: "http://127.0.0.1:3000".into(),
             session_max_age_secs: DEFAULT_SESSION_MAX_AGE_SECS,
             session_absolute_secs: DEFAULT_SESSION_ABSOLUTE_SECS,
+            sudo_window_secs: DEFAULT_SUDO_WINDOW_SECS,
             trust_proxy: Default::default(),
             login_max_failures_per_account: 10,
             login_max_failures_per_ip: 50,

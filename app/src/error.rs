@@ -47,6 +47,11 @@ pub enum AppError {
     /// The request itself could not be decoded or sent.
     #[error("{0}")]
     Request(String),
+    /// A sensitive action, and the session has not confirmed the password or
+    /// a second factor recently (sudo mode): the page asks, then sends the
+    /// same request again.
+    #[error("{0}")]
+    SudoRequired(String),
 }
 
 impl AppError {
@@ -99,6 +104,7 @@ impl AppError {
             AppError::Unavailable => 503,
             AppError::Internal => 500,
             AppError::Request(_) => 400,
+            AppError::SudoRequired(_) => 403,
         }
     }
 }
@@ -173,6 +179,9 @@ pub fn form_field(input: Input) -> &'static str {
         Input::NewPassword => "new_password",
         Input::Role => "role",
         Input::SetupCode => "setup_code",
+        Input::Code => "code",
+        Input::PasskeyName => "passkey_name",
+        Input::SudoProof => "sudo_proof",
         Input::TokenName | Input::ProjectName => "name",
         Input::TokenDescription | Input::ProjectDescription | Input::TaskDescription => {
             "description"

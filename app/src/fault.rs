@@ -48,6 +48,12 @@ pub enum Input {
     NewPassword,
     Role,
     SetupCode,
+    // The second factor and sudo mode.
+    /// An authenticator or recovery code.
+    Code,
+    PasskeyName,
+    /// The password or code that confirms a sensitive action (sudo mode).
+    SudoProof,
     // Tokens.
     TokenName,
     TokenDescription,

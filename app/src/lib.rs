@@ -10,8 +10,9 @@
 //! | module        | what it owns |
 //! |---------------|--------------|
 //! | [`accounts`]  | accounts, email and password policy, password hashing |
-//! | [`auth`]      | setup, sign-in and sign-out rules: throttling, known devices, setup codes |
-//! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions |
+//! | [`auth`]      | setup, sign-in and sign-out rules: throttling, known devices, setup codes, the second step, sudo mode |
+//! | [`second_factor`] | authenticator app (TOTP), passkeys, recovery codes, the half-signed-in state, the policy requiring one |
+//! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions, sudo mode's time |
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory; what each operation needs; usage limits; task-scoped tokens (token exchange) |
 //! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
@@ -62,6 +63,7 @@ pub mod overview;
 pub mod pages;
 pub mod projects;
 pub mod rpc;
+pub mod second_factor;
 pub mod sessions;
 pub mod tasks;
 pub mod tokens;

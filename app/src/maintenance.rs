@@ -42,6 +42,8 @@ pub struct Swept {
     pub expiry_warnings: u64,
     /// Notifications past their 90 days, interrupted or skipped emails.
     pub notifications: crate::notifications::outbox::Swept,
+    /// Half-signed-in states and passkey ceremonies past their 5 minutes.
+    pub auth_challenges: u64,
 }
 
 /// A token whose expiry passed and was not recorded yet.
@@ -186,6 +188,7 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
         + crate::tokens::usage::trim_ips(&state.db).await?;
     done.usage_days = crate::audit::calls::purge_before(&state.db, cutoff.millis()).await?;
     done.task_tokens = crate::tokens::task::manage::sweep(&state.db, now).await?;
+    done.auth_challenges = crate::second_factor::challenge::sweep(&state.db, now).await?;
     done.oauth = crate::oauth::grants::sweep(&state.db, now).await?
         + crate::oauth::clients::sweep(&state.db, now).await?;
     state.limits.retain_recent();

@@ -27,6 +27,7 @@ struct SummaryRow {
     disabled_at: Option<i64>,
     sessions: i64,
     tokens: i64,
+    two_factor_at: Option<i64>,
 }
 
 /// Every account, oldest first, with its active session and token counts.
@@ -36,7 +37,7 @@ pub async fn list(
     idle_cutoff: Timestamp,
 ) -> Result<Vec<AccountSummary>, sqlx::Error> {
     let rows: Vec<SummaryRow> = sqlx::query_as(
-        "SELECT a.id, a.email, a.role, a.created_at, a.disabled_at, \
+        "SELECT a.id, a.email, a.role, a.created_at, a.disabled_at, a.two_factor_at, \
            (SELECT COUNT(*) FROM sessions s WHERE s.account_id = a.id AND s.revoked_at IS NULL \
               AND s.last_seen_at > $2 AND s.absolute_expires_at > $1) AS sessions, \
            (SELECT COUNT(*) FROM api_tokens t WHERE t.account_id = a.id AND t.revoked_at IS NULL \
@@ -57,6 +58,7 @@ pub async fn list(
             disabled_at: r.disabled_at.map(Timestamp),
             active_sessions: r.sessions,
             active_tokens: r.tokens,
+            two_factor: r.two_factor_at.is_some(),
         })
         .collect())
 }

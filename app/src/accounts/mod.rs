@@ -31,6 +31,8 @@ pub struct AccountSummary {
     pub disabled_at: Option<Timestamp>,
     pub active_sessions: i64,
     pub active_tokens: i64,
+    /// A second factor is on.
+    pub two_factor: bool,
 }
 
 /// Passwords shorter than this are refused (ASVS 5.0 6.2.1).

@@ -43,6 +43,16 @@ vocabulary! {
         TaskTokenIssued => "task_token_issued",
         TaskTokenRevoked => "task_token_revoked",
         UsageExhausted => "usage_exhausted",
+        TwoFactorEnabled => "two_factor_enabled",
+        TwoFactorDisabled => "two_factor_disabled",
+        TwoFactorReset => "two_factor_reset",
+        SecondFactorFailed => "second_factor_failed",
+        RecoveryCodeUsed => "recovery_code_used",
+        RecoveryCodesRegenerated => "recovery_codes_regenerated",
+        PasskeyAdded => "passkey_added",
+        PasskeyRemoved => "passkey_removed",
+        PasskeyCounterRegressed => "passkey_counter_regressed",
+        SudoConfirmed => "sudo_confirmed",
     }
 }
 

@@ -19,6 +19,16 @@ use super::{
 /// The one message for a failed sign-in, whether the email exists or not.
 pub const BAD_CREDENTIALS: &str = "Incorrect email or password.";
 
+/// What a right password leads to.
+pub enum LoginOutcome {
+    SignedIn(SignedIn),
+    /// The account has a second factor: the browser gets this cookie value
+    /// (it names the half-signed-in state) and is asked for the factor.
+    SecondFactor {
+        cookie: String,
+    },
+}
+
 /// A new session and the secret for its cookie, and the known-device
 /// cookie value to set (sign-in only).
 pub struct SignedIn {
@@ -93,7 +103,7 @@ pub async fn setup(
         email: account.email,
         role: account.role,
     };
-    start_session(state, meta, &user, false, now).await
+    start_session(state, meta, &user, false, None, now).await
 }
 
 /// Reserves one attempt against `keys`, or answers 429 with the real wait.
@@ -126,9 +136,36 @@ async fn release(state: &AppState, r: throttle::Reservation) -> Result<(), Fault
         .map_err(|e| Fault::db("sign-in throttle release", e))
 }
 
+/// Runs `check` under the throttle: the attempt is reserved first, a
+/// failure (`Ok(false)`) keeps it, a success or an error releases it.
+/// Passwords and second-factor codes share the buckets (per account or known
+/// device, and per IP).
+pub async fn throttled<F>(
+    state: &AppState,
+    keys: &[throttle::Key],
+    input: Input,
+    what: &str,
+    now: Timestamp,
+    check: F,
+) -> Result<bool, Fault>
+where
+    F: std::future::Future<Output = Result<bool, Fault>>,
+{
+    let reservation = reserve(state, keys, input, what, now).await?;
+    match check.await {
+        Ok(false) => {
+            reservation.keep();
+            Ok(false)
+        }
+        other => {
+            release(state, reservation).await?;
+            other
+        }
+    }
+}
+
 /// Checks `password` against the account's (or a dummy) hash under the
-/// throttle: the attempt is reserved first, a failure keeps it, a success or
-/// a busy hasher releases it.
+/// throttle.
 pub async fn check_password(
     state: &AppState,
     keys: &[throttle::Key],
@@ -137,31 +174,14 @@ pub async fn check_password(
     stored: Option<String>,
     now: Timestamp,
 ) -> Result<bool, Fault> {
-    let reservation = reserve(state, keys, input, "sign-in attempts", now).await?;
-    let stored = match stored {
-        Some(h) => h,
-        None => match accounts::password::dummy_hash().await {
-            Ok(h) => h,
-            Err(e) => {
-                release(state, reservation).await?;
-                return Err(e.into());
-            }
-        },
-    };
-    match accounts::password::verify(Password::new(password), stored).await {
-        Ok(true) => {
-            release(state, reservation).await?;
-            Ok(true)
-        }
-        Ok(false) => {
-            reservation.keep();
-            Ok(false)
-        }
-        Err(e) => {
-            release(state, reservation).await?;
-            Err(e.into())
-        }
-    }
+    throttled(state, keys, input, "sign-in attempts", now, async move {
+        let stored = match stored {
+            Some(h) => h,
+            None => accounts::password::dummy_hash().await?,
+        };
+        Ok(accounts::password::verify(Password::new(password), stored).await?)
+    })
+    .await
 }
 
 /// The throttle keys for a password check by a signed-in account: its known
@@ -188,8 +208,10 @@ pub fn throttle_keys(
 }
 
 /// Checks credentials (throttled per account, or per known device, and per
-/// IP) and starts a session. `device` is the request's verified device
-/// cookie; the answer carries the device cookie to set.
+/// IP) and starts a session, or, when the account has a second factor, a
+/// half-signed-in state that [`super::second_step`] completes. `device` is
+/// the request's verified device cookie; a session's answer carries the
+/// device cookie to set.
 pub async fn login(
     state: &AppState,
     meta: &RequestMeta,
@@ -197,7 +219,7 @@ pub async fn login(
     password: String,
     device: Option<KnownDevice>,
     now: Timestamp,
-) -> Result<SignedIn, Fault> {
+) -> Result<LoginOutcome, Fault> {
     if password.is_empty() {
         return Err(Fault::invalid(Input::Password, "Enter your password."));
     }
@@ -233,6 +255,21 @@ pub async fn login(
             return Err(Fault::invalid(Input::Password, BAD_CREDENTIALS));
         }
     };
+    // Without this account's known-device cookie the browser is new to us:
+    // the owner is told (GitHub's "new sign-in" email).
+    let new_device = device.is_none();
+    if crate::second_factor::service::is_on(&state.db, account.id)
+        .await
+        .map_err(|e| Fault::db("login second factor", e))?
+    {
+        // The failures are cleared only once the second factor is given, so
+        // a known password cannot reset the budget for guessing codes.
+        let cookie =
+            crate::second_factor::challenge::begin_sign_in(&state.db, account.id, new_device, now)
+                .await?;
+        tracing::info!(account = %account.id, "password accepted; second factor asked");
+        return Ok(LoginOutcome::SecondFactor { cookie });
+    }
     throttle::clear(&state.db, &keys[0])
         .await
         .map_err(|e| Fault::db("login throttle clear", e))?;
@@ -241,12 +278,23 @@ pub async fn login(
         email: account.email,
         role: account.role,
     };
-    // Without this account's known-device cookie the browser is new to us:
-    // the owner is told (GitHub's "new sign-in" email).
-    let new_device = device.is_none();
-    let mut signed_in = start_session(state, meta, &user, new_device, now).await?;
-    // A fresh device cookie at every sign-in (a known device's failures were
-    // just cleared, so nothing is lost by a new id).
+    Ok(LoginOutcome::SignedIn(
+        finish_sign_in(state, meta, &user, new_device, None, now).await?,
+    ))
+}
+
+/// Starts the session of a complete sign-in, with a fresh known-device
+/// cookie (a known device's failures were just cleared, so nothing is lost
+/// by a new id). `factor` names the second factor, if one was given.
+pub(super) async fn finish_sign_in(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &CurrentUser,
+    new_device: bool,
+    factor: Option<&str>,
+    now: Timestamp,
+) -> Result<SignedIn, Fault> {
+    let mut signed_in = start_session(state, meta, user, new_device, factor, now).await?;
     signed_in.device = super::device::issue(&state.config.keys, user.id);
     Ok(signed_in)
 }
@@ -256,6 +304,7 @@ async fn start_session(
     meta: &RequestMeta,
     user: &CurrentUser,
     new_device: bool,
+    factor: Option<&str>,
     now: Timestamp,
 ) -> Result<SignedIn, Fault> {
     // The session and its login_succeeded entry commit together.
@@ -280,6 +329,10 @@ async fn start_session(
         .detail("session", &session.id_hash[..12])
         .detail("new_device", new_device)
         .from_request(meta);
+        let event = match factor {
+            Some(f) => event.detail("second_factor", f),
+            None => event,
+        };
         let event = match new_device {
             true => {
                 let mut notice = crate::notifications::outbox::Notice::new(

@@ -1,13 +1,17 @@
 //! Small building blocks shared by the pages: form fields with their error
 //! line, the centred card of the sign-in pages, banners, a modal dialog
-//! ([`Dialog`]), the data table of the dashboard's lists ([`table`]) and a
-//! credential's calls chart ([`usage_chart`]).
+//! ([`Dialog`]), the data table of the dashboard's lists ([`table`]), a
+//! credential's calls chart ([`usage_chart`]), sudo mode's dialog ([`sudo`])
+//! and the browser side of passkeys ([`passkey`]).
 
+pub mod passkey;
+pub mod sudo;
 pub mod table;
 pub mod usage_chart;
 
 use leptos::prelude::*;
 
+pub use sudo::{SudoForm, SudoGate};
 pub use table::{Column, DataTable};
 
 /// A labelled input with its error message directly below it.

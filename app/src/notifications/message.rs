@@ -133,6 +133,47 @@ pub fn render(kind: NoticeKind, d: &Details) -> Message {
             next: "If this was not you, end that session and change your password now.".into(),
             link: Some(("/settings/sessions".into(), "Open sessions".into())),
         },
+        NoticeKind::TwoFactorEnabled => Message {
+            title: match d.reason.as_deref() {
+                Some(what) => format!("A second factor was added: {what}"),
+                None => "Two-factor authentication was turned on".into(),
+            },
+            text: format!("Your account now asks for a second factor at sign-in; this one was added {}.", when_and_where(d)),
+            next: "Keep your recovery codes somewhere safe. If this was not you, change your password and ask an administrator to reset the second factor.".into(),
+            link: Some(("/settings/security".into(), "Open security settings".into())),
+        },
+        NoticeKind::TwoFactorDisabled => Message {
+            title: match d.by.as_deref() {
+                Some(_) => "An administrator reset your two-factor authentication".into(),
+                None => "Two-factor authentication was turned off".into(),
+            },
+            text: format!(
+                "{} removed the second factor of your account (authenticator app, passkeys and recovery codes) {}. Sign-in now asks only for the password.",
+                d.by.clone().unwrap_or_else(|| "You".into()),
+                when_and_where(d)
+            ),
+            next: "Set up a second factor again in Settings > Security. If you did not ask for this, change your password now.".into(),
+            link: Some(("/settings/security".into(), "Open security settings".into())),
+        },
+        NoticeKind::RecoveryCodeUsed => Message {
+            title: "A recovery code was used".into(),
+            text: format!(
+                "A recovery code of your account was used {}; {} left.",
+                when_and_where(d),
+                d.count.unwrap_or(0)
+            ),
+            next: "If this was you, consider regenerating your codes. If not, change your password and regenerate them now.".into(),
+            link: Some(("/settings/security".into(), "Open security settings".into())),
+        },
+        NoticeKind::PasskeyCloned => Message {
+            title: format!("Passkey “{}” was refused: its counter went back", d.reason.clone().unwrap_or_default()),
+            text: format!(
+                "A sign-in {} presented the passkey with a signature counter lower than the last one seen. The authenticator may have been copied.",
+                when_and_where(d)
+            ),
+            next: "If you did not restore or copy this authenticator, remove the passkey and change your password.".into(),
+            link: Some(("/settings/security".into(), "Open security settings".into())),
+        },
         NoticeKind::PasswordChanged => Message {
             title: "Your password was changed".into(),
             text: format!("The password of your account was changed {}. Your other sessions were ended.", when_and_where(d)),

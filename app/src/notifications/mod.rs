@@ -50,6 +50,10 @@ vocabulary! {
         AccountCreated => "account_created",
         UsageLow => "usage_low",
         UsageExhausted => "usage_exhausted",
+        TwoFactorEnabled => "two_factor_enabled",
+        TwoFactorDisabled => "two_factor_disabled",
+        RecoveryCodeUsed => "recovery_code_used",
+        PasskeyCloned => "passkey_cloned",
     }
 }
 
@@ -90,6 +94,12 @@ impl NoticeKind {
             Self::AccountCreated => "A new account was created (administrators)",
             Self::UsageLow => "A token has 10 % of its usage limit left",
             Self::UsageExhausted => "A token used up its usage limit",
+            Self::TwoFactorEnabled => "Two-factor authentication was turned on, or a passkey added",
+            Self::TwoFactorDisabled => {
+                "Two-factor authentication was turned off or reset by an administrator"
+            }
+            Self::RecoveryCodeUsed => "A recovery code was used to sign in",
+            Self::PasskeyCloned => "A passkey's counter went back (it may have been copied)",
         }
     }
 

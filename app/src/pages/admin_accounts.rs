@@ -16,9 +16,11 @@ pub fn AdminAccountsPage() -> impl IntoView {
     let create = ServerAction::<CreateAccount>::new();
     let disable = ServerAction::<SetAccountDisabled>::new();
     let invalidate = ServerAction::<InvalidateAccount>::new();
+    let reset = ServerAction::<crate::rpc::security::ResetTwoFactor>::new();
     let accounts = Resource::new(
         move || {
             (
+                reset.version().get(),
                 create.version().get(),
                 disable.version().get(),
                 invalidate.version().get(),
@@ -34,11 +36,17 @@ pub fn AdminAccountsPage() -> impl IntoView {
             .get()
             .and_then(|r| r.err())
             .or_else(|| invalidate.value().get().and_then(|r| r.err()))
+            .or_else(|| reset.value().get().and_then(|r| r.err()))
+            .filter(|e| !matches!(e, crate::error::AppError::SudoRequired(_)))
             .map(|e| e.to_string())
     };
     let invalidated = move || invalidate.value().get().and_then(|r| r.ok());
     view! {
         <Title text="Accounts · Preqstation"/>
+        <crate::components::SudoGate action=create/>
+        <crate::components::SudoGate action=disable/>
+        <crate::components::SudoGate action=invalidate/>
+        <crate::components::SudoGate action=reset/>
         <h1 class="text-2xl font-semibold">"Accounts"</h1>
         <p class="mt-1 max-w-2xl text-sm text-slate-600">
             "Each account has its own tokens, projects and audit trail. Administrators also manage accounts and policies."
@@ -52,7 +60,7 @@ pub fn AdminAccountsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4 text-sm text-slate-500">"Loading accounts…"</p> }>
             {move || Suspend::new(async move {
                 match accounts.await {
-                    Ok(list) => view! { <AccountTable list=list disable=disable invalidate=invalidate/> }.into_any(),
+                    Ok(list) => view! { <AccountTable list=list disable=disable invalidate=invalidate reset=reset/> }.into_any(),
                     Err(e) => crate::components::refusal(e),
                 }
             })}
@@ -104,11 +112,14 @@ fn AccountTable(
     list: Vec<AccountSummary>,
     disable: ServerAction<SetAccountDisabled>,
     invalidate: ServerAction<InvalidateAccount>,
+    reset: ServerAction<crate::rpc::security::ResetTwoFactor>,
 ) -> impl IntoView {
     let row = move |a: AccountSummary| {
         let disabled = a.disabled_at.is_some();
         let id = a.id.clone();
         let id2 = a.id.clone();
+        let id3 = a.id.clone();
+        let two_factor = a.two_factor;
         view! {
             <tr class=ROW data-account=a.email.clone()>
                 <td class="px-4 py-2">{a.email.clone()}</td>
@@ -130,6 +141,12 @@ fn AccountTable(
                             <input type="hidden" name="id" value=id/>
                             <button type="submit" class="text-sm text-slate-700 hover:underline">"End sessions and tokens"</button>
                         </ActionForm>
+                        {two_factor.then(|| view! {
+                            <ActionForm action=reset>
+                                <input type="hidden" name="id" value=id3/>
+                                <button type="submit" class="text-sm text-slate-700 hover:underline">"Reset two-factor"</button>
+                            </ActionForm>
+                        })}
                         <ActionForm action=disable>
                             <input type="hidden" name="id" value=id2/>
                             <input type="hidden" name="disabled" value=if disabled { "false" } else { "true" }/>

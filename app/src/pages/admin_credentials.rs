@@ -40,6 +40,7 @@ pub fn AdminCredentialsPage() -> impl IntoView {
     });
     let select = "rounded-md border border-slate-300 bg-white px-2 py-1 text-sm";
     view! {
+        <crate::components::SudoGate action=revoke/>
         <Title text="Credentials · Preqstation"/>
         <h1 class="text-2xl font-semibold">"Credentials"</h1>
         <p class="mt-1 max-w-2xl text-sm text-slate-600">

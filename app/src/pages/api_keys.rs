@@ -69,6 +69,8 @@ pub fn ApiKeysPage() -> impl IntoView {
 
     view! {
         <Title text="API Keys · Preqstation"/>
+        <crate::components::SudoGate action=create/>
+        <crate::components::SudoGate action=rotate/>
         <div class="flex items-start justify-between gap-4">
             <div>
                 <h1 class="text-2xl font-semibold">"API Keys"</h1>

@@ -3,7 +3,8 @@
 //! limited to a selection), Allow or Deny.
 //! A plain form POST to `/oauth/decision`, so the browser follows the
 //! redirect back to the client; the page's CSP allows that one origin in
-//! `form-action` (web::headers).
+//! `form-action` (web::headers). Allow needs sudo mode: outside it the
+//! decision comes back here with `sudo=1` and the page asks first.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,9 +19,22 @@ pub fn ConsentPage() -> impl IntoView {
         move || query.read().get("request").unwrap_or_default(),
         consent_info,
     );
+    // `/oauth/decision` sent the Allow back: the session is not in sudo mode.
+    let sudo = RwSignal::new(query.read_untracked().get("sudo").is_some());
     view! {
         <Title text="Connect an application · Preqstation"/>
         <main class="mx-auto max-w-lg px-4 py-10">
+            <Show when=move || sudo.get()>
+                <section class="mb-6 rounded-lg border border-amber-200 bg-amber-50 p-6" data-sudo="">
+                    <h2 class="text-lg font-semibold">"Confirm it is you"</h2>
+                    <p class="mt-1 text-sm text-amber-900">
+                        "Connecting an application is a sensitive action. Confirm your password or a code, then choose Allow again."
+                    </p>
+                    <div class="mt-4">
+                        <crate::components::SudoForm done=move |()| sudo.set(false)/>
+                    </div>
+                </section>
+            </Show>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match info.await {

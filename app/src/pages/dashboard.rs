@@ -130,6 +130,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
             {link("/settings/notifications", "Notifications")}
             {link("/settings/audit-logs", "Audit Logs")}
             {link("/settings/account", "Account")}
+            {link("/settings/security", "Security")}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let admin = matches!(user.await, Ok(Some(u)) if u.is_admin());

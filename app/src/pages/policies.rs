@@ -24,6 +24,7 @@ pub fn PoliciesPage() -> impl IntoView {
     let policy = Resource::new(move || update.version().get(), |_| get_token_policy());
     view! {
         <Title text="Policies · Preqstation"/>
+        <crate::components::SudoGate action=update/>
         <h1 class="text-2xl font-semibold">"Token policies"</h1>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -41,7 +42,7 @@ pub fn PoliciesPage() -> impl IntoView {
                     .into_any();
                 }
                 match policy.await {
-                    Ok(p) => view! { <PolicyForm action=update policy=p/> }.into_any(),
+                    Ok(p) => view! { <PolicyForm action=update policy=p/> <TwoFactorPolicy/> }.into_any(),
                     Err(e) => view! { <p class="mt-4 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -168,6 +169,48 @@ fn PolicyForm(action: ServerAction<UpdateTokenPolicy>, policy: TokenPolicy) -> i
                     </div>
                 </div>
             </ActionForm>
+        </section>
+    }
+}
+
+/// The administrators' second-factor policy: require it for every account.
+#[component]
+fn TwoFactorPolicy() -> impl IntoView {
+    use crate::rpc::security::{security_policy, UpdateSecurityPolicy};
+    let update = ServerAction::<UpdateSecurityPolicy>::new();
+    let current = Resource::new(move || update.version().get(), |_| security_policy());
+    let err = move || {
+        update
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| match e {
+                crate::error::AppError::SudoRequired(_) => None,
+                e => e.general(),
+            })
+    };
+    view! {
+        <crate::components::SudoGate action=update/>
+        <section class="mt-8 max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+            <h2 class="text-lg font-semibold">"Two-factor authentication"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "When required, accounts without a second factor are sent to set one up after signing in; their API keys keep working."
+            </p>
+            <crate::components::FormAlert message=Signal::derive(err)/>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let on = current.await.unwrap_or(false);
+                    view! {
+                        <ActionForm action=update>
+                            <label class="mt-3 flex items-center gap-2 text-sm">
+                                <input type="checkbox" name="require_two_factor" value="on" checked=on/>
+                                "Require two-factor authentication for every account"
+                            </label>
+                            <button type="submit" class="mt-3 rounded-md bg-indigo-700 px-4 py-2 text-sm font-semibold text-white hover:bg-indigo-800">"Save"</button>
+                        </ActionForm>
+                    }
+                })}
+            </Transition>
         </section>
     }
 }

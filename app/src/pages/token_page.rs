@@ -84,6 +84,10 @@ pub fn TokenPage() -> impl IntoView {
         }
     });
     view! {
+        <crate::components::SudoGate action=actions.allowlist/>
+        <crate::components::SudoGate action=actions.projects/>
+        <crate::components::SudoGate action=actions.rotate/>
+        <crate::components::SudoGate action=actions.usage_limit/>
         <p class="text-sm"><A href="/settings/api-keys" attr:class="text-indigo-700 hover:underline">"API Keys"</A></p>
         {move || shown.get().map(|c| view! { <NewTokenPanel created=c on_done=move || shown.set(None)/> })}
         <Transition fallback=|| view! { <p class="mt-4 text-sm text-slate-500">"Loading token…"</p> }>

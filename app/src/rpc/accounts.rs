@@ -132,6 +132,7 @@ pub async fn create_account(
 ) -> Result<String, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let admin_id = require_admin(&cx)?;
+    cx.require_sudo()?;
     let role = Role::parse(role.trim())
         .ok_or_else(|| AppError::field("role", "Choose admin or member."))?;
     let new = NewAccount::validate(&email, password.take(), role).map_err(Fault::from)?;
@@ -158,6 +159,7 @@ pub async fn create_account(
 pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let admin_id = require_admin(&cx)?;
+    cx.require_sudo()?;
     let target = parse_account_id(&id)?;
     let disabled = match disabled.as_str() {
         "true" => true,
@@ -191,6 +193,7 @@ pub async fn set_account_disabled(id: String, disabled: String) -> Result<(), Ap
 pub async fn invalidate_account(id: String) -> Result<String, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let admin_id = require_admin(&cx)?;
+    cx.require_sudo()?;
     let target = parse_account_id(&id)?;
     let ended = admin::invalidate(
         &cx.state.db,

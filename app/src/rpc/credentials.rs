@@ -57,6 +57,7 @@ pub async fn admin_revoke_credential(
 ) -> Result<Credential, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = crate::rpc::accounts::require_admin(&cx)?;
+    cx.require_sudo()?;
     let kind = CredentialKind::parse(kind.trim())
         .ok_or_else(|| AppError::NotFound("No such credential.".into()))?;
     let base = cx.event(

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod credentials;
 pub mod notifications;
 pub mod projects;
+pub mod security;
 pub mod sessions;
 pub mod tasks;
 pub mod token_limits;

@@ -20,7 +20,7 @@ pub async fn set_token_usage_limit(
     usage_refill_period: Option<String>,
 ) -> Result<TokenView, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
+    let me = cx.require_sudo()?;
     let limit = crate::tokens::limit::UsageLimit::from_input(
         usage_limit.as_deref(),
         usage_refill_amount.as_deref(),

@@ -91,7 +91,7 @@ pub async fn create_token(
     usage_refill_period: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
+    let me = cx.require_sudo()?;
     let checked = [
         (scope_projects_read, Scope::ProjectsRead),
         (scope_tasks_read, Scope::TasksRead),
@@ -185,7 +185,7 @@ pub async fn revoke_preview(id: String) -> Result<u64, AppError> {
 #[server(prefix = "/rpc", endpoint = "tokens/rotate")]
 pub async fn rotate_token(id: String, grace: String) -> Result<CreatedToken, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
+    let me = cx.require_sudo()?;
     let grace = service::Grace::parse(&grace)
         .ok_or_else(|| AppError::field("grace", "Choose how long the old token keeps working."))?;
     let base = cx.event(
@@ -230,7 +230,7 @@ pub async fn update_token_policy(
     task_token_max: Option<String>,
 ) -> Result<TokenPolicy, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
+    let me = cx.require_sudo()?;
     if !me.user.is_admin() {
         return Err(AppError::Forbidden(
             "Only administrators can change token policies.".into(),
@@ -306,7 +306,7 @@ pub async fn set_token_label(
 #[server(prefix = "/rpc", endpoint = "tokens/allowlist")]
 pub async fn set_token_allowlist(id: String, allowed_ips: String) -> Result<TokenView, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
+    let me = cx.require_sudo()?;
     let allowed = crate::tokens::allowlist::IpAllowlist::from_input(Some(&allowed_ips))?;
     let base = cx.event(
         crate::audit::AuditAction::TokenUpdated,
@@ -335,7 +335,7 @@ pub async fn set_token_projects(
     project_ids: Option<Vec<String>>,
 ) -> Result<TokenView, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
-    let me = cx.require_session()?;
+    let me = cx.require_sudo()?;
     let base = cx.event(
         crate::audit::AuditAction::TokenUpdated,
         crate::audit::Outcome::Success,

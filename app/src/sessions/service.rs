@@ -39,9 +39,22 @@ pub struct AuthSession {
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub absolute_expires_at: Timestamp,
+    /// When this session last confirmed the password or a second factor
+    /// (sign-in counts): sensitive actions need it within the sudo window.
+    pub sudo_at: Option<Timestamp>,
+    /// The administrators require a second factor and this account has none:
+    /// every page but enrolment sends it there.
+    pub must_enrol: bool,
 }
 
 impl AuthSession {
+    /// Whether the session confirmed the password or a second factor within
+    /// the last `window_secs` (sudo mode).
+    pub fn in_sudo(&self, now: Timestamp, window_secs: i64) -> bool {
+        self.sudo_at
+            .is_some_and(|at| at <= now && now < at.plus_secs(window_secs))
+    }
+
     /// Seconds the cookie should live from `now`: the idle timeout, but never
     /// past the absolute limit.
     pub fn cookie_max_age(&self, now: Timestamp, policy: SessionPolicy) -> i64 {
@@ -70,10 +83,14 @@ where
         created_at: now,
         last_seen_at: now,
         absolute_expires_at: now.plus_secs(policy.absolute_secs),
+        // Signing in is a confirmation: the first minutes are in sudo mode.
+        sudo_at: Some(now),
+        // The middleware reads it with the next request.
+        must_enrol: false,
     };
     sqlx::query(
         "INSERT INTO sessions (id_hash, public_id, account_id, created_at, last_seen_at, \
-         absolute_expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+         absolute_expires_at, ip, user_agent, sudo_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $4)",
     )
     .bind(&session.id_hash)
     .bind(session.public_id.to_string())
@@ -103,10 +120,13 @@ struct AuthRow {
     last_seen_at: i64,
     absolute_expires_at: i64,
     revoked_at: Option<i64>,
+    sudo_at: Option<i64>,
     account_id: String,
     email: String,
     role: String,
     disabled_at: Option<i64>,
+    two_factor_at: Option<i64>,
+    require_two_factor: i64,
 }
 
 /// Looks up the session a verified cookie names. `None` when it does not
@@ -122,9 +142,11 @@ pub async fn authenticate(
     let id_hash = secret.id_hash();
     let row: Option<AuthRow> = sqlx::query_as(
         "SELECT s.public_id, s.created_at, s.last_seen_at, s.absolute_expires_at, s.revoked_at, \
-                a.id AS account_id, a.email, a.role, a.disabled_at \
+                s.sudo_at, a.id AS account_id, a.email, a.role, a.disabled_at, a.two_factor_at, \
+                p.require_two_factor \
          FROM sessions s JOIN accounts a ON a.id = s.account_id \
-         WHERE s.id_hash = $1",
+              CROSS JOIN security_policy p \
+         WHERE s.id_hash = $1 AND p.id = 1",
     )
     .bind(&id_hash)
     .fetch_optional(db)
@@ -159,6 +181,8 @@ pub async fn authenticate(
         created_at: Timestamp(row.created_at),
         last_seen_at: last_seen,
         absolute_expires_at: absolute,
+        sudo_at: row.sudo_at.map(Timestamp),
+        must_enrol: row.require_two_factor != 0 && row.two_factor_at.is_none(),
     };
 
     let mut renewed = false;
@@ -290,4 +314,22 @@ pub async fn list_active(
 
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
+}
+
+/// Marks the session `id_hash` of `account` as confirmed now (sudo mode).
+pub async fn mark_sudo(
+    db: &Db,
+    account: AccountId,
+    id_hash: &str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET sudo_at = $1 WHERE id_hash = $2 AND account_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(id_hash)
+    .bind(account.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -28,7 +28,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use headers::CspNonce;
 pub use meta::RequestMeta;
-pub use session::{safe_next, MaybeSession};
+pub use session::{percent_encode, safe_next, MaybeSession};
 pub use sfn::ServerFnContext;
 
 use crate::{

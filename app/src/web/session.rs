@@ -21,6 +21,9 @@ use crate::{
 #[derive(Debug, Clone, Default)]
 pub struct MaybeSession(pub Option<AuthSession>);
 
+/// Where an account without a required second factor is sent.
+pub const ENROL_PAGE: &str = "/settings/security";
+
 /// Paths that never look at the session cookie.
 fn skips_session(path: &str) -> bool {
     path == "/healthz"
@@ -73,7 +76,14 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
 
     let is_page_view = matches!(*req.method(), Method::GET | Method::HEAD);
     if is_page_view {
-        let guard = page_guard(&state, &path, req.uri().query(), session.is_some()).await;
+        let guard = match &session {
+            // Administrators require a second factor and this account has
+            // none: every dashboard page but enrolment sends it there.
+            Some(s) if s.must_enrol && is_protected_page(&path) && path != ENROL_PAGE => {
+                Ok(Some(format!("{ENROL_PAGE}?required=1")))
+            }
+            _ => page_guard(&state, &path, req.uri().query(), session.is_some()).await,
+        };
         match guard {
             Ok(Some(to)) => {
                 let mut res = Redirect::to(&to).into_response();
@@ -119,6 +129,9 @@ async fn page_guard(
 ) -> Result<Option<String>, sqlx::Error> {
     if path == "/setup" {
         return Ok(state.is_set_up().await?.then(|| "/login".to_string()));
+    }
+    if path == "/login/two-factor" && signed_in {
+        return Ok(Some("/".into()));
     }
     if path == "/login" {
         if !state.is_set_up().await? {
@@ -166,7 +179,7 @@ pub fn safe_next(next: &str) -> String {
 }
 
 /// Percent-encodes a local path for the `next` parameter, keeping `/` readable.
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     const KEEP: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
         .remove(b'/')

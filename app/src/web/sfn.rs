@@ -57,11 +57,48 @@ impl ServerFnContext {
         crate::sessions::named_cookie(self.cookies.as_deref()?, name).map(str::to_string)
     }
 
-    /// The signed-in session, or `Unauthorized`.
+    /// The signed-in session, or `Unauthorized`; `Forbidden` while the
+    /// administrators require a second factor this account has not set up.
     pub fn require_session(&self) -> Result<&AuthSession, AppError> {
+        let s = self.require_session_allowing_enrolment()?;
+        if s.must_enrol {
+            return Err(AppError::Forbidden(
+                "Your administrators require two-factor authentication: set it up in Settings > \
+                 Security first."
+                    .into(),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// The signed-in session, also one that must still set up a second
+    /// factor (the Security page's own functions, sudo, sign-out).
+    pub fn require_session_allowing_enrolment(&self) -> Result<&AuthSession, AppError> {
         self.session
             .as_ref()
             .ok_or_else(|| AppError::Unauthorized("Your session has ended. Sign in again.".into()))
+    }
+
+    /// The signed-in session in sudo mode (it confirmed the password or a
+    /// second factor within the window), or `SudoRequired`: every sensitive
+    /// server function calls this.
+    pub fn require_sudo(&self) -> Result<&AuthSession, AppError> {
+        let s = self.require_session()?;
+        self.sudo_of(s)
+    }
+
+    /// [`Self::require_sudo`] for the Security page (enrolment included).
+    pub fn require_sudo_allowing_enrolment(&self) -> Result<&AuthSession, AppError> {
+        let s = self.require_session_allowing_enrolment()?;
+        self.sudo_of(s)
+    }
+
+    fn sudo_of<'a>(&self, s: &'a AuthSession) -> Result<&'a AuthSession, AppError> {
+        if crate::auth::sudo::is_fresh(&self.state, s, crate::types::Timestamp::now()) {
+            Ok(s)
+        } else {
+            Err(AppError::SudoRequired(crate::auth::sudo::NEEDED.into()))
+        }
     }
 
     /// An audit event acted by the signed-in session (or anonymous), with

@@ -141,6 +141,16 @@ pub async fn consent(State(state): State<AppState>, req: Request) -> Response {
     };
     let form = ConsentForm::parse(&body);
     let now = Timestamp::now();
+    // Approving a connected app is a sensitive action (sudo mode): outside
+    // the window the request stays parked and the consent page asks for the
+    // password or a code first.
+    if form.decision == "allow" && !crate::auth::sudo::is_fresh(&state, &session, now) {
+        return Redirect::to(&format!(
+            "/oauth/consent?request={}&sudo=1",
+            crate::web::percent_encode(&form.request)
+        ))
+        .into_response();
+    }
     let pending = match flow::take(&state.db, &form.request, now).await {
         Ok(Some(p)) => p,
         Ok(None) => {
