@@ -5,7 +5,7 @@
 //! their components, the server functions (`rpc`, `oauth/consent.rs`) and
 //! their error type (`error::AppError`, whose messages name form fields),
 //! the OAuth endpoints (`oauth/http/`, `oauth/discovery.rs`) and the
-//! audit export download (`audit/export.rs`). The domain (accounts, auth,
+//! audit export download (`audit/export.rs`). The domain (accounts, auth, second_factor,
 //! tokens, oauth, audit, sessions, projects, tasks, keys, db, and the plain
 //! types the doors hand it: `request`, `types`, `crypto`, `fault`) is judged
 //! file by file: a `use` line or an inline path (`crate::web::...`,
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 const DOMAIN: &[&str] = &[
     "accounts",
     "auth",
+    "second_factor",
     "tokens",
     "oauth",
     "audit",

@@ -111,6 +111,18 @@ fn a_fresh_instance_prints_its_setup_code_to_stdout_and_a_private_file_only() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Drain both pipes while waiting: a debug log fills a pipe's 64 KiB
+    // (every migration statement) and would block the server before it
+    // writes the file.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let file = data.path().join("setup-code");
     let started = Instant::now();
     while !file.exists() {
@@ -127,19 +139,7 @@ fn a_fresh_instance_prints_its_setup_code_to_stdout_and_a_private_file_only() {
     assert_eq!(code.len(), 23, "{code}");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let (mut out, mut err) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (out, err) = (out.join().unwrap(), err.join().unwrap());
     assert_eq!(out.matches(&code).count(), 1, "printed once: {out}");
     assert!(!err.contains(&code), "not in the log");
     assert!(

@@ -21,7 +21,7 @@ pub fn LoginPage() -> impl IntoView {
     // (its form-action allows the client's redirect origin; this page's
     // does not, and Chromium holds the consent form's redirect to it).
     Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(_))) {
+        if matches!(action.value().get(), Some(Ok(true))) {
             let target = next();
             if target.starts_with("/oauth/") {
                 if let Some(w) = web_sys::window() {

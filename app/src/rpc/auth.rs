@@ -45,13 +45,15 @@ pub async fn setup(
     Ok(())
 }
 
-/// Signs in with email and password. Always a fresh session id.
+/// Signs in with email and password. Always a fresh session id. Answers
+/// `true` when signed in, `false` when the second step follows (the browser
+/// is sent to `/login/two-factor`).
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(
     email: String,
     password: FormSecret,
     next: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     use crate::{types::Timestamp, web::ServerFnContext};
     let cx = ServerFnContext::get()?;
     let signed_in = match service::login(
@@ -94,6 +96,7 @@ pub async fn login(
         service::LoginOutcome::SignedIn(signed_in) => {
             set_session(&cx, signed_in).await?;
             leptos_axum::redirect(&crate::web::safe_next(next.as_deref().unwrap_or("/")));
+            Ok(true)
         }
         service::LoginOutcome::SecondFactor { cookie } => {
             cx.set_cookie(&pending_cookie(&cookie, crate::second_factor::PENDING_SECS));
@@ -102,9 +105,9 @@ pub async fn login(
                 "/login/two-factor?next={}",
                 crate::web::percent_encode(&next)
             ));
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 /// The cookie naming a half-signed-in state (`max_age` 0 deletes it).

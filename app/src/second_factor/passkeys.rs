@@ -167,21 +167,15 @@ pub fn valid_name(name: &str) -> Result<String, Fault> {
     Ok(name.to_string())
 }
 
-/// Finishes a registration begun by [`register_start`] from the same
-/// session, and stores the passkey in `tx`. Returns its id.
-#[allow(clippy::too_many_arguments)]
-pub async fn register_finish(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// Takes (once) the state of a registration begun by [`register_start`]
+/// from the session `session_hash`.
+pub async fn take_registration(
     db: &Db,
-    cfg: &Config,
     account: AccountId,
     session_hash: &str,
-    name: &str,
-    credential: &str,
     now: Timestamp,
 ) -> Result<String, Fault> {
-    let rp = rp(cfg)?;
-    let Some(state) = challenge::take(
+    challenge::take(
         db,
         &challenge::key(Purpose::PasskeyRegister, session_hash),
         account,
@@ -189,14 +183,28 @@ pub async fn register_finish(
         now,
     )
     .await?
-    else {
-        return Err(Fault::invalid(
+    .ok_or_else(|| {
+        Fault::invalid(
             Input::PasskeyName,
             "This passkey registration expired. Start again.",
-        ));
-    };
+        )
+    })
+}
+
+/// Finishes a registration with its `state` (from [`take_registration`])
+/// and stores the passkey in `tx`. Returns its id.
+pub async fn register_finish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    cfg: &Config,
+    account: AccountId,
+    state: &str,
+    name: &str,
+    credential: &str,
+    now: Timestamp,
+) -> Result<String, Fault> {
+    let rp = rp(cfg)?;
     let state: PasskeyRegistration =
-        serde_json::from_str(&state).map_err(|e| Fault::internal("passkey state", e))?;
+        serde_json::from_str(state).map_err(|e| Fault::internal("passkey state", e))?;
     let credential: RegisterPublicKeyCredential =
         serde_json::from_str(credential).map_err(|_| {
             Fault::invalid(

@@ -163,14 +163,14 @@ pub async fn add_passkey(
     now: Timestamp,
 ) -> Result<Option<RecoveryCodes>, Fault> {
     let name = passkeys::valid_name(name)?;
+    // The ceremony is used up before the transaction (SQLite: one writer).
+    let ceremony = passkeys::take_registration(&state.db, account, session_hash, now).await?;
     let mut tx = begin(&state.db, account).await?;
-    let cfg = &state.config;
     passkeys::register_finish(
         &mut tx,
-        &state.db,
-        cfg,
+        &state.config,
         account,
-        session_hash,
+        &ceremony,
         &name,
         credential,
         now,
