@@ -58,6 +58,7 @@ test('every page passes axe-core', async ({ page }) => {
     '/settings/sessions',
     '/settings/audit-logs',
     '/settings/account',
+    '/settings/security',
     '/admin/accounts',
     '/settings/policies',
     '/settings/notifications',

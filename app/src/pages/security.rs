@@ -31,6 +31,9 @@ struct Actions {
     start_passkey: ServerAction<StartPasskey>,
     finish_passkey: ServerAction<FinishPasskey>,
     remove_passkey: ServerAction<RemovePasskey>,
+    /// The name typed for a new passkey, and the browser's refusal.
+    passkey_name: RwSignal<String>,
+    browser_error: RwSignal<Option<String>>,
 }
 
 #[component]
@@ -43,7 +46,27 @@ pub fn SecurityPage() -> impl IntoView {
         start_passkey: ServerAction::new(),
         finish_passkey: ServerAction::new(),
         remove_passkey: ServerAction::new(),
+        passkey_name: RwSignal::new(String::new()),
+        browser_error: RwSignal::new(None),
     };
+    // The server's options arrive: ask the browser, then send its answer.
+    // Here, not in the card, which is drawn again after every change.
+    Effect::new(move |_| {
+        if let Some(Ok(options)) = a.start_passkey.value().get() {
+            a.browser_error.set(None);
+            spawn_local(async move {
+                match passkey::create(options).await {
+                    Ok(credential) => {
+                        a.finish_passkey.dispatch(FinishPasskey {
+                            passkey_name: a.passkey_name.get_untracked(),
+                            credential,
+                        });
+                    }
+                    Err(m) => a.browser_error.set(Some(m)),
+                }
+            });
+        }
+    });
     let status = Resource::new(
         move || {
             (
@@ -173,25 +196,8 @@ fn TotpCard(a: Actions, view: SecurityView) -> impl IntoView {
 
 #[component]
 fn PasskeysCard(a: Actions, view: SecurityView) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let browser_error = RwSignal::new(None::<String>);
-    // The server's options arrive: ask the browser, then send its answer.
-    Effect::new(move |_| {
-        if let Some(Ok(options)) = a.start_passkey.value().get() {
-            browser_error.set(None);
-            spawn_local(async move {
-                match passkey::create(options).await {
-                    Ok(credential) => {
-                        a.finish_passkey.dispatch(FinishPasskey {
-                            passkey_name: name.get_untracked(),
-                            credential,
-                        });
-                    }
-                    Err(m) => browser_error.set(Some(m)),
-                }
-            });
-        }
-    });
+    let name = a.passkey_name;
+    let browser_error = a.browser_error;
     let err = move || {
         a.finish_passkey
             .value()
