@@ -136,6 +136,21 @@ async fn failed(state: &AppState, meta: &RequestMeta, user: &CurrentUser, f: &Fa
     state.audit.push(e).await;
 }
 
+/// The live state this browser's cookie names, its account, and the
+/// throttle keys of a factor typed here.
+async fn step(
+    state: &AppState,
+    meta: &RequestMeta,
+    cookie: Option<&str>,
+    device: Option<KnownDevice>,
+    now: Timestamp,
+) -> Result<(Pending, CurrentUser, Vec<throttle::Key>), Fault> {
+    let p = pending(state, cookie, now).await?;
+    let user = account_of(state, &p).await?;
+    let keys = keys(state, meta, &user, device.as_ref());
+    Ok((p, user, keys))
+}
+
 /// Completes a sign-in with an authenticator or recovery code.
 pub async fn with_code(
     state: &AppState,
@@ -145,9 +160,7 @@ pub async fn with_code(
     device: Option<KnownDevice>,
     now: Timestamp,
 ) -> Result<SignedIn, Fault> {
-    let p = pending(state, cookie, now).await?;
-    let user = account_of(state, &p).await?;
-    let keys = keys(state, meta, &user, device.as_ref());
+    let (p, user, keys) = step(state, meta, cookie, device, now).await?;
     let base = event(meta, &user, AuditAction::LoginSucceeded, Outcome::Success);
     match factors::check_code(state, &keys, user.id, code, &base, now).await {
         Ok(factor) => complete(state, meta, &p, &user, &keys, factor, now).await,
@@ -178,9 +191,7 @@ pub async fn with_passkey(
     device: Option<KnownDevice>,
     now: Timestamp,
 ) -> Result<SignedIn, Fault> {
-    let p = pending(state, cookie, now).await?;
-    let user = account_of(state, &p).await?;
-    let keys = keys(state, meta, &user, device.as_ref());
+    let (p, user, keys) = step(state, meta, cookie, device, now).await?;
     let mut outcome = None;
     let ok = super::service::throttled(state, &keys, Input::Code, "passkey attempts", now, async {
         let a = passkeys::sign_in_finish(
