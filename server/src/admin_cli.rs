@@ -28,7 +28,8 @@ usage: preqstation tokens list [--account EMAIL] [--status active|expired|revoke
   (`-` reads a whole token from standard input, so it stays out of the process list)";
 const ACCOUNTS_USAGE: &str = "\
 usage: preqstation accounts list [--json]
-       preqstation accounts disable EMAIL";
+       preqstation accounts disable EMAIL
+       preqstation accounts reset-two-factor EMAIL";
 
 /// How a command ended, as its exit code.
 enum Failure {
@@ -380,6 +381,44 @@ async fn accounts_command(args: &[String]) -> Result<(), Failure> {
                 println!(
                     "Disabled {}: {} sessions ended, {} API keys and {} connected apps revoked.",
                     account.email, ended.sessions, ended.tokens, ended.apps
+                );
+            }
+            Ok(())
+        }
+        ("reset-two-factor", [email]) => {
+            let (config, db) = open().await?;
+            let normalized =
+                app::accounts::normalize_email(email).map_err(|m| Failure::Usage(m.to_string()))?;
+            let account = app::accounts::find_by_email(&db, &normalized)
+                .await
+                .map_err(|e| Failure::Failed(e.to_string()))?
+                .ok_or_else(|| Failure::NotFound(format!("No account {email}.")))?;
+            let base = NewEvent::new(
+                AuditAction::TwoFactorReset,
+                ActorKind::Cli,
+                Outcome::Success,
+            )
+            .actor("preqstation accounts reset-two-factor");
+            app::second_factor::service::admin_reset(
+                &db,
+                &config.keys,
+                account.id,
+                &account.email,
+                "the server's command line",
+                &base,
+                Timestamp::now(),
+            )
+            .await?;
+            db.close().await;
+            if flags.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"email": account.email, "two_factor": false})
+                );
+            } else {
+                println!(
+                    "Reset the second factor of {}: the password alone signs in until a new one is set up.",
+                    account.email
                 );
             }
             Ok(())

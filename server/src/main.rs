@@ -39,6 +39,8 @@ Usage:
                                        revoke it as an administrator (audited as the command line)
   preqstation accounts list [--json]   the accounts with their status and active tokens
   preqstation accounts disable EMAIL   disable an account: its sessions end, its tokens and apps are revoked
+  preqstation accounts reset-two-factor EMAIL
+                                       remove an account's second factor (a lost phone, the last admin locked out)
   preqstation mcp                      MCP server on stdio for an agent; needs PREQSTATION_API_URL and PREQSTATION_TOKEN
   preqstation tokens exchange --task ID [--ttl 30m] [--scope S] [--usage-limit N]
                                        trade PREQSTATION_TOKEN (tokens:delegate) for a task-scoped token;

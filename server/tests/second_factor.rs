@@ -574,3 +574,40 @@ async fn sudo_mode_expires_on_every_protected_function() {
         2
     );
 }
+
+#[tokio::test]
+async fn the_server_command_line_resets_a_locked_out_admin() {
+    let app = TestApp::new().await;
+    let admin = owner(&app, ADMIN, true).await;
+    enable_totp(&app, &admin.cookie).await;
+    let out = common::binary::command(
+        &app,
+        &["accounts", "reset-two-factor", "nobody@example.com"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::binary::command(&app, &["accounts", "reset-two-factor", ADMIN]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(app.login(ADMIN, PASSWORD).await.session_cookie().is_some());
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'two_factor_reset' AND actor_kind = 'cli'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM notifications WHERE kind = 'two_factor_disabled' AND channel = 'in_app'")
+            .await,
+        1
+    );
+}

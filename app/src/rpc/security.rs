@@ -206,9 +206,11 @@ pub async fn reset_two_factor(id: String) -> Result<(), AppError> {
         .map_err(|e| AppError::db("reset two-factor", e))?
         .ok_or_else(|| AppError::NotFound("No such account.".into()))?;
     crate::second_factor::service::admin_reset(
-        &cx.state,
+        &cx.state.db,
+        &cx.state.config.keys,
         target,
         &account.email,
+        "an administrator",
         &event(&cx),
         Timestamp::now(),
     )

@@ -10,6 +10,7 @@ use crate::{
     auth::{service::throttled, throttle},
     db::Db,
     fault::{Fault, Input},
+    keys::Keyring,
     notifications::{outbox::Notice, NoticeKind},
     state::AppState,
     types::{AccountId, Timestamp},
@@ -107,11 +108,11 @@ async fn begin(
 
 async fn commit(
     mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    state: &AppState,
+    keys: &Keyring,
     events: Vec<NewEvent>,
     now: Timestamp,
 ) -> Result<(), Fault> {
-    crate::audit::chain::append(&mut tx, &state.config.keys, &events, now)
+    crate::audit::chain::append(&mut tx, keys, &events, now)
         .await
         .map_err(|e| Fault::db("two-factor audit", e))?;
     tx.commit().await.map_err(|e| Fault::db("two-factor", e))
@@ -143,7 +144,7 @@ pub async fn enable_totp(
     let codes = turn_on(&mut tx, account, now).await?;
     commit(
         tx,
-        state,
+        &state.config.keys,
         vec![enabled_event(base, account, "authenticator app")],
         now,
     )
@@ -183,7 +184,7 @@ pub async fn add_passkey(
         .target(name.clone());
     commit(
         tx,
-        state,
+        &state.config.keys,
         vec![added, enabled_event(base, account, &what)],
         now,
     )
@@ -221,7 +222,7 @@ pub async fn remove_passkey(
         .with_action(AuditAction::PasskeyRemoved)
         .target(name)
         .security(true);
-    commit(tx, state, vec![event], now).await
+    commit(tx, &state.config.keys, vec![event], now).await
 }
 
 /// Checks a code typed at sign-in or to confirm an action: the current
@@ -328,27 +329,31 @@ pub async fn disable(
         .with_action(AuditAction::TwoFactorDisabled)
         .security(true)
         .notify(Notice::new(NoticeKind::TwoFactorDisabled, account));
-    commit(tx, state, vec![event], now).await
+    commit(tx, &state.config.keys, vec![event], now).await
 }
 
-/// An administrator resets `target`'s second factor (a lost phone): every
-/// factor and recovery code goes; audited and the owner notified.
+/// An administrator (Admin > Accounts, or `preqstation accounts
+/// reset-two-factor` on the server) resets `target`'s second factor (a lost
+/// phone): every factor and recovery code goes; audited and the owner
+/// notified, the notice saying `by` whom.
 pub async fn admin_reset(
-    state: &AppState,
+    db: &Db,
+    keys: &Keyring,
     target: AccountId,
     target_email: &str,
+    by: &str,
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<(), Fault> {
-    let mut tx = begin(&state.db, target).await?;
+    let mut tx = begin(db, target).await?;
     remove_all(&mut tx, target).await?;
     let event = base
         .with_action(AuditAction::TwoFactorReset)
         .target(target_email.to_string())
         .detail("account", target.to_string())
         .security(true)
-        .notify(Notice::new(NoticeKind::TwoFactorDisabled, target).by("an administrator"));
-    commit(tx, state, vec![event], now).await
+        .notify(Notice::new(NoticeKind::TwoFactorDisabled, target).by(by));
+    commit(tx, keys, vec![event], now).await
 }
 
 /// Replaces the account's recovery codes with ten new ones.
@@ -371,7 +376,7 @@ pub async fn regenerate(
     let event = base
         .with_action(AuditAction::RecoveryCodesRegenerated)
         .security(true);
-    commit(tx, state, vec![event], now).await?;
+    commit(tx, &state.config.keys, vec![event], now).await?;
     Ok(codes)
 }
 
@@ -399,5 +404,5 @@ pub async fn set_required(
         .target("require_two_factor")
         .detail("require_two_factor", require)
         .security(true);
-    commit(tx, state, vec![event], now).await
+    commit(tx, &state.config.keys, vec![event], now).await
 }

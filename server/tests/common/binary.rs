@@ -62,3 +62,18 @@ pub fn stop(mut i: Instance) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A command of the binary (`preqstation accounts ...`) over `app`'s
+/// database and data directory; its output once it exits.
+pub fn command(app: &TestApp, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_preqstation"))
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .env("PREQSTATION_DATA_DIR", app.dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("binary runs")
+}
