@@ -194,7 +194,7 @@ fn TwoFactorPolicy() -> impl IntoView {
         <section class="mt-8 max-w-2xl rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <h2 class="text-lg font-semibold">"Two-factor authentication"</h2>
             <p class="mt-1 text-sm text-slate-600">
-                "When required, accounts without a second factor are sent to set one up after signing in; their API keys keep working."
+                "When required, accounts without a second factor are sent to set one up after signing in (yours too, if it has none); their API keys keep working."
             </p>
             <crate::components::FormAlert message=Signal::derive(err)/>
             <Transition fallback=|| ()>
