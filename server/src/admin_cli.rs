@@ -308,6 +308,16 @@ pub async fn accounts(args: &[String]) -> ExitCode {
     }
 }
 
+/// The account with this email, or a usage / not-found failure.
+async fn account_named(db: &app::db::Db, email: &str) -> Result<app::accounts::Account, Failure> {
+    let normalized =
+        app::accounts::normalize_email(email).map_err(|m| Failure::Usage(m.to_string()))?;
+    app::accounts::find_by_email(db, &normalized)
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?
+        .ok_or_else(|| Failure::NotFound(format!("No account {email}.")))
+}
+
 async fn accounts_command(args: &[String]) -> Result<(), Failure> {
     let (verb, rest) = args
         .split_first()
@@ -348,12 +358,7 @@ async fn accounts_command(args: &[String]) -> Result<(), Failure> {
         }
         ("disable", [email]) => {
             let (config, db) = open().await?;
-            let normalized =
-                app::accounts::normalize_email(email).map_err(|m| Failure::Usage(m.to_string()))?;
-            let account = app::accounts::find_by_email(&db, &normalized)
-                .await
-                .map_err(|e| Failure::Failed(e.to_string()))?
-                .ok_or_else(|| Failure::NotFound(format!("No account {email}.")))?;
+            let account = account_named(&db, email).await?;
             let base = NewEvent::new(
                 AuditAction::AccountDisabled,
                 ActorKind::Cli,
@@ -387,12 +392,7 @@ async fn accounts_command(args: &[String]) -> Result<(), Failure> {
         }
         ("reset-two-factor", [email]) => {
             let (config, db) = open().await?;
-            let normalized =
-                app::accounts::normalize_email(email).map_err(|m| Failure::Usage(m.to_string()))?;
-            let account = app::accounts::find_by_email(&db, &normalized)
-                .await
-                .map_err(|e| Failure::Failed(e.to_string()))?
-                .ok_or_else(|| Failure::NotFound(format!("No account {email}.")))?;
+            let account = account_named(&db, email).await?;
             let base = NewEvent::new(
                 AuditAction::TwoFactorReset,
                 ActorKind::Cli,

@@ -52,24 +52,6 @@ async fn account_of(state: &AppState, p: &Pending) -> Result<CurrentUser, Fault>
     }
 }
 
-/// The throttle keys of a code typed by this browser for `user`.
-fn keys(
-    state: &AppState,
-    meta: &RequestMeta,
-    user: &CurrentUser,
-    device: Option<&KnownDevice>,
-) -> Vec<throttle::Key> {
-    let cfg = &state.config;
-    let mut keys = vec![match device.filter(|d| d.account == user.id) {
-        Some(d) => throttle::Key::device(cfg, &d.id),
-        None => throttle::Key::account(cfg, &user.email),
-    }];
-    if let Some(ip) = meta.ip_rate_key() {
-        keys.push(throttle::Key::ip(cfg, &ip));
-    }
-    keys
-}
-
 fn event(
     meta: &RequestMeta,
     user: &CurrentUser,
@@ -147,7 +129,7 @@ async fn step(
 ) -> Result<(Pending, CurrentUser, Vec<throttle::Key>), Fault> {
     let p = pending(state, cookie, now).await?;
     let user = account_of(state, &p).await?;
-    let keys = keys(state, meta, &user, device.as_ref());
+    let keys = super::service::keys_for(&state.config, meta, device.as_ref(), &user.email, user.id);
     Ok((p, user, keys))
 }
 

@@ -194,10 +194,20 @@ pub fn throttle_keys(
     email: &str,
     account: crate::types::AccountId,
 ) -> Vec<throttle::Key> {
-    let device = device_cookie
-        .and_then(|v| super::device::verify(&cfg.keys, v))
-        .filter(|d| d.account == account);
-    let mut keys = vec![match device {
+    let device = device_cookie.and_then(|v| super::device::verify(&cfg.keys, v));
+    keys_for(cfg, meta, device.as_ref(), email, account)
+}
+
+/// [`throttle_keys`] with the device cookie already verified: the device's
+/// bucket when it is one of `account`'s, else the account's; and the IP's.
+pub fn keys_for(
+    cfg: &crate::config::Config,
+    meta: &RequestMeta,
+    device: Option<&KnownDevice>,
+    email: &str,
+    account: crate::types::AccountId,
+) -> Vec<throttle::Key> {
+    let mut keys = vec![match device.filter(|d| d.account == account) {
         Some(d) => throttle::Key::device(cfg, &d.id),
         None => throttle::Key::account(cfg, email),
     }];
