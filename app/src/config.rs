@@ -96,6 +96,10 @@ pub struct Config {
     /// private address or over http (`PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS`,
     /// comma-separated; default none).
     pub oauth_metadata_allow_hosts: Vec<String>,
+    /// Hosts webhook endpoints may use even on a private address or over
+    /// http (`PREQSTATION_WEBHOOK_ALLOW_HOSTS`, comma-separated; default
+    /// none): a receiver inside the operator's network, or the tests'.
+    pub webhook_allow_hosts: Vec<String>,
     /// The server's keys (sessions, device cookies, audit chain, sealed
     /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
     pub keys: crate::keys::Keyring,
@@ -263,14 +267,8 @@ impl Config {
                 Some("0") => 0,
                 _ => parse_positive(&get, "PREQSTATION_OAUTH_REFRESH_LEEWAY", 30)?.min(300),
             },
-            oauth_metadata_allow_hosts: get("PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|h| h.trim().to_ascii_lowercase())
-                        .filter(|h| !h.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            oauth_metadata_allow_hosts: host_list(get("PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS")),
+            webhook_allow_hosts: host_list(get("PREQSTATION_WEBHOOK_ALLOW_HOSTS")),
             keys,
             sweep_interval: std::time::Duration::from_secs(
                 parse_positive(&get, "PREQSTATION_SWEEP_INTERVAL", 60)?.clamp(1, 3600) as u64,
@@ -312,6 +310,7 @@ impl Config {
             oauth_refresh_max_days: 90,
             oauth_refresh_leeway_secs: 30,
             oauth_metadata_allow_hosts: Vec::new(),
+            webhook_allow_hosts: Vec::new(),
             keys: crate::keys::Keyring::generate()?,
             sweep_interval: std::time::Duration::from_secs(60),
             mail: None,
@@ -380,6 +379,18 @@ fn parse_positive(
             )),
         },
     }
+}
+
+/// A comma-separated list of host names, lower-cased, empty entries dropped.
+fn host_list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -213,5 +213,9 @@ pub fn form_field(input: Input) -> &'static str {
         Input::To => "to",
         Input::Cursor => "cursor",
         Input::NotificationChoice => "choice",
+        Input::WebhookUrl => "url",
+        Input::WebhookEvents => "events",
+        Input::WebhookDescription => "webhook_description",
+        Input::WebhookBatch => "batch_size",
     }
 }

@@ -93,6 +93,11 @@ pub enum Input {
     Cursor,
     // Notification preferences.
     NotificationChoice,
+    // Webhook endpoints.
+    WebhookUrl,
+    WebhookEvents,
+    WebhookDescription,
+    WebhookBatch,
 }
 
 impl Fault {

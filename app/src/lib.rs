@@ -16,7 +16,9 @@
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory; what each operation needs; usage limits; task-scoped tokens (token exchange) |
 //! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
-//! | [`notifications`] | in-app and email notifications: event types, the outbox, preferences, SMTP |
+//! | [`notifications`] | in-app and email notifications: event types, the outbox and the feed, preferences, SMTP |
+//! | [`webhooks`]  | signed webhooks (Standard Webhooks): endpoints, secrets, durable cursors over the audit log and notification feed, ordered delivery with retries |
+//! | `outbound`    | (server) requests to URLs someone else chose: the SSRF guard (IANA special-purpose ranges, pinned address, no redirects, no proxy) |
 //! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries, the calls rollup |
 //! | [`projects`]  | projects and their settings (owners edit, agents read) |
 //! | [`tasks`]     | tasks and work logs (agents write, owners watch) |
@@ -68,6 +70,7 @@ pub mod sessions;
 pub mod tasks;
 pub mod tokens;
 pub mod types;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod api;
@@ -89,6 +92,8 @@ pub mod maintenance;
 pub mod mcp;
 #[cfg(feature = "ssr")]
 pub mod metrics;
+#[cfg(feature = "ssr")]
+pub mod outbound;
 #[cfg(feature = "ssr")]
 pub mod request;
 #[cfg(feature = "ssr")]

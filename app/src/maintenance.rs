@@ -8,8 +8,9 @@
 //! days with them) and notifications past their 90 days, deletes what can
 //! never be used again (ended sessions, idempotency keys past their 24 hours, the seen-IP rows of credentials
 //! that ended before the retention, IPs beyond a credential's 1,000 most
-//! recent), and trims the rate limiters' memory: no table or map grows
-//! without bound.
+//! recent), webhook deliveries past their 30 days, and trims the rate
+//! limiters' memory: no table or map grows without bound. `spawn` also
+//! starts the webhook loop (`webhooks::dispatch`).
 
 use crate::audit::{ActorKind, AuditAction, Outcome};
 use crate::notifications::{outbox::Notice, NoticeKind};
@@ -44,6 +45,8 @@ pub struct Swept {
     pub notifications: crate::notifications::outbox::Swept,
     /// Half-signed-in states and passkey ceremonies past their 5 minutes.
     pub auth_challenges: u64,
+    /// Webhook deliveries past their 30 days.
+    pub webhook_deliveries: u64,
 }
 
 /// A token whose expiry passed and was not recorded yet.
@@ -189,6 +192,7 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     done.usage_days = crate::audit::calls::purge_before(&state.db, cutoff.millis()).await?;
     done.task_tokens = crate::tokens::task::manage::sweep(&state.db, now).await?;
     done.auth_challenges = crate::second_factor::challenge::sweep(&state.db, now).await?;
+    done.webhook_deliveries = crate::webhooks::service::sweep(&state.db, now).await?;
     done.oauth = crate::oauth::grants::sweep(&state.db, now).await?
         + crate::oauth::clients::sweep(&state.db, now).await?;
     state.limits.retain_recent();
@@ -212,6 +216,7 @@ pub fn spawn(state: AppState) {
         }
         None => tracing::info!("email notifications off (no PREQSTATION_SMTP_HOST)"),
     }
+    crate::webhooks::dispatch::spawn(state.clone());
     // Its own task: a long log's backfill does not hold up the sweep.
     let db = state.db.clone();
     tokio::spawn(async move {

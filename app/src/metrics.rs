@@ -23,6 +23,9 @@
 //! | `notifications` | `channel`, `state` | rows in the outbox now (email: `pending`, `sending`, `sent`, `failed`, `skipped`; in-app: `shown`) |
 //! | `notifications_queued_total` | `channel` | notifications written (in-app shown, email queued) |
 //! | `notifications_sent_total`, `notifications_failed_total`, `notifications_retried_total` | `channel` | emails sent, given up, put back for a retry |
+//! | `webhook_deliveries` | `endpoint_state` (`active`, `disabled`), `state` (`pending`, `delivered`, `failed`) | deliveries kept now (30 days) |
+//! | `webhook_deliveries_queued_total`, `webhook_deliveries_delivered_total`, `webhook_deliveries_failed_total` | | deliveries written, delivered, given up |
+//! | `webhook_attempts_failed_total` | | attempts that failed (each is retried or given up) |
 
 use std::time::Instant;
 
@@ -81,6 +84,18 @@ pub fn router(handle: PrometheusHandle, state: AppState) -> Router {
                     for (channel, st, n) in counts {
                         metrics::gauge!("notifications", "channel" => channel, "state" => st)
                             .set(n as f64);
+                    }
+                }
+                if let Ok(counts) = crate::webhooks::store::counts(&state.db).await {
+                    for endpoint_state in ["active", "disabled"] {
+                        for st in ["pending", "delivered", "failed"] {
+                            let n = counts
+                                .iter()
+                                .find(|(e, d, _)| e == endpoint_state && d == st)
+                                .map_or(0, |c| c.2);
+                            metrics::gauge!("webhook_deliveries", "endpoint_state" => endpoint_state, "state" => st)
+                                .set(n as f64);
+                        }
                     }
                 }
                 handle.run_upkeep();

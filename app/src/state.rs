@@ -45,6 +45,8 @@ pub struct Shared {
     pub audit: crate::audit::queue::AuditQueue,
     /// The API's rate limiters (per instance).
     pub limits: Arc<crate::api::limits::RateLimits>,
+    /// Wakes the webhook loop (a test event, a resend).
+    pub webhooks: Arc<crate::webhooks::dispatch::Wake>,
     /// Caches "setup is done": it never becomes false again, so once seen
     /// true no request has to ask the database.
     set_up: Arc<SetUpFlag>,
@@ -84,6 +86,7 @@ impl AppState {
             reads,
             db,
             limits,
+            webhooks: Arc::default(),
             config: Arc::new(config),
             set_up: Arc::new(SetUpFlag::default()),
         }))

@@ -26,6 +26,8 @@ const DOMAIN: &[&str] = &[
     "projects",
     "tasks",
     "notifications",
+    "webhooks",
+    "outbound",
     "keys",
     "db",
     "request.rs",

@@ -53,6 +53,15 @@ vocabulary! {
         PasskeyRemoved => "passkey_removed",
         PasskeyCounterRegressed => "passkey_counter_regressed",
         SudoConfirmed => "sudo_confirmed",
+        WebhookCreated => "webhook_created",
+        WebhookUpdated => "webhook_updated",
+        WebhookDeleted => "webhook_deleted",
+        WebhookSecretRolled => "webhook_secret_rolled",
+        WebhookDisabled => "webhook_disabled",
+        WebhookResent => "webhook_resent",
+        TokenLeaked => "token_leaked",
+        LeakReportReceived => "leak_report_received",
+        LeakReportKeyChanged => "leak_report_key_changed",
     }
 }
 

@@ -174,6 +174,30 @@ pub fn render(kind: NoticeKind, d: &Details) -> Message {
             next: "If you did not restore or copy this authenticator, remove the passkey and change your password.".into(),
             link: Some(("/settings/security".into(), "Open security settings".into())),
         },
+        NoticeKind::TokenLeaked => Message {
+            title: format!("Token {token} was found in public and revoked"),
+            text: format!(
+                "A leaked-token report {} said the token {token} was published{}. It was revoked at once{}.",
+                Timestamp(d.at).display_utc(),
+                d.reason.as_deref().map(|u| format!(" at {u}")).unwrap_or_default(),
+                match d.count {
+                    Some(n) if n > 1 => format!(", with {} tokens related to it", n - 1),
+                    _ => String::new(),
+                }
+            ),
+            next: "Remove the token from where it was published (and from the repository's history), then create a new one for the agent that used it.".into(),
+            link: token_link(d).or_else(|| Some(("/settings/api-keys".into(), "Open API keys".into()))),
+        },
+        NoticeKind::WebhookDisabled => Message {
+            title: format!("Webhook endpoint {} was disabled", d.reason.clone().unwrap_or_default()),
+            text: format!(
+                "Preqstation stopped sending to this endpoint {}: {}. Events after that are not queued for it.",
+                Timestamp(d.at).display_utc(),
+                d.by.clone().unwrap_or_else(|| "its deliveries kept failing".into())
+            ),
+            next: "Fix the receiver, then enable the endpoint again in Settings > Webhooks; resend the deliveries it missed from its log.".into(),
+            link: Some(("/settings/webhooks".into(), "Open webhooks".into())),
+        },
         NoticeKind::PasswordChanged => Message {
             title: "Your password was changed".into(),
             text: format!("The password of your account was changed {}. Your other sessions were ended.", when_and_where(d)),

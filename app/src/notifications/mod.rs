@@ -54,6 +54,8 @@ vocabulary! {
         TwoFactorDisabled => "two_factor_disabled",
         RecoveryCodeUsed => "recovery_code_used",
         PasskeyCloned => "passkey_cloned",
+        TokenLeaked => "token_leaked",
+        WebhookDisabled => "webhook_disabled",
     }
 }
 
@@ -100,6 +102,8 @@ impl NoticeKind {
             }
             Self::RecoveryCodeUsed => "A recovery code was used to sign in",
             Self::PasskeyCloned => "A passkey's counter went back (it may have been copied)",
+            Self::TokenLeaked => "A token was found in public and revoked (leaked-token report)",
+            Self::WebhookDisabled => "A webhook endpoint was disabled after failing deliveries",
         }
     }
 

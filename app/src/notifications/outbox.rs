@@ -2,7 +2,9 @@
 //! in the caller's transaction, under a unique key, so two instances and
 //! restarts never write one twice and what caused it never commits without
 //! it. The in-app row is the notification itself; the email row waits for
-//! the sender (`mail::sender`). The sweep keeps the table bounded.
+//! the sender (`mail::sender`). Every event also gets a row in the
+//! notification feed, numbered in commit order, that webhook endpoints
+//! read with a cursor. The sweep keeps both tables bounded.
 
 use serde::{Deserialize, Serialize};
 
@@ -171,6 +173,7 @@ pub async fn enqueue(
     let key = notice.key.as_deref().unwrap_or(key);
     let mut written = 0;
     for account in recipients {
+        feed(&mut *conn, &account, notice.kind, key, &details, now).await?;
         let choices = super::prefs::choices(&mut *conn, &account, notice.kind).await?;
         for channel in Channel::ALL.iter().copied() {
             if !choices.is_on(notice.kind, channel) {
@@ -206,6 +209,39 @@ pub async fn enqueue(
     Ok(written)
 }
 
+/// Adds the event to the notification feed webhooks read (one row per
+/// event and recipient, whatever the recipient's channel choices). The
+/// number comes from a counter row this transaction holds locked until it
+/// commits, so numbers commit in order and a reader's cursor never passes
+/// a row still to come.
+async fn feed(
+    conn: &mut sqlx::AnyConnection,
+    account: &str,
+    kind: NoticeKind,
+    key: &str,
+    details: &str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE notification_feed_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO notification_feed (seq, account_id, kind, event_key, details, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_key, account_id) DO NOTHING",
+    )
+    .bind(seq)
+    .bind(account)
+    .bind(kind.as_str())
+    .bind(key)
+    .bind(details)
+    .bind(now.millis())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Writes `notice` in a transaction of its own.
 pub async fn enqueue_now(
     db: &crate::db::Db,
@@ -231,6 +267,9 @@ pub struct Swept {
     pub skipped: u64,
 }
 
+/// Feed rows are kept this long.
+const FEED_KEEP_DAYS: i64 = 30;
+
 /// An email `sending` for longer than this was interrupted by a crash.
 const INTERRUPTED_AFTER_MS: i64 = 10 * 60 * 1000;
 
@@ -248,6 +287,12 @@ pub async fn sweep(
         .execute(db)
         .await?
         .rows_affected();
+    // Webhook endpoints read the feed within minutes; an endpoint that
+    // stopped for longer is disabled after 3 days.
+    sqlx::query("DELETE FROM notification_feed WHERE created_at < $1")
+        .bind(now.plus_secs(-FEED_KEEP_DAYS * 86_400).millis())
+        .execute(db)
+        .await?;
     let interrupted = sqlx::query(
         "UPDATE notifications SET state = 'failed', last_error = 'interrupted: the server stopped during the send (not retried: at most once)' \
          WHERE channel = 'email' AND state = 'sending' AND next_attempt_at < $1",

@@ -3,29 +3,21 @@
 //! the URL and its `redirect_uris` are the allowed ones.
 //!
 //! Fetching a URL chosen by anyone is a server-side request forgery risk,
-//! so the fetch is guarded for real, not by looking at the host name:
-//! - the host is resolved first, and the fetch is refused if *any* address
-//!   is in IANA's special-purpose registries ([`super::ssrf`]);
-//! - the connection goes to the address that was checked (the resolver is
-//!   pinned for that request: no second lookup an attacker could rebind);
-//! - no redirects are followed, the answer is at most 64 KiB and the whole
-//!   exchange at most 5 seconds;
-//! - no proxy, whatever `HTTP(S)_PROXY` say: a proxy resolves the name
-//!   itself, and the address pin against DNS rebinding would not hold;
-//! - https only. Hosts named in `PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS`
-//!   skip the address check and may use http (tests, or an internal host
-//!   an admin trusts).
+//! so the fetch goes through [`crate::outbound`]'s guard (special-purpose
+//! addresses refused after resolving, the checked address pinned, no
+//! redirects, no proxy, https only); the answer is at most 64 KiB and the
+//! whole exchange at most 5 seconds. Hosts named in
+//! `PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS` skip the address check and may
+//! use http (tests, or an internal host an admin trusts).
 //!
 //! Documents are cached per their `Cache-Control: max-age` (from a minute
 //! to a day; `no-store`/`no-cache`: a minute; no header: 5 minutes).
-
-use std::net::SocketAddr;
 
 use super::{
     clients::{validate_redirect_uri, Client, ClientKind},
     OAuthError,
 };
-use crate::{config::Config, db::Db, types::Timestamp};
+use crate::{config::Config, db::Db, outbound, types::Timestamp};
 
 const MAX_BYTES: usize = 64 * 1024;
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -37,8 +29,8 @@ pub fn is_document_url(client_id: &str) -> bool {
     client_id.starts_with("https://") || client_id.starts_with("http://")
 }
 
-/// Addresses a fetch must never reach ([`super::ssrf`]).
-pub use super::ssrf::forbidden;
+/// Addresses a fetch must never reach ([`crate::outbound::ssrf`]).
+pub use crate::outbound::forbidden;
 
 /// The client a metadata-document URL names: from the cache, or fetched.
 pub async fn resolve(
@@ -91,76 +83,37 @@ fn refused(m: impl Into<String>) -> OAuthError {
 
 /// Fetches and checks a document; returns it and how long it may be cached.
 async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthError> {
-    let url = url::Url::parse(client_id).map_err(|_| refused("client_id is not a URL."))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| refused("client_id has no host."))?
-        .to_string();
-    let allowed = config
-        .oauth_metadata_allow_hosts
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(&host));
-    if url.scheme() != "https" && !allowed {
-        return Err(refused(
-            "A client ID metadata document must be served over https.",
-        ));
-    }
-    if url.path() == "/"
-        || url.path().is_empty()
-        || url.fragment().is_some()
-        || url.username() != ""
-    {
+    let shape = outbound::check_shape(&config.oauth_metadata_allow_hosts, client_id)
+        .map_err(|e| refused(format!("The client ID metadata document URL {e}.")))?;
+    if shape.path() == "/" || shape.path().is_empty() {
         return Err(refused(
             "A client ID metadata document URL needs a path, and no fragment or credentials.",
         ));
     }
-    let port = url.port_or_known_default().unwrap_or(443);
-    let lookup_host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let addrs: Vec<SocketAddr> = tokio::time::timeout(
+    let guarded = outbound::guard(
+        &config.oauth_metadata_allow_hosts,
+        client_id,
         TIMEOUT,
-        tokio::net::lookup_host((lookup_host.as_str(), port)),
+        "Preqstation (client metadata fetch)",
     )
     .await
-    .map_err(|_| refused("The client's host did not resolve in time."))?
-    .map_err(|_| refused("The client's host does not resolve."))?
-    .collect();
-    let Some(first) = addrs.first().copied() else {
-        return Err(refused("The client's host does not resolve."));
-    };
-    if !allowed && addrs.iter().any(|a| forbidden(a.ip())) {
-        tracing::warn!(
-            client_id,
-            "metadata document on a private or reserved address refused"
-        );
-        return Err(refused(
-            "The client's host resolves to a private or reserved address.",
-        ));
-    }
-    let http = reqwest::Client::builder()
-        // A proxy would resolve the host itself: the checked address would
-        // not be the one connected to.
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
-        .connect_timeout(TIMEOUT)
-        // Connect to the address that was checked, not a fresh lookup.
-        .resolve(&lookup_host, first)
-        .user_agent("Preqstation (client metadata fetch)")
-        .build()
-        .map_err(|_| refused("Could not set up the fetch."))?;
+    .map_err(|e| match e {
+        outbound::Refused::Private => {
+            refused("The client's host resolves to a private or reserved address.")
+        }
+        e => refused(format!("The client's host {e}.")),
+    })?;
     let exchange = async {
-        let mut res = http
-            .get(url.clone())
+        let mut res = guarded
+            .client
+            .get(guarded.url.clone())
             .header("accept", "application/json")
             .send()
             .await
             .map_err(|e| {
                 refused(format!(
                     "The metadata document could not be fetched: {}",
-                    short(&e)
+                    outbound::short(&e)
                 ))
             })?;
         if !res.status().is_success() {
@@ -169,38 +122,21 @@ async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthE
                 res.status().as_u16()
             )));
         }
-        if res.content_length().is_some_and(|n| n as usize > MAX_BYTES) {
-            return Err(refused("The metadata document is larger than 64 KiB."));
-        }
         let cache_ms = cache_ms(res.headers().get("cache-control"));
-        let mut body = Vec::new();
-        while let Some(chunk) = res.chunk().await.map_err(|e| {
-            refused(format!(
-                "The metadata document could not be read: {}",
-                short(&e)
-            ))
-        })? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_BYTES {
-                return Err(refused("The metadata document is larger than 64 KiB."));
-            }
-        }
+        let body = outbound::read_limited(&mut res, MAX_BYTES)
+            .await
+            .map_err(|e| match e {
+                outbound::BodyError::TooLarge => {
+                    refused("The metadata document is larger than 64 KiB.")
+                }
+                outbound::BodyError::Read => refused("The metadata document could not be read."),
+            })?;
         Ok((body, cache_ms))
     };
     let (body, cache_ms) = tokio::time::timeout(TIMEOUT, exchange)
         .await
         .map_err(|_| refused("The metadata document took longer than 5 seconds."))??;
     Ok((parse(client_id, &body)?, cache_ms))
-}
-
-fn short(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "it took longer than 5 seconds"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    }
 }
 
 fn cache_ms(header: Option<&http::HeaderValue>) -> i64 {

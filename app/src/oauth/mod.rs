@@ -4,7 +4,6 @@
 //! |---|---|
 //! | [`clients`] | dynamic registration and the redirect-URI rules |
 //! | [`metadata_document`] | Client ID Metadata Documents, fetched behind an SSRF guard |
-//! | [`ssrf`] | the special-purpose addresses an outbound fetch never reaches (IANA registries) |
 //! | [`flow`] | authorization requests, consent, codes, PKCE |
 //! | [`grants`] | grants, issuing access and refresh tokens, bearer authentication |
 //! | [`activity`] | one connected app's page: its grant, projects and calls |
@@ -37,8 +36,6 @@ pub mod metadata_document;
 pub mod refresh;
 #[cfg(feature = "ssr")]
 pub mod revocation;
-#[cfg(feature = "ssr")]
-pub mod ssrf;
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;
