@@ -15,3 +15,4 @@ pub mod sessions;
 pub mod tasks;
 pub mod token_limits;
 pub mod tokens;
+pub mod webhooks;
