@@ -111,6 +111,9 @@ async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthE
             .send()
             .await
             .map_err(|e| {
+                if e.is_timeout() {
+                    return refused("The metadata document took longer than 5 seconds.");
+                }
                 refused(format!(
                     "The metadata document could not be fetched: {}",
                     outbound::short(&e)
