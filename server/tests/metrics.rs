@@ -88,6 +88,8 @@ fn metrics_are_served_on_their_own_listener_only() {
         "audit_queue_depth",
         "db_pool_connections",
         r#"notifications{channel="in_app",state="shown"} 1"#,
+        r#"webhook_deliveries{endpoint_state="active",state="pending"} 0"#,
+        r#"webhook_deliveries{endpoint_state="disabled",state="failed"} 0"#,
     ] {
         assert!(text.contains(expected), "{expected} in:\n{text}");
     }
