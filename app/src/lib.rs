@@ -18,6 +18,7 @@
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
 //! | [`notifications`] | in-app and email notifications: event types, the outbox and the feed, preferences, SMTP |
 //! | [`webhooks`]  | signed webhooks (Standard Webhooks): endpoints, secrets, durable cursors over the audit log and notification feed, ordered delivery with retries |
+//! | `leaks`       | (server) leaked-token reports (GitHub's secret-scanning format): signing keys, revoking what a report names, feedback |
 //! | `outbound`    | (server) requests to URLs someone else chose: the SSRF guard (IANA special-purpose ranges, pinned address, no redirects, no proxy) |
 //! | [`audit`]     | the keyed hash-chained audit log, its typed actions, queue and queries, the calls rollup |
 //! | [`projects`]  | projects and their settings (owners edit, agents read) |
@@ -86,6 +87,8 @@ pub mod db;
 pub mod html;
 #[cfg(feature = "ssr")]
 pub mod keys;
+#[cfg(feature = "ssr")]
+pub mod leaks;
 #[cfg(feature = "ssr")]
 pub mod maintenance;
 #[cfg(feature = "ssr")]

@@ -28,6 +28,7 @@ const DOMAIN: &[&str] = &[
     "notifications",
     "webhooks",
     "outbound",
+    "leaks",
     "keys",
     "db",
     "request.rs",

@@ -7,6 +7,7 @@
 mod admin_cli;
 mod exchange_cli;
 mod keys_cli;
+mod leak_cli;
 mod mcp_stdio;
 
 use app::audit::{ActorKind, AuditAction, Outcome};
@@ -41,6 +42,10 @@ Usage:
   preqstation accounts disable EMAIL   disable an account: its sessions end, its tokens and apps are revoked
   preqstation accounts reset-two-factor EMAIL
                                        remove an account's second factor (a lost phone, the last admin locked out)
+  preqstation leak-keys add|list|remove
+                                       the public keys leaked-token reports must be signed with
+  preqstation leak-report keygen FILE | --url URL --key-id ID --key FILE REPORT...
+                                       make a signing key; send gitleaks/trufflehog findings as a signed report
   preqstation mcp                      MCP server on stdio for an agent; needs PREQSTATION_API_URL and PREQSTATION_TOKEN
   preqstation tokens exchange --task ID [--ttl 30m] [--scope S] [--usage-limit N]
                                        trade PREQSTATION_TOKEN (tokens:delegate) for a task-scoped token;
@@ -89,6 +94,8 @@ async fn main() -> ExitCode {
         }
         Some("tokens") => return admin_cli::tokens(&args[1..]).await,
         Some("accounts") => return admin_cli::accounts(&args[1..]).await,
+        Some("leak-keys") => return leak_cli::keys(&args[1..]).await,
+        Some("leak-report") => return leak_cli::report(&args[1..]).await,
         _ => {}
     }
     let result = match args.first().map(String::as_str) {

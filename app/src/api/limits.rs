@@ -120,6 +120,8 @@ pub struct RateLimits {
     pub oauth_register: Limiter,
     /// Token exchanges per subject token (task-scoped tokens minted).
     pub exchange: Limiter,
+    /// Leaked-token reports per client IP (60 a minute).
+    pub leak_report: Limiter,
 }
 
 impl RateLimits {
@@ -130,6 +132,7 @@ impl RateLimits {
             verify: Limiter::new("verify", verify),
             oauth_register: Limiter::new("oauth-register", 10),
             exchange: Limiter::new("exchange", 60),
+            leak_report: Limiter::new("leak-report", 60),
         })
     }
 
@@ -139,6 +142,7 @@ impl RateLimits {
         self.verify.retain_recent();
         self.oauth_register.retain_recent();
         self.exchange.retain_recent();
+        self.leak_report.retain_recent();
     }
 }
 

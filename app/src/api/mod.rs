@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod leak_report;
 pub mod limits;
 pub mod meta;
 pub mod openapi;
@@ -32,6 +33,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openapi.json", get(|| async { Json(openapi::json()) }))
         .merge(routes::router())
         .route("/tokens/self/rotate", post(rotation::rotate_self))
+        .route(
+            "/secret-scanning/report",
+            post(leak_report::report)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::leaks::MAX_BODY)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state, meta::layer))
