@@ -34,7 +34,7 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
   webServer: {
-    command: `bash -c 'rm -rf "${DATA_DIR}" && mkdir -p "${DATA_DIR}" && exec env PREQSTATION_DATA_DIR="${DATA_DIR}" PREQSTATION_LISTEN=127.0.0.1:${PORT} PREQSTATION_PUBLIC_URL=${BASE} PREQSTATION_SWEEP_INTERVAL=2 "${BIN}" serve'`,
+    command: `bash -c 'rm -rf "${DATA_DIR}" && mkdir -p "${DATA_DIR}" && exec env PREQSTATION_DATA_DIR="${DATA_DIR}" PREQSTATION_LISTEN=127.0.0.1:${PORT} PREQSTATION_PUBLIC_URL=${BASE} PREQSTATION_SWEEP_INTERVAL=2 PREQSTATION_WEBHOOK_ALLOW_HOSTS=127.0.0.1,localhost "${BIN}" serve'`,
     url: `${BASE}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,

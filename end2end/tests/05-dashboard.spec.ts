@@ -62,6 +62,7 @@ test('every page passes axe-core', async ({ page }) => {
     '/admin/accounts',
     '/settings/policies',
     '/settings/notifications',
+    '/settings/webhooks',
     '/notifications',
   ]) {
     await page.goto(path);

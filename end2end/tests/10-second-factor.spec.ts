@@ -53,6 +53,7 @@ test.beforeAll(async () => {
       PREQSTATION_LISTEN: `127.0.0.1:${PORT}`,
       PREQSTATION_PUBLIC_URL: BASE,
       PREQSTATION_SUDO_WINDOW: String(SUDO_SECS),
+      PREQSTATION_WEBHOOK_ALLOW_HOSTS: '127.0.0.1,localhost',
     },
     stdio: 'ignore',
   });

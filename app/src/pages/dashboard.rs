@@ -128,6 +128,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
             {link("/settings/sessions", "Sessions")}
             {link("/settings/connected-apps", "Connected apps")}
             {link("/settings/notifications", "Notifications")}
+            {link("/settings/webhooks", "Webhooks")}
             {link("/settings/audit-logs", "Audit Logs")}
             {link("/settings/account", "Account")}
             {link("/settings/security", "Security")}

@@ -23,3 +23,6 @@ pub mod token_actions;
 pub mod token_limits;
 pub mod token_list;
 pub mod token_page;
+pub mod webhook_form;
+pub mod webhook_log;
+pub mod webhooks;
