@@ -60,7 +60,8 @@ pub async fn keys(args: &[String]) -> ExitCode {
                     println!("key {id} registered: reports signed with it are accepted");
                     ExitCode::SUCCESS
                 }
-                Err(e) => usage(KEYS_USAGE, &e),
+                Err(leaks::keys::KeyError::Invalid(e)) => usage(KEYS_USAGE, &e),
+                Err(e) => failed(e),
             }
         }
         ["remove", id] => match leaks::keys::remove(&db, &config, id, now).await {
@@ -132,7 +133,12 @@ pub async fn report(args: &[String]) -> ExitCode {
             "--url, --key-id, --key and at least one report file are needed",
         );
     };
-    match upload(url, key_id, key, &files).await {
+    let prefix = std::env::var("PREQSTATION_TOKEN_PREFIX")
+        .unwrap_or_else(|_| app::tokens::format::DEFAULT_PREFIX.into());
+    if let Err(e) = app::tokens::format::validate_prefix(&prefix) {
+        return usage(REPORT_USAGE, &format!("PREQSTATION_TOKEN_PREFIX {e}"));
+    }
+    match upload(url, key_id, key, &prefix, &files).await {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS
@@ -218,10 +224,8 @@ pub fn findings(text: &str, prefix: &str) -> Result<Vec<Finding>, String> {
                     git["line"].as_i64().unwrap_or_default(),
                     git["commit"].as_str().unwrap_or_default(),
                 );
-                if let Some(base) = repo
-                    .strip_suffix(".git")
-                    .filter(|r| r.starts_with("https://"))
-                {
+                let base = repo.strip_suffix(".git").unwrap_or(repo);
+                if base.starts_with("https://") && !commit.is_empty() {
                     format!("{base}/blob/{commit}/{file}#L{line}")
                 } else {
                     format!("{repo} {file}:{line} (commit {commit})")
@@ -256,23 +260,26 @@ fn token_type(prefix: &str, token: &str) -> &'static str {
     }
 }
 
-async fn upload(url: &str, key_id: &str, key: &str, files: &[String]) -> Result<String, String> {
+async fn upload(
+    url: &str,
+    key_id: &str,
+    key: &str,
+    prefix: &str,
+    files: &[String],
+) -> Result<String, String> {
     let pem = std::fs::read_to_string(key).map_err(|e| format!("cannot read {key}: {e}"))?;
     let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|_| {
         format!("{key} is not a P-256 private key in PKCS#8 PEM (preqstation leak-report keygen)")
     })?;
-    let prefix = std::env::var("PREQSTATION_TOKEN_PREFIX").unwrap_or_else(|_| "preq_".into());
     let mut reports = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-        for f in findings(&text, &prefix).map_err(|e| format!("{file}: {e}"))? {
-            if !reports
-                .iter()
-                .any(|r: &serde_json::Value| r["token"] == f.token.as_str())
-            {
+        for f in findings(&text, prefix).map_err(|e| format!("{file}: {e}"))? {
+            if seen.insert(f.token.clone()) {
                 reports.push(serde_json::json!({
                     "token": f.token,
-                    "type": token_type(&prefix, &f.token),
+                    "type": token_type(prefix, &f.token),
                     "url": f.url,
                     "source": f.source,
                 }));
@@ -282,13 +289,17 @@ async fn upload(url: &str, key_id: &str, key: &str, files: &[String]) -> Result<
     if reports.is_empty() {
         return Ok("no Preqstation tokens in the reports: nothing sent".into());
     }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut sent = 0;
     let mut positives = 0;
     for chunk in reports.chunks(leaks::MAX_REPORTS) {
         let body = serde_json::to_vec(chunk).map_err(|e| e.to_string())?;
         let signature: Signature = signing.sign(&body);
         let endpoint = format!("{}/api/secret-scanning/report", url.trim_end_matches('/'));
-        let res = reqwest::Client::new()
+        let res = client
             .post(&endpoint)
             .header("content-type", "application/json")
             .header("github-public-key-identifier", key_id)
@@ -345,6 +356,11 @@ mod tests {
         let f = findings(truffle, "preq_").unwrap();
         assert_eq!(f[0].url, "https://github.com/o/r/blob/c1/x.py#L7");
         assert_eq!(f[1].url, "/tmp/z:2");
+        let bare = r#"{"SourceMetadata":{"Data":{"Git":{"commit":"c2","file":"y.sh","repository":"https://gitlab.example.com/o/r","line":1}}},"Raw":"preq_w4"}"#;
+        assert_eq!(
+            findings(bare, "preq_").unwrap()[0].url,
+            "https://gitlab.example.com/o/r/blob/c2/y.sh#L1"
+        );
         assert_eq!(token_type("preq_", "preq_tt_z3"), "preqstation_task_token");
         assert_eq!(token_type("preq_", "preq_oat_1"), "preqstation_oauth_token");
         assert!(findings("{not json", "preq_").is_err());

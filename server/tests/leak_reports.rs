@@ -95,6 +95,34 @@ struct World {
     /// Another key, not rotated, with a task token made from it.
     other: String,
     child: String,
+    /// The child's task.
+    task: String,
+}
+
+/// A task token for `task`, exchanged from `subject` (RFC 8693).
+async fn task_token(app: &TestApp, subject: &str, task: &str) -> String {
+    let details = json!([{"type": "preqstation_task", "task_id": task}]).to_string();
+    let res = app
+        .send(
+            Request::post("/oauth/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(common::form_encode(&[
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", subject),
+                    (
+                        "subject_token_type",
+                        "urn:ietf:params:oauth:token-type:access_token",
+                    ),
+                    ("authorization_details", &details),
+                ])))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()["access_token"].as_str().unwrap().to_string()
 }
 
 async fn world() -> World {
@@ -128,28 +156,7 @@ async fn world() -> World {
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let new = res.json()["token"].as_str().unwrap().to_string();
-    let details = json!([{"type": "preqstation_task", "task_id": task}]).to_string();
-    let res = app
-        .send(
-            Request::post("/oauth/token")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(common::form_encode(&[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token", &other),
-                    (
-                        "subject_token_type",
-                        "urn:ietf:params:oauth:token-type:access_token",
-                    ),
-                    ("authorization_details", &details),
-                ])))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let child = res.json()["access_token"].as_str().unwrap().to_string();
+    let child = task_token(&app, &other, &task).await;
     for t in [&old, &other, &child] {
         assert_eq!(whoami(&app, t).await, 200);
     }
@@ -160,6 +167,7 @@ async fn world() -> World {
         new,
         other,
         child,
+        task,
     }
 }
 
@@ -345,12 +353,16 @@ async fn reports_have_their_own_body_limit_and_rate_limit() {
     let big = vec![b' '; 1024 * 1024 + 1];
     let res = post(&app, &big, &[]).await;
     assert_eq!(res.status, 413, "{}", res.body);
+    assert_eq!(res.json()["error"]["code"], "PAYLOAD_TOO_LARGE");
     // 60 a minute per client IP.
-    let mut last = 0;
+    let mut last = None;
     for _ in 0..61 {
-        last = post(&app, b"[]", &[]).await.status.as_u16();
+        last = Some(post(&app, b"[]", &[]).await);
     }
-    assert_eq!(last, 429);
+    let last = last.unwrap();
+    assert_eq!(last.status, 429, "{}", last.body);
+    assert_eq!(last.json()["error"]["code"], "RATE_LIMITED");
+    assert!(last.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
 }
 
 #[tokio::test]
@@ -358,9 +370,14 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
     let w = world().await;
     let app = &w.app;
     let dir = app.dir.path();
+    // The binary's commands are waited for off this test's one thread
+    // (`command_async`), and the audit queue is flushed before the binary
+    // writes: the in-process writers must not hold the database meanwhile.
+    app.flush_audit().await;
     // keygen writes a private key (owner-only) and prints the public key.
     let private = dir.join("scanner.pem");
-    let out = binary::command(app, &["leak-report", "keygen", private.to_str().unwrap()]);
+    let out =
+        binary::command_async(app, &["leak-report", "keygen", private.to_str().unwrap()]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -375,7 +392,7 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
     );
     let public_file = dir.join("scanner.pub");
     std::fs::write(&public_file, &public).unwrap();
-    let out = binary::command(
+    let out = binary::command_async(
         app,
         &[
             "leak-keys",
@@ -383,22 +400,26 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
             "ci-scanner",
             public_file.to_str().unwrap(),
         ],
-    );
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = binary::command(app, &["leak-keys", "list", "--json"]);
+    let out = binary::command_async(app, &["leak-keys", "list", "--json"]).await;
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed[0]["key_id"], "ci-scanner");
     let bad = dir.join("bad.pem");
     std::fs::write(&bad, "not a key").unwrap();
-    let out = binary::command(app, &["leak-keys", "add", "x", bad.to_str().unwrap()]);
+    let out = binary::command_async(app, &["leak-keys", "add", "x", bad.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'leak_report_key_changed' AND actor_kind = 'cli'").await, 1);
 
+    let out = binary::command_async(app, &["leak-report", "--url", "http://127.0.0.1:9"]).await;
+    assert_eq!(out.status.code(), Some(2), "usage");
     // The uploader, against the real binary serving this database.
+    app.flush_audit().await;
     let server = binary::start(app);
     let url = format!("http://127.0.0.1:{}", server.port);
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -406,7 +427,7 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
         let text = std::fs::read_to_string(format!("{fixtures}/{fixture}")).unwrap();
         let file = dir.join(fixture);
         std::fs::write(&file, text.replace("__TOKEN__", token)).unwrap();
-        let out = binary::command(
+        let out = binary::command_async(
             app,
             &[
                 "leak-report",
@@ -418,7 +439,8 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
                 private.to_str().unwrap(),
                 file.to_str().unwrap(),
             ],
-        );
+        )
+        .await;
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -449,6 +471,7 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
         sources[1]
     );
     // A key that is not registered: the uploader fails with the server's word.
+    app.flush_audit().await;
     let other = dir.join("other.pem");
     std::fs::write(
         &other,
@@ -458,7 +481,7 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
             .as_bytes(),
     )
     .unwrap();
-    let out = binary::command(
+    let out = binary::command_async(
         app,
         &[
             "leak-report",
@@ -470,17 +493,209 @@ async fn keys_are_managed_on_the_command_line_and_the_uploader_reads_scanner_out
             other.to_str().unwrap(),
             dir.join("gitleaks.json").to_str().unwrap(),
         ],
-    );
+    )
+    .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
     binary::stop(server);
     app.flush_audit().await;
-    let out = binary::command(app, &["leak-keys", "remove", "ci-scanner"]);
+    let out = binary::command_async(app, &["leak-keys", "remove", "ci-scanner"]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = binary::command(app, &["leak-keys", "remove", "ci-scanner"]);
+    let out = binary::command_async(app, &["leak-keys", "remove", "ci-scanner"]).await;
     assert_eq!(out.status.code(), Some(3));
+}
+
+#[tokio::test]
+async fn oauth_and_task_tokens_are_revoked_with_what_hangs_from_them() {
+    use common::oauth::{code, exchange, post_form, MCP, VERIFIER};
+    let app = TestApp::new().await;
+    let o = owner(&app, "owner@example.com", true).await;
+    let key = signing_key(7);
+    register(&app, "k1", &key).await;
+    // Two connected apps: one's access token leaks, the other's refresh token.
+    let (client1, c1) = code(&app, &o).await;
+    let first = exchange(&app, &client1, &c1, VERIFIER).await.json();
+    let access1 = first["access_token"].as_str().unwrap().to_string();
+    let (client2, c2) = code(&app, &o).await;
+    let second = exchange(&app, &client2, &c2, VERIFIER).await.json();
+    let access2 = second["access_token"].as_str().unwrap().to_string();
+    let refresh2 = second["refresh_token"].as_str().unwrap().to_string();
+    // A task token leaks on its own: its subject key keeps working.
+    let agent = token_with(&app, &o, "agent", &DELEGATE, "30").await;
+    let project = project(&app, &o, "fleet").await;
+    let res = api(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(&agent),
+        Some(json!({"project_id": project, "title": "t"})),
+    )
+    .await;
+    let task = res.json()["id"].as_str().unwrap().to_string();
+    let child = task_token(&app, &agent, &task).await;
+    for t in [&access1, &access2, &child] {
+        assert_eq!(whoami(&app, t).await, 200);
+    }
+    let res = signed(
+        &app,
+        "k1",
+        &key,
+        &json!([
+            {"token": access1, "type": "preqstation_oauth_token", "url": "u1", "source": "content"},
+            {"token": refresh2, "type": "preqstation_oauth_token", "url": "u2", "source": "content"},
+            {"token": child, "type": "preqstation_task_token", "url": "u3", "source": "commit"},
+        ]),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let labels: Vec<String> = res
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(labels, vec!["true_positive"; 3]);
+    // Both grants end (every token of theirs), and the task token; not its subject.
+    for t in [&access1, &access2, &child] {
+        assert_eq!(whoami(&app, t).await, 401);
+    }
+    assert_eq!(whoami(&app, &agent).await, 200);
+    let refreshed = post_form(
+        &app,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client2),
+            ("refresh_token", &refresh2),
+            ("resource", MCP),
+        ],
+    )
+    .await;
+    assert_eq!(refreshed.status, 400, "{}", refreshed.body);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oauth_grants WHERE revoked_reason = 'leaked'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM task_tokens WHERE revoked_reason = 'leaked'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL")
+            .await,
+        0
+    );
+    app.flush_audit().await;
+    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT details, actor, target, actor_kind FROM audit_events WHERE action = 'token_leaked' ORDER BY seq",
+    )
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 3);
+    for (details, actor, target, kind) in &rows {
+        assert_eq!(actor, "k1");
+        assert_eq!(kind, "system");
+        assert_eq!(target.as_deref().unwrap().len(), 12);
+        for t in [&access1, &refresh2, &child] {
+            assert!(!details.contains(t.as_str()), "never the token");
+        }
+    }
+    let details: Value = serde_json::from_str(&rows[2].0).unwrap();
+    assert_eq!(details["type"], "preqstation_task_token");
+    assert_eq!(details["source"], "commit");
+    assert_eq!(details["revoked"], 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'leak_report_received' AND actor = 'k1'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_token_that_no_longer_works_is_a_false_positive_and_nothing_is_revoked() {
+    let w = world().await;
+    let app = &w.app;
+    let key = signing_key(7);
+    register(app, "k1", &key).await;
+    // The successor's first use ends its predecessor's grace: the old key
+    // is dead though not revoked, so reporting it ends nothing.
+    assert_eq!(whoami(app, &w.new).await, 200);
+    assert_eq!(whoami(app, &w.old).await, 401);
+    // A task token whose task is done no longer works either.
+    let res = api(
+        app,
+        "PATCH",
+        &format!("/api/tasks/{}", w.task),
+        Some(&w.other),
+        Some(json!({"status": "done"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let res = signed(
+        app,
+        "k1",
+        &key,
+        &json!([
+            {"token": w.old, "type": "t", "url": "u", "source": "s"},
+            {"token": w.child, "type": "t", "url": "u", "source": "s"},
+            // A fragment of a working token is not the token.
+            {"token": &w.new[..w.new.len() - 1], "type": "t", "url": "u", "source": "s"},
+        ]),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    for f in res.json().as_array().unwrap() {
+        assert_eq!(f["label"], "false_positive");
+    }
+    assert_eq!(whoami(app, &w.new).await, 200);
+    assert_eq!(whoami(app, &w.other).await, 200);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL")
+            .await,
+        0
+    );
+    app.flush_audit().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'token_leaked'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM notifications WHERE kind = 'token_leaked'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_endpoint_is_documented_without_a_bearer_token() {
+    let app = TestApp::new().await;
+    let doc = app.get("/api/openapi.json", None).await.json();
+    let op = &doc["paths"]["/api/secret-scanning/report"]["post"];
+    assert!(op.is_object(), "documented");
+    for status in ["200", "400", "401", "413", "422", "429"] {
+        assert!(op["responses"][status].is_object(), "{status} documented");
+    }
+    assert!(op["security"].as_array().is_none_or(|s| s.is_empty()));
+    let names: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Github-Public-Key-Identifier"));
+    assert!(names.contains(&"Github-Public-Key-Signature"));
+    let item = &doc["components"]["schemas"]["LeakReportItem"];
+    assert_eq!(item["properties"]["token"]["maxLength"], 1024);
+    assert_eq!(item["required"], json!(["token"]));
+    assert!(item["properties"]["type"].is_object());
+    assert!(doc["components"]["schemas"]["LeakFeedback"].is_object());
 }

@@ -29,6 +29,7 @@ use super::{dto::*, rotation, routes};
         routes::token::revoke_self,
         routes::token::verify,
         rotation::rotate_self,
+        super::leak_report::report,
         routes::project::list_projects,
         routes::project::get_project,
         routes::task::list_tasks,

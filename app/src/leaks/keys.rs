@@ -22,13 +22,27 @@ use crate::{
     types::Timestamp,
 };
 
-/// Why a report's signature was not accepted (all answered 401 alike).
+/// Why a report's signature was not accepted: unsigned or badly signed
+/// (answered 401 alike), or the keys could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {
     #[error("The report is not signed: send Github-Public-Key-Identifier and Github-Public-Key-Signature.")]
     Unsigned,
     #[error("The report's signature does not verify with a registered key.")]
     BadSignature,
+    /// The database did not answer: nothing is known about the signature.
+    #[error("The service is temporarily unavailable. Try again in a moment.")]
+    Unavailable,
+}
+
+/// Why a key could not be added or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The id or the key is not acceptable (the message says why).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
 /// A registered key, as `leak-keys list` shows it.
@@ -79,29 +93,27 @@ pub async fn add(
     key_id: &str,
     pem: &str,
     now: Timestamp,
-) -> Result<(), String> {
-    check_id(key_id)?;
-    parse_pem(pem)?;
-    let run = async {
-        let mut tx = db.begin().await?;
-        let replaced = sqlx::query("DELETE FROM leak_report_keys WHERE key_id = $1")
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query(
-            "INSERT INTO leak_report_keys (key_id, public_key, created_at) VALUES ($1, $2, $3)",
-        )
+) -> Result<(), KeyError> {
+    check_id(key_id).map_err(KeyError::Invalid)?;
+    parse_pem(pem).map_err(KeyError::Invalid)?;
+    let mut tx = db.begin().await?;
+    let replaced = sqlx::query("DELETE FROM leak_report_keys WHERE key_id = $1")
         .bind(key_id)
-        .bind(pem.trim())
-        .bind(now.millis())
         .execute(&mut *tx)
-        .await?;
-        let change = if replaced > 0 { "replaced" } else { "added" };
-        chain::append(&mut tx, &config.keys, &[cli_event(key_id, change)], now).await?;
-        tx.commit().await
-    };
-    run.await.map_err(|e| format!("database: {e}"))
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "INSERT INTO leak_report_keys (key_id, public_key, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(key_id)
+    .bind(pem.trim())
+    .bind(now.millis())
+    .execute(&mut *tx)
+    .await?;
+    let change = if replaced > 0 { "replaced" } else { "added" };
+    chain::append(&mut tx, &config.keys, &[cli_event(key_id, change)], now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Removes the key `key_id`; false when there was none.
@@ -110,21 +122,18 @@ pub async fn remove(
     config: &Config,
     key_id: &str,
     now: Timestamp,
-) -> Result<bool, String> {
-    let run = async {
-        let mut tx = db.begin().await?;
-        let n = sqlx::query("DELETE FROM leak_report_keys WHERE key_id = $1")
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n > 0 {
-            chain::append(&mut tx, &config.keys, &[cli_event(key_id, "removed")], now).await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(n > 0)
-    };
-    run.await.map_err(|e| format!("database: {e}"))
+) -> Result<bool, KeyError> {
+    let mut tx = db.begin().await?;
+    let n = sqlx::query("DELETE FROM leak_report_keys WHERE key_id = $1")
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n > 0 {
+        chain::append(&mut tx, &config.keys, &[cli_event(key_id, "removed")], now).await?;
+    }
+    tx.commit().await?;
+    Ok(n > 0)
 }
 
 /// Every registered key.
@@ -143,17 +152,20 @@ pub async fn verify(
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<(), Refused> {
-    let (Some(key_id), Some(signature)) = (key_id, signature) else {
+    let (Some(key_id), Some(signature)) = (key_id.map(str::trim), signature) else {
         return Err(Refused::Unsigned);
     };
+    if check_id(key_id).is_err() {
+        return Err(Refused::BadSignature);
+    }
     let pem: Option<String> =
         sqlx::query_scalar("SELECT public_key FROM leak_report_keys WHERE key_id = $1")
-            .bind(key_id.trim())
+            .bind(key_id)
             .fetch_optional(db)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "leak report keys unreadable");
-                Refused::BadSignature
+                Refused::Unavailable
             })?;
     let key = pem
         .as_deref()

@@ -16,17 +16,19 @@ use serde::{Deserialize, Serialize};
 use super::{MAX_REPORTS, MAX_TOKEN};
 use crate::{
     audit::{chain, ActorKind, AuditAction, NewEvent, Outcome},
+    bearer,
     config::Config,
     db::Db,
     fault::Fault,
+    keys::Keyring,
     notifications::{outbox::Notice, NoticeKind},
+    oauth::{grants, refresh},
     request::RequestMeta,
     tokens::{
-        format,
-        service::{self, Revocation},
+        service::{self, Identified, Revocation, TokenLookups},
         task::{self, manage},
     },
-    types::{AccountId, Timestamp},
+    types::Timestamp,
 };
 
 /// The reason revocations by a report carry.
@@ -63,7 +65,11 @@ pub struct Feedback {
     pub label: String,
 }
 
-/// Parses a report body: a JSON array of at most [`MAX_REPORTS`] tokens.
+pub const TRUE_POSITIVE: &str = "true_positive";
+pub const FALSE_POSITIVE: &str = "false_positive";
+
+/// Parses a report body: a JSON array of at most [`MAX_REPORTS`] tokens,
+/// each at most [`MAX_TOKEN`] bytes.
 pub fn parse(body: &[u8]) -> Result<Vec<Reported>, String> {
     let reports: Vec<Reported> = serde_json::from_slice(body).map_err(|_| {
         "The body must be a JSON array of {\"token\", \"type\", \"url\", \"source\"} objects."
@@ -78,193 +84,154 @@ pub fn parse(body: &[u8]) -> Result<Vec<Reported>, String> {
     Ok(reports)
 }
 
-/// A working credential a token names.
-struct Found {
-    owner: AccountId,
-    /// The API key's, grant's or task token's id.
-    id: String,
-    name: String,
-    prefix: String,
-    kind: Kind,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What a working token belongs to, and so what revoking it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     ApiKey,
+    /// An OAuth access or refresh token: its grant.
     Grant,
     TaskToken,
 }
 
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::ApiKey => "api_key",
-            Kind::Grant => "oauth_token",
-            Kind::TaskToken => "task_token",
-        }
-    }
-}
-
+/// The working credential `token` names, found and judged by the function
+/// that authenticates its kind (nothing recorded as a use): an API key, an
+/// OAuth access or refresh token (its grant), or a task token. `None` for
+/// anything else, including a fragment or a prefix of a token.
 async fn find(
     db: &Db,
+    lookups: &TokenLookups,
     config: &Config,
     token: &str,
     now: Timestamp,
-) -> Result<Option<Found>, sqlx::Error> {
+) -> Result<Option<(Kind, Identified)>, sqlx::Error> {
     let token = token.trim();
-    let found = |r: Option<(String, String, String, String)>, kind| {
-        r.and_then(|(id, owner, name, prefix)| {
-            Some(Found {
-                owner: AccountId::parse(&owner)?,
-                id,
-                name,
-                prefix,
-                kind,
-            })
-        })
+    // Not a bearer credential, so not one of `bearer::Kind`'s.
+    if token.starts_with(&grants::refresh_prefix(config)) {
+        let found = refresh::identify(db, config, token, now).await?;
+        return Ok(found.map(|f| (Kind::Grant, f)));
+    }
+    let found = match bearer::Kind::of(config, token) {
+        bearer::Kind::OAuthAccess => grants::identify(db, config, token, now)
+            .await?
+            .map(|f| (Kind::Grant, f)),
+        bearer::Kind::TaskToken => task::authenticate::identify(db, config, token, now)
+            .await?
+            .map(|f| (Kind::TaskToken, f)),
+        bearer::Kind::ApiKey => service::identify(lookups, config, token, now)
+            .await?
+            .map(|f| (Kind::ApiKey, f)),
     };
-    if let Ok(secret) = format::parse(&task::prefix(&config.token_prefix), token) {
-        let row = sqlx::query_as(
-            "SELECT id, account_id, 'task token' AS name, prefix FROM task_tokens \
-             WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(secret.hash())
-        .bind(now.millis())
-        .fetch_optional(db)
-        .await?;
-        return Ok(found(row, Kind::TaskToken));
-    }
-    for prefix in [
-        crate::oauth::grants::access_prefix(config),
-        crate::oauth::grants::refresh_prefix(config),
-    ] {
-        if let Ok(secret) = format::parse(&prefix, token) {
-            let row = sqlx::query_as(
-                "SELECT g.id, g.account_id, g.client_name, o.prefix FROM oauth_tokens o \
-                 JOIN oauth_grants g ON g.id = o.grant_id WHERE o.token_hash = $1 AND g.revoked_at IS NULL",
-            )
-            .bind(secret.hash())
-            .fetch_optional(db)
-            .await?;
-            return Ok(found(row, Kind::Grant));
-        }
-    }
-    if let Ok(secret) = format::parse(&config.token_prefix, token) {
-        let row = sqlx::query_as(
-            "SELECT id, account_id, name, prefix FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
-             AND NOT (rotated_to IS NOT NULL AND grace_until <= $2) AND (expires_at IS NULL OR expires_at > $2)",
-        )
-        .bind(secret.hash())
-        .bind(now.millis())
-        .fetch_optional(db)
-        .await?;
-        return Ok(found(row, Kind::ApiKey));
-    }
-    Ok(None)
+    Ok(found)
 }
 
-/// Revokes what `f` names and what hangs from it; returns how many
-/// credentials ended.
+/// Revokes the credential `f` and what hangs from it: an API key's working
+/// rotation family (one transaction, serialised with the owner's other
+/// family changes), and the task tokens made from any of them or from a
+/// grant. Returns how many credentials ended; 0 when `f` itself had ended
+/// in the meantime (another report, its owner), and then nothing is done.
 async fn revoke(
     db: &Db,
-    config: &Config,
-    f: &Found,
+    keys: &Keyring,
+    kind: Kind,
+    f: &Identified,
     base: &NewEvent,
     now: Timestamp,
 ) -> Result<u64, Fault> {
-    let keys = &config.keys;
-    let mut n = match f.kind {
-        Kind::TaskToken => {
-            return manage::revoke(
+    let fault = |e| Fault::db("leak report", e);
+    let children = |subject: &str| {
+        let subject = subject.to_string();
+        async move {
+            manage::revoke(
                 db,
                 keys,
                 f.owner,
-                manage::Which::One(&f.id),
+                manage::Which::AllOf(&subject),
                 REASON,
                 base,
                 now,
             )
-            .await;
+            .await
+        }
+    };
+    match kind {
+        Kind::TaskToken => {
+            let one = manage::Which::One(&f.id);
+            manage::revoke(db, keys, f.owner, one, REASON, base, now).await
+        }
+        Kind::Grant => {
+            let revoked =
+                crate::oauth::revocation::revoke(db, keys, f.owner, &f.id, REASON, base, now)
+                    .await
+                    .map_err(fault)?;
+            if !revoked {
+                return Ok(0);
+            }
+            Ok(1 + children(&f.id).await?)
         }
         Kind::ApiKey => {
-            let family = {
-                let mut conn = db
-                    .acquire()
-                    .await
-                    .map_err(|e| Fault::db("leak report", e))?;
-                service::working_relatives(&mut conn, f.owner, &f.id)
-                    .await
-                    .map_err(|e| Fault::db("leak report", e))?
-            };
             let why = Revocation {
                 by: None,
                 reason: REASON,
                 base,
             };
-            service::revoke(db, keys, f.owner, &f.id, why, now).await?;
-            let mut n = 1 + family.len() as u64;
-            for member in &family {
-                n += manage::revoke(
-                    db,
-                    keys,
-                    f.owner,
-                    manage::Which::AllOf(member),
-                    REASON,
-                    base,
-                    now,
-                )
-                .await?;
-            }
-            n
-        }
-        Kind::Grant => {
-            crate::oauth::revocation::revoke(db, keys, f.owner, &f.id, REASON, base, now)
+            let mut tx = db.begin().await.map_err(fault)?;
+            crate::accounts::lock_row(&mut tx, f.owner)
                 .await
-                .map_err(|e| Fault::db("leak report", e))?;
-            1
+                .map_err(fault)?;
+            let relatives = service::working_relatives(&mut tx, f.owner, &f.id)
+                .await
+                .map_err(fault)?;
+            let own = std::slice::from_ref(&f.id);
+            let mut n = service::revoke_members(&mut tx, keys, f.owner, own, why, now)
+                .await
+                .map_err(fault)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            n += service::revoke_members(&mut tx, keys, f.owner, &relatives, why, now)
+                .await
+                .map_err(fault)?;
+            tx.commit().await.map_err(fault)?;
+            for member in own.iter().chain(&relatives) {
+                n += children(member).await?;
+            }
+            Ok(n)
         }
-    };
-    n += manage::revoke(
-        db,
-        keys,
-        f.owner,
-        manage::Which::AllOf(&f.id),
-        REASON,
-        base,
-        now,
-    )
-    .await?;
-    Ok(n)
+    }
 }
 
-/// Handles a verified report from the key `key_id`: revokes what works,
-/// and answers the feedback, one entry per reported token, in order.
+/// Handles a verified report signed by the key `key_id`: revokes each
+/// reported token that works, with one `token_leaked` entry (and the
+/// owner's notice) each, records the report (`leak_report_received`), and
+/// answers the feedback, one entry per reported token, in order.
 pub async fn process(
     db: &Db,
+    lookups: &TokenLookups,
     config: &Config,
     key_id: &str,
     reports: &[Reported],
     meta: &RequestMeta,
     now: Timestamp,
 ) -> Result<Vec<Feedback>, Fault> {
-    let actor = format!("leak report (key {key_id})");
     let base = NewEvent::new(
         AuditAction::TokenRevoked,
         ActorKind::System,
         Outcome::Success,
     )
-    .actor(actor.clone())
+    .actor(key_id.to_string())
     .from_request(meta);
     let mut out = Vec::with_capacity(reports.len());
     let mut positives = 0;
     for r in reports {
-        let found = find(db, config, &r.token, now)
+        let found = find(db, lookups, config, &r.token, now)
             .await
             .map_err(|e| Fault::db("leak report", e))?;
+        let revoked = match &found {
+            Some((kind, f)) => revoke(db, &config.keys, *kind, f, &base, now).await?,
+            None => 0,
+        };
         let label = match found {
-            None => "false_positive",
-            Some(f) => {
-                let revoked = revoke(db, config, &f, &base, now).await?;
+            Some((_, f)) if revoked > 0 => {
                 let url = crate::audit::cut(&r.url);
                 let event = base
                     .with_action(AuditAction::TokenLeaked)
@@ -273,22 +240,23 @@ pub async fn process(
                     .token(f.prefix.clone())
                     .detail("url", &url)
                     .detail("source", &r.source)
-                    .detail("type", f.kind.as_str())
+                    .detail("type", &r.token_type)
                     .detail("revoked", revoked)
                     .security(true)
                     .notify(
                         Notice::new(NoticeKind::TokenLeaked, f.owner)
                             .token(&f.id, &f.name, &f.prefix)
                             .reason(url)
-                            .count(revoked as i64),
+                            .count(i64::try_from(revoked).unwrap_or(i64::MAX)),
                     );
                 chain::append_now(db, &config.keys, &[event], now)
                     .await
                     .map_err(|e| Fault::db("leak report", e))?;
-                tracing::warn!(account = %f.owner, token = %f.prefix, revoked, "token reported leaked: revoked");
+                tracing::warn!(account = %f.owner, token = %f.prefix, revoked, key = key_id, "token reported leaked: revoked");
                 positives += 1;
-                "true_positive"
+                TRUE_POSITIVE
             }
+            _ => FALSE_POSITIVE,
         };
         out.push(Feedback {
             token_hash: crate::crypto::sha256_hex(r.token.as_bytes()),

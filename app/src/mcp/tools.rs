@@ -73,11 +73,18 @@ pub const TOOLS: &[ToolSpec] = &[
 ];
 
 /// REST operations with no tool, and why.
-pub const EXCLUDED: &[(&str, &str, &str)] = &[(
-    "post",
-    "/api/tokens/self/rotate",
-    "its answer is a new secret, which would land in the model's transcript; rotate from the dashboard or a script",
-)];
+pub const EXCLUDED: &[(&str, &str, &str)] = &[
+    (
+        "post",
+        "/api/tokens/self/rotate",
+        "its answer is a new secret, which would land in the model's transcript; rotate from the dashboard or a script",
+    ),
+    (
+        "post",
+        "/api/secret-scanning/report",
+        "signed by a scanner's key, not called with a token: a leaked-token report is no agent's tool",
+    ),
+];
 
 /// A tool ready to list and call.
 pub struct Tool {

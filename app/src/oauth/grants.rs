@@ -13,7 +13,7 @@ use crate::{
     tokens::{
         format::{self, FormatError, TokenSecret},
         last_use::{self, RecentWrites},
-        service::{AuthFailure, Authenticated},
+        service::{AuthFailure, Authenticated, Identified},
         Scope,
     },
     types::{AccountId, Timestamp},
@@ -198,18 +198,13 @@ pub async fn issue(
     Ok((issued, refresh.hash()))
 }
 
-/// Authenticates an OAuth access token as the bearer of a request: the
-/// same [`Authenticated`] an API key gives, with the grant's scopes. The
-/// grant must be live, the account enabled, and the token's audience one
-/// of this server's two resources.
-pub async fn authenticate(
+/// The row of the access token `presented` names, with its grant and
+/// account; why not when it is malformed or unknown.
+async fn read_access(
     db: &Db,
     config: &Config,
-    recent: &RecentWrites,
     presented: &str,
-    ip: Option<&str>,
-    now: Timestamp,
-) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
+) -> Result<Result<AccessRow, AuthFailure>, sqlx::Error> {
     let secret: TokenSecret = match format::parse(&access_prefix(config), presented) {
         Ok(s) => s,
         Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
@@ -225,29 +220,81 @@ pub async fn authenticate(
     .bind(secret.hash())
     .fetch_optional(db)
     .await?;
-    let Some(row) = row else {
-        return Ok(Err(AuthFailure::Unknown));
-    };
-    let (prefix, account) = (row.prefix.clone(), row.account_id.clone());
+    Ok(row.ok_or(AuthFailure::Unknown))
+}
+
+/// Why the access token of `row` does not work at `now` (grant revoked,
+/// account disabled, expired, another audience), or `None` when it does.
+fn access_refusal(row: &AccessRow, config: &Config, now: Timestamp) -> Option<AuthFailure> {
+    let (prefix, account) = (|| row.prefix.clone(), || row.account_id.clone());
     if row.revoked_at.is_some() || row.disabled_at.is_some() {
-        return Ok(Err(AuthFailure::Revoked {
-            prefix,
-            account,
+        return Some(AuthFailure::Revoked {
+            prefix: prefix(),
+            account: account(),
             credential: row.grant_id.clone(),
             retired: None,
-        }));
+        });
     }
     if row.expires_at <= now.millis() {
-        return Ok(Err(AuthFailure::Expired {
-            prefix,
-            account,
+        return Some(AuthFailure::Expired {
+            prefix: prefix(),
+            account: account(),
             credential: row.grant_id.clone(),
             at: Timestamp(row.expires_at),
-        }));
+        });
     }
     if !super::resources(config).contains(&row.resource) {
-        return Ok(Err(AuthFailure::WrongAudience { prefix, account }));
+        return Some(AuthFailure::WrongAudience {
+            prefix: prefix(),
+            account: account(),
+        });
     }
+    None
+}
+
+/// The grant of the access token `presented` when the token works at `now`
+/// (the read and rules of [`authenticate`], recording no use); `None` for
+/// anything else.
+pub async fn identify(
+    db: &Db,
+    config: &Config,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Option<Identified>, sqlx::Error> {
+    let Ok(row) = read_access(db, config, presented).await? else {
+        return Ok(None);
+    };
+    if access_refusal(&row, config, now).is_some() {
+        return Ok(None);
+    }
+    Ok(AccountId::parse(&row.account_id).map(|owner| Identified {
+        id: row.grant_id,
+        owner,
+        name: row.client_name,
+        prefix: row.prefix,
+    }))
+}
+
+/// Authenticates an OAuth access token as the bearer of a request: the
+/// same [`Authenticated`] an API key gives, with the grant's scopes. The
+/// grant must be live, the account enabled, and the token's audience one
+/// of this server's two resources.
+pub async fn authenticate(
+    db: &Db,
+    config: &Config,
+    recent: &RecentWrites,
+    presented: &str,
+    ip: Option<&str>,
+    now: Timestamp,
+) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
+    let row = match read_access(db, config, presented).await? {
+        Ok(row) => row,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    if let Some(failure) = access_refusal(&row, config, now) {
+        return Ok(Err(failure));
+    }
+    let (prefix, account) = (row.prefix.clone(), row.account_id.clone());
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };

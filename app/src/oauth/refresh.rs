@@ -11,8 +11,8 @@ use crate::{
     audit::{ActorKind, AuditAction, NewEvent, Outcome},
     config::Config,
     db::Db,
-    tokens::format,
-    types::Timestamp,
+    tokens::{format, service::Identified},
+    types::{AccountId, Timestamp},
 };
 
 /// A refresh token as stored, with its grant's client.
@@ -26,6 +26,30 @@ struct RefreshRow {
     client_id: String,
     account_id: String,
     revoked_at: Option<i64>,
+    prefix: String,
+    client_name: String,
+    disabled_at: Option<i64>,
+}
+
+impl RefreshRow {
+    /// Unused and past its expiry: [`refresh`] refuses it.
+    fn expired(&self, now: Timestamp) -> bool {
+        self.used_at.is_none() && self.expires_at < now.millis()
+    }
+
+    /// Whether presenting it (with its client's public id) would still get
+    /// tokens at `now`, as [`refresh`] decides: the grant live, and the
+    /// token unused and unexpired, or used with its answer still kept (the
+    /// leeway). A used token past the leeway only revokes its grant.
+    fn works(&self, now: Timestamp) -> bool {
+        let live = match self.used_at {
+            None => !self.expired(now),
+            Some(_) => {
+                self.replay_sealed.is_some() && self.replay_until.is_some_and(|u| u >= now.millis())
+            }
+        };
+        live && self.revoked_at.is_none() && self.disabled_at.is_none()
+    }
 }
 
 /// The AEAD context of a kept successor pair: it opens only for the refresh
@@ -50,7 +74,8 @@ pub async fn refresh(
     // reads the winner's committed answer the second time.
     for _ in 0..2 {
         let row = find(db, &hash)
-            .await?
+            .await
+            .map_err(OAuthError::db)?
             .ok_or_else(|| invalid("Unknown refresh token."))?;
         if row.client_id != client_id {
             // Nothing is revoked: a client id is public, and whoever sent
@@ -60,7 +85,7 @@ pub async fn refresh(
         if row.used_at.is_some() {
             return replay_or_reuse(db, config, &hash, row, now).await;
         }
-        if row.expires_at < now.millis() {
+        if row.expired(now) {
             return Err(invalid("The refresh token has expired; authorize again."));
         }
         if let Some(issued) = claim_and_issue(db, config, &hash, &row.grant_id, now).await? {
@@ -73,17 +98,40 @@ pub async fn refresh(
     Err(invalid("This refresh token was already used."))
 }
 
-async fn find(db: &Db, hash: &str) -> Result<Option<RefreshRow>, OAuthError> {
+async fn find(db: &Db, hash: &str) -> Result<Option<RefreshRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT t.grant_id, t.expires_at, t.used_at, t.replay_sealed, t.replay_until, \
-                g.client_id, g.account_id, g.revoked_at \
+                g.client_id, g.account_id, g.revoked_at, t.prefix, g.client_name, a.disabled_at \
          FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+         JOIN accounts a ON a.id = g.account_id \
          WHERE t.token_hash = $1 AND t.kind = 'refresh'",
     )
     .bind(hash)
     .fetch_optional(db)
     .await
-    .map_err(OAuthError::db)
+}
+
+/// The grant of the refresh token `presented` when the token still works
+/// at `now` (read and judged as [`refresh`] reads and judges it, nothing
+/// claimed); `None` for anything else.
+pub async fn identify(
+    db: &Db,
+    config: &Config,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Option<Identified>, sqlx::Error> {
+    let Ok(secret) = format::parse(&grants::refresh_prefix(config), presented) else {
+        return Ok(None);
+    };
+    let Some(row) = find(db, &secret.hash()).await?.filter(|r| r.works(now)) else {
+        return Ok(None);
+    };
+    Ok(AccountId::parse(&row.account_id).map(|owner| Identified {
+        id: row.grant_id,
+        owner,
+        name: row.client_name,
+        prefix: row.prefix,
+    }))
 }
 
 /// Claims the refresh token and issues its successor in one transaction,

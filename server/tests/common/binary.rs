@@ -66,14 +66,27 @@ pub fn stop(mut i: Instance) {
 /// A command of the binary (`preqstation accounts ...`) over `app`'s
 /// database and data directory; its output once it exits.
 pub fn command(app: &TestApp, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_preqstation"))
-        .args(args)
+    prepared(app, args).output().expect("binary runs")
+}
+
+/// [`command`], waited for off the test's runtime: the test process's own
+/// background writers (the audit queue, the outbox) keep going while the
+/// binary runs, so on SQLite the binary does not wait out their lock.
+pub async fn command_async(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut cmd = prepared(app, args);
+    tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
+        .await
+        .expect("binary waited for")
+}
+
+fn prepared(app: &TestApp, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_preqstation"));
+    cmd.args(args)
         .env("DATABASE_URL", &app.database_url)
         .env("PREQSTATION_DATA_DIR", app.dir.path())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("binary runs")
+        .stderr(Stdio::piped());
+    cmd
 }

@@ -143,6 +143,9 @@ async fn check(
     user_agent: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
+    if let Some(failure) = refusal(&row, now) {
+        return Ok(Err(failure));
+    }
     let TokenRow {
         token_hash: _,
         id: token_id,
@@ -152,44 +155,20 @@ async fn check(
         scopes,
         created_at,
         expires_at,
-        revoked_at,
+        revoked_at: _,
         last_used_at,
         last_used_ip: last_ip,
-        rotated_to,
+        rotated_to: _,
         rotated_from,
-        grace_until,
+        grace_until: _,
         first_used_at,
-        successor_used_at: successor_used,
+        successor_used_at: _,
         email,
-        disabled_at,
+        disabled_at: _,
         allowed_ips,
         projects_restricted,
         usage_limited,
     } = row;
-    // A rotated predecessor works until its grace ends or the successor is
-    // first used, whichever comes first.
-    let grace_over = rotated_to.is_some()
-        && (grace_until.is_none_or(|g| g <= now.millis()) || successor_used.is_some());
-    if revoked_at.is_some() || disabled_at.is_some() || grace_over {
-        let retired = match (&rotated_to, disabled_at) {
-            (Some(_), None) => Some(token_id.clone()),
-            _ => None,
-        };
-        return Ok(Err(AuthFailure::Revoked {
-            prefix,
-            account,
-            credential: token_id,
-            retired,
-        }));
-    }
-    if let Some(at) = expires_at.filter(|at| *at <= now.millis()) {
-        return Ok(Err(AuthFailure::Expired {
-            prefix,
-            account,
-            credential: token_id,
-            at: Timestamp(at),
-        }));
-    }
     // The successor's first use ends the predecessor's grace on every
     // instance at once, so it is written immediately, not coalesced.
     if rotated_from.is_some() && first_used_at.is_none() {
@@ -244,6 +223,73 @@ async fn check(
         task: None,
         limited: usage_limited != 0,
         usage_remaining: None,
+    }))
+}
+
+/// The rules on a token's row: why it does not work at `now`, or `None`
+/// when it does.
+fn refusal(row: &TokenRow, now: Timestamp) -> Option<AuthFailure> {
+    // A rotated predecessor works until its grace ends or the successor is
+    // first used, whichever comes first.
+    let grace_over = row.rotated_to.is_some()
+        && (row.grace_until.is_none_or(|g| g <= now.millis()) || row.successor_used_at.is_some());
+    if row.revoked_at.is_some() || row.disabled_at.is_some() || grace_over {
+        let retired = match (&row.rotated_to, row.disabled_at) {
+            (Some(_), None) => Some(row.id.clone()),
+            _ => None,
+        };
+        return Some(AuthFailure::Revoked {
+            prefix: row.prefix.clone(),
+            account: row.account_id.clone(),
+            credential: row.id.clone(),
+            retired,
+        });
+    }
+    let at = row.expires_at.filter(|at| *at <= now.millis())?;
+    Some(AuthFailure::Expired {
+        prefix: row.prefix.clone(),
+        account: row.account_id.clone(),
+        credential: row.id.clone(),
+        at: Timestamp(at),
+    })
+}
+
+/// A credential a presented token names, that works: found and judged as
+/// its authentication finds and judges it, but with no use recorded. What
+/// a report about the token (a leak) acts on, for each kind of token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    /// The API key's id, the task token's, or the OAuth grant's.
+    pub id: String,
+    pub owner: AccountId,
+    /// The API key's name, the OAuth client's, or the task token's label.
+    pub name: String,
+    /// The presented token's display prefix.
+    pub prefix: String,
+}
+
+/// The API key `presented` names when it works at `now` (the lookup and
+/// rules of [`authenticate`], recording no use); `None` for anything else.
+pub async fn identify(
+    lookups: &TokenLookups,
+    config: &Config,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Option<Identified>, sqlx::Error> {
+    let Ok(secret) = format::parse(&config.token_prefix, presented) else {
+        return Ok(None);
+    };
+    let Some(row) = lookups.find(secret.hash()).await? else {
+        return Ok(None);
+    };
+    if refusal(&row, now).is_some() {
+        return Ok(None);
+    }
+    Ok(AccountId::parse(&row.account_id).map(|owner| Identified {
+        id: row.id,
+        owner,
+        name: row.name,
+        prefix: row.prefix,
     }))
 }
 

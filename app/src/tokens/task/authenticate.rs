@@ -12,7 +12,7 @@ use crate::{
         allowlist::IpAllowlist,
         format::{self, FormatError},
         last_use::{self, RecentWrites},
-        service::{AuthFailure, Authenticated},
+        service::{AuthFailure, Authenticated, Identified},
         Scope,
     },
     types::{AccountId, Timestamp},
@@ -113,6 +113,72 @@ impl Row {
     }
 }
 
+/// The row of the task token `presented` names, read with everything that
+/// can end it; why not when it is malformed or unknown.
+async fn read(
+    db: &Db,
+    config: &Config,
+    presented: &str,
+) -> Result<Result<Row, AuthFailure>, sqlx::Error> {
+    let secret = match format::parse(&super::prefix(&config.token_prefix), presented) {
+        Ok(s) => s,
+        Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
+        Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
+    };
+    let row: Option<Row> = sqlx::query_as(SELECT)
+        .bind(secret.hash())
+        .fetch_optional(db)
+        .await?;
+    Ok(row.ok_or(AuthFailure::Unknown))
+}
+
+/// Why the token of `row` does not work at `now`, or `None` when it does.
+fn refusal(row: &Row, now: Timestamp) -> Option<AuthFailure> {
+    let ended = row.ended(now);
+    if !ended && row.expires_at > now.millis() {
+        return None;
+    }
+    let (prefix, account, credential) =
+        (row.prefix.clone(), row.account_id.clone(), row.id.clone());
+    Some(if ended {
+        AuthFailure::Revoked {
+            prefix,
+            account,
+            credential,
+            retired: None,
+        }
+    } else {
+        AuthFailure::Expired {
+            prefix,
+            account,
+            credential,
+            at: Timestamp(row.expires_at),
+        }
+    })
+}
+
+/// The task token `presented` names when it works at `now` (the read and
+/// rules of [`authenticate`], recording no use); `None` for anything else.
+pub async fn identify(
+    db: &Db,
+    config: &Config,
+    presented: &str,
+    now: Timestamp,
+) -> Result<Option<Identified>, sqlx::Error> {
+    let Ok(row) = read(db, config, presented).await? else {
+        return Ok(None);
+    };
+    if refusal(&row, now).is_some() {
+        return Ok(None);
+    }
+    Ok(AccountId::parse(&row.account_id).map(|owner| Identified {
+        name: format!("task token of {}", row.subject_name),
+        id: row.id,
+        owner,
+        prefix: row.prefix,
+    }))
+}
+
 /// Checks a presented task token (see the module documentation) and keeps
 /// its last use on the shared interval.
 pub async fn authenticate(
@@ -123,35 +189,14 @@ pub async fn authenticate(
     ip: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<Authenticated, AuthFailure>, sqlx::Error> {
-    let secret = match format::parse(&super::prefix(&config.token_prefix), presented) {
-        Ok(s) => s,
-        Err(FormatError::Malformed) => return Ok(Err(AuthFailure::Malformed)),
-        Err(FormatError::BadChecksum) => return Ok(Err(AuthFailure::BadChecksum)),
+    let row = match read(db, config, presented).await? {
+        Ok(row) => row,
+        Err(failure) => return Ok(Err(failure)),
     };
-    let row: Option<Row> = sqlx::query_as(SELECT)
-        .bind(secret.hash())
-        .fetch_optional(db)
-        .await?;
-    let Some(row) = row else {
-        return Ok(Err(AuthFailure::Unknown));
-    };
+    if let Some(failure) = refusal(&row, now) {
+        return Ok(Err(failure));
+    }
     let (prefix, account) = (row.prefix.clone(), row.account_id.clone());
-    if row.ended(now) {
-        return Ok(Err(AuthFailure::Revoked {
-            prefix,
-            account,
-            credential: row.id,
-            retired: None,
-        }));
-    }
-    if row.expires_at <= now.millis() {
-        return Ok(Err(AuthFailure::Expired {
-            prefix,
-            account,
-            credential: row.id,
-            at: Timestamp(row.expires_at),
-        }));
-    }
     let Some(account_id) = AccountId::parse(&account) else {
         return Ok(Err(AuthFailure::Unknown));
     };
