@@ -2,7 +2,9 @@
 //! pages back by sequence number, "Resend" per row) and the answer to its
 //! "Send test event". The log's resource and the actions are the page's
 //! ([`super::webhooks`]), so the log is fetched again after a test event or
-//! a resend and the new row shows.
+//! a resend and the new row shows. The log is drawn only in the browser
+//! (nothing is open on the server), from the resource's last page, which
+//! stays while the next one loads.
 
 use leptos::prelude::*;
 
@@ -96,39 +98,47 @@ pub fn DeliveryLog(endpoint: String, a: Actions) -> impl IntoView {
             <div class="mt-2">
                 <FormAlert message=Signal::derive(resend_err)/>
             </div>
-            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading deliveries…"</p> }>
-                {move || {
-                    let endpoint = endpoint.clone();
-                    Suspend::new(async move {
-                        match a.log.await {
-                            Err(e) => view! { <p role="alert" class="mt-2 text-sm text-red-700">{e.to_string()}</p> }.into_any(),
-                            Ok(rows) => {
-                                let last = rows.last().map(|d| d.sequence);
-                                let older = a.log_before.get_untracked().is_some();
-                                let empty = if older {
-                                    "No older deliveries."
-                                } else {
-                                    "No deliveries yet: send a test event, or wait for an event this endpoint asks for."
-                                };
-                                view! {
-                                    <DataTable columns=COLUMNS rows=rows label="Delivery log" empty=empty dense=true margin="mt-2"
-                                        row=move |d| row(d, endpoint.clone(), a)/>
-                                    <div class="mt-2 flex gap-2">
-                                        {older.then(|| view! {
-                                            <button type="button" class=SECONDARY on:click=move |_| a.log_before.set(None)>"Newest"</button>
-                                        })}
-                                        {last.filter(|s| *s > 1).map(|s| view! {
-                                            <button type="button" class=SECONDARY on:click=move |_| a.log_before.set(Some(s))>"Older"</button>
-                                        })}
-                                    </div>
-                                }.into_any()
-                            }
-                        }
-                    })
-                }}
-            </Transition>
+            {move || match a.log.get() {
+                Some((Some(id), before, rows)) if id == endpoint => page(id, before, rows, a),
+                _ => view! { <p class="mt-2 text-sm text-slate-600">"Loading deliveries…"</p> }.into_any(),
+            }}
         </section>
     }
+}
+
+/// One page of the log, with its paging buttons.
+fn page(
+    endpoint: String,
+    before: Option<i64>,
+    rows: Result<Vec<DeliveryView>, AppError>,
+    a: Actions,
+) -> AnyView {
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            return view! { <p role="alert" class="mt-2 text-sm text-red-700">{e.to_string()}</p> }
+                .into_any()
+        }
+    };
+    let last = rows.last().map(|d| d.sequence);
+    let empty = if before.is_some() {
+        "No older deliveries."
+    } else {
+        "No deliveries yet: send a test event, or wait for an event this endpoint asks for."
+    };
+    view! {
+        <DataTable columns=COLUMNS rows=rows label="Delivery log" empty=empty dense=true margin="mt-2"
+            row=move |d| row(d, endpoint.clone(), a)/>
+        <div class="mt-2 flex gap-2">
+            {before.is_some().then(|| view! {
+                <button type="button" class=SECONDARY on:click=move |_| a.log_before.set(None)>"Newest"</button>
+            })}
+            {last.filter(|s| *s > 1).map(|s| view! {
+                <button type="button" class=SECONDARY on:click=move |_| a.log_before.set(Some(s))>"Older"</button>
+            })}
+        </div>
+    }
+    .into_any()
 }
 
 fn row(d: DeliveryView, endpoint: String, a: Actions) -> impl IntoView {

@@ -1,10 +1,11 @@
 //! Settings > Webhooks: the account's signed endpoints (an administrator's:
 //! every endpoint), the form that adds one and shows its signing secret
 //! once, and per endpoint: change, enable or disable, delete (confirmed),
-//! roll the secret, send a test event and the delivery log
-//! ([`super::webhook_log`]); the forms are [`super::webhook_form`]. Creating, changing, enabling and rolling go
-//! through sudo mode ([`SudoGate`]). The effects on the actions' answers
-//! live here, on the page, which is never drawn again.
+//! roll the secret, send a test event and the delivery log. The forms are
+//! [`super::webhook_form`], the log [`super::webhook_log`]. Creating,
+//! changing, enabling and rolling go through sudo mode ([`SudoGate`]). The
+//! effects on the actions' answers live here, on the page, which is never
+//! drawn again.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,14 +42,22 @@ pub struct Actions {
     /// (before this sequence number; `None`: the newest).
     pub(super) log_open: RwSignal<Option<String>>,
     pub(super) log_before: RwSignal<Option<i64>>,
-    /// The open log's rows.
-    pub(super) log: Resource<Result<Vec<DeliveryView>, AppError>>,
+    /// The open log's page: whose, before which sequence, its rows.
+    pub(super) log: Resource<LogPage>,
     /// The endpoint the last test event went to.
     pub(super) tested: RwSignal<Option<String>>,
     pub(super) editing: RwSignal<Option<String>>,
     /// The endpoint whose deletion is being confirmed: id and URL.
     deleting: RwSignal<Option<(String, String)>>,
 }
+
+/// A page of an endpoint's delivery log: the endpoint, the sequence it
+/// starts before (`None`: the newest), the rows.
+pub type LogPage = (
+    Option<String>,
+    Option<i64>,
+    Result<Vec<DeliveryView>, AppError>,
+);
 
 /// An error for a form's top line: not a field's, and not the sudo
 /// request (the dialog asks for that).
@@ -63,7 +72,9 @@ pub fn WebhooksPage() -> impl IntoView {
     let log_before = RwSignal::new(None::<i64>);
     let test = ServerAction::<TestWebhook>::new();
     let resend = ServerAction::<ResendWebhook>::new();
-    // Fetched again after a test event or a resend, so the new row shows.
+    // Fetched again after a test event or a resend, so the new row shows;
+    // the log shows the last page it got meanwhile (no "Loading" flash when
+    // the list draws its card again).
     let log = Resource::new(
         move || {
             (
@@ -74,10 +85,11 @@ pub fn WebhooksPage() -> impl IntoView {
             )
         },
         |(id, before, _, _)| async move {
-            match id {
+            let rows = match id.clone() {
                 Some(id) => webhook_deliveries(id, before).await,
                 None => Ok(Vec::new()),
-            }
+            };
+            (id, before, rows)
         },
     );
     let a = Actions {
