@@ -13,6 +13,7 @@
 use crate::notifications::{outbox::Notice, NoticeKind};
 use crate::{
     audit::{ActorKind, AuditAction, NewEvent, Outcome},
+    federation::authenticate as ci_token,
     oauth::grants,
     request::RequestMeta,
     state::AppState,
@@ -39,19 +40,23 @@ pub enum Kind {
     OAuthAccess,
     /// A task-scoped token (`preq_tt_`), from a token exchange.
     TaskToken,
+    /// A CI token (`preq_ci_`), from a federation exchange.
+    CiToken,
 }
 
 impl Kind {
     pub fn of(config: &crate::config::Config, presented: &str) -> Kind {
         if grants::is_access_token(config, presented) {
             Kind::OAuthAccess
-        } else if presented
-            .strip_prefix(config.token_prefix.as_str())
-            .is_some_and(|rest| rest.starts_with("tt_"))
-        {
-            Kind::TaskToken
         } else {
-            Kind::ApiKey
+            match presented
+                .strip_prefix(config.token_prefix.as_str())
+                .and_then(|rest| rest.get(..3))
+            {
+                Some("tt_") => Kind::TaskToken,
+                Some("ci_") => Kind::CiToken,
+                _ => Kind::ApiKey,
+            }
         }
     }
 }
@@ -133,6 +138,10 @@ pub async fn check(
         Kind::TaskToken => {
             let recent = state.lookups.recent();
             task_token::authenticate(&state.db, &state.config, recent, presented, ip, now).await?
+        }
+        Kind::CiToken => {
+            let recent = state.lookups.recent();
+            ci_token::authenticate(&state.db, &state.config, recent, presented, ip, now).await?
         }
         Kind::ApiKey => {
             let lookups = &state.lookups;

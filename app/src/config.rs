@@ -100,6 +100,10 @@ pub struct Config {
     /// http (`PREQSTATION_WEBHOOK_ALLOW_HOSTS`, comma-separated; default
     /// none): a receiver inside the operator's network, or the tests'.
     pub webhook_allow_hosts: Vec<String>,
+    /// OIDC issuers (CI federation) exempt from the outbound guard and
+    /// allowed on http (`PREQSTATION_FEDERATION_ALLOW_HOSTS`, comma-separated;
+    /// default none): an issuer inside the operator's network, or the tests'.
+    pub federation_allow_hosts: Vec<String>,
     /// The server's keys (sessions, device cookies, audit chain, sealed
     /// secrets): `PREQSTATION_KEYS` or the data directory's `keyring` file.
     pub keys: crate::keys::Keyring,
@@ -269,6 +273,7 @@ impl Config {
             },
             oauth_metadata_allow_hosts: host_list(get("PREQSTATION_OAUTH_METADATA_ALLOW_HOSTS")),
             webhook_allow_hosts: host_list(get("PREQSTATION_WEBHOOK_ALLOW_HOSTS")),
+            federation_allow_hosts: host_list(get("PREQSTATION_FEDERATION_ALLOW_HOSTS")),
             keys,
             sweep_interval: std::time::Duration::from_secs(
                 parse_positive(&get, "PREQSTATION_SWEEP_INTERVAL", 60)?.clamp(1, 3600) as u64,
@@ -311,6 +316,7 @@ impl Config {
             oauth_refresh_leeway_secs: 30,
             oauth_metadata_allow_hosts: Vec::new(),
             webhook_allow_hosts: Vec::new(),
+            federation_allow_hosts: Vec::new(),
             keys: crate::keys::Keyring::generate()?,
             sweep_interval: std::time::Duration::from_secs(60),
             mail: None,

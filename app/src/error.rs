@@ -217,5 +217,9 @@ pub fn form_field(input: Input) -> &'static str {
         Input::WebhookEvents => "events",
         Input::WebhookDescription => "webhook_description",
         Input::WebhookBatch => "batch_size",
+        Input::FederationName => "rule_name",
+        Input::FederationIssuer => "issuer",
+        Input::FederationConditions => "conditions",
+        Input::FederationLifetime => "lifetime",
     }
 }

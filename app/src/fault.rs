@@ -98,6 +98,11 @@ pub enum Input {
     WebhookEvents,
     WebhookDescription,
     WebhookBatch,
+    // CI federation's trust rules.
+    FederationName,
+    FederationIssuer,
+    FederationConditions,
+    FederationLifetime,
 }
 
 impl Fault {

@@ -14,7 +14,8 @@
 //! | [`second_factor`] | authenticator app (TOTP), passkeys, recovery codes, the half-signed-in state, the policy requiring one |
 //! | [`sessions`]  | signed `__Host-session` cookies and server-side sessions, sudo mode's time |
 //! | [`tokens`]    | API tokens: format, policy, create/list/revoke/rotate, last use, a token's page and usage, the admins' credentials inventory; what each operation needs; usage limits; task-scoped tokens (token exchange) |
-//! | `bearer`      | (server) a presented bearer credential, either kind: one check every door calls |
+//! | [`federation`] | CI federation: trust rules for OIDC issuers (GitHub Actions, GitLab CI), verifying ID tokens against the issuers' keys, short-lived CI tokens |
+//! | `bearer`      | (server) a presented bearer credential, any kind (API key, OAuth, task, CI): one check every door calls |
 //! | [`oauth`]     | OAuth 2.1 for MCP hosts: clients, the code flow, grants, refresh, revocation |
 //! | [`notifications`] | in-app and email notifications: event types, the outbox and the feed, preferences, SMTP |
 //! | [`webhooks`]  | signed webhooks (Standard Webhooks): endpoints, secrets, durable cursors over the audit log and notification feed, ordered delivery with retries |
@@ -60,6 +61,7 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod fault;
+pub mod federation;
 pub mod notifications;
 pub mod oauth;
 pub mod overview;

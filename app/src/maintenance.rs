@@ -47,6 +47,9 @@ pub struct Swept {
     pub auth_challenges: u64,
     /// Webhook deliveries past their 30 days.
     pub webhook_deliveries: u64,
+    /// CI tokens a week past their expiry, and ID-token replay records
+    /// past theirs.
+    pub federation: u64,
 }
 
 /// A token whose expiry passed and was not recorded yet.
@@ -193,6 +196,7 @@ pub async fn sweep(state: &AppState, now: Timestamp) -> Result<Swept, sqlx::Erro
     done.task_tokens = crate::tokens::task::manage::sweep(&state.db, now).await?;
     done.auth_challenges = crate::second_factor::challenge::sweep(&state.db, now).await?;
     done.webhook_deliveries = crate::webhooks::service::sweep(&state.db, now).await?;
+    done.federation = crate::federation::rules::sweep(&state.db, now).await?;
     done.oauth = crate::oauth::grants::sweep(&state.db, now).await?
         + crate::oauth::clients::sweep(&state.db, now).await?;
     state.limits.retain_recent();

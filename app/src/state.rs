@@ -47,6 +47,8 @@ pub struct Shared {
     pub limits: Arc<crate::api::limits::RateLimits>,
     /// Wakes the webhook loop (a test event, a resend).
     pub webhooks: Arc<crate::webhooks::dispatch::Wake>,
+    /// OIDC issuers' keys (CI federation), cached per `Cache-Control`.
+    pub federation: Arc<crate::federation::jwks::Jwks>,
     /// Caches "setup is done": it never becomes false again, so once seen
     /// true no request has to ask the database.
     set_up: Arc<SetUpFlag>,
@@ -87,6 +89,7 @@ impl AppState {
             db,
             limits,
             webhooks: Arc::default(),
+            federation: Arc::default(),
             config: Arc::new(config),
             set_up: Arc::new(SetUpFlag::default()),
         }))

@@ -174,6 +174,10 @@ impl FromRequestParts<AppState> for TokenAuth {
                     new_ip: token.new_ip,
                     oauth_client: token.oauth.then(|| token.name.clone()),
                     act: token.task.as_ref().map(|t| t.act(&token.prefix)),
+                    ci: token
+                        .ci
+                        .as_ref()
+                        .map(|c| (c.actor.clone(), c.act(&token.prefix))),
                 });
             });
         }

@@ -122,6 +122,8 @@ pub struct RateLimits {
     pub exchange: Limiter,
     /// Leaked-token reports per client IP (60 a minute).
     pub leak_report: Limiter,
+    /// CI federation exchanges per trust rule (60 a minute).
+    pub federation: Limiter,
 }
 
 impl RateLimits {
@@ -133,6 +135,7 @@ impl RateLimits {
             oauth_register: Limiter::new("oauth-register", 10),
             exchange: Limiter::new("exchange", 60),
             leak_report: Limiter::new("leak-report", 60),
+            federation: Limiter::new("federation", 60),
         })
     }
 
@@ -143,6 +146,7 @@ impl RateLimits {
         self.oauth_register.retain_recent();
         self.exchange.retain_recent();
         self.leak_report.retain_recent();
+        self.federation.retain_recent();
     }
 }
 

@@ -43,6 +43,8 @@ pub struct UsedToken {
     /// A task token: the actor chain (RFC 8693 `act`), the task token
     /// acting for its subject.
     pub act: Option<serde_json::Value>,
+    /// A CI token: the CI identity in one line, and its `act` detail.
+    pub ci: Option<(String, serde_json::Value)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -130,6 +132,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         new_ip,
         oauth_client,
         act,
+        ci,
     }) = token
     {
         let http_status = res.status().as_u16();
@@ -163,10 +166,11 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         let mut event = crate::audit::NewEvent::new(
             AuditAction::TokenUsed,
-            match (&oauth_client, &act) {
-                (_, Some(_)) => ActorKind::TaskToken,
-                (Some(_), None) => ActorKind::OauthClient,
-                (None, None) => ActorKind::Token,
+            match (&oauth_client, &act, &ci) {
+                (_, _, Some(_)) => ActorKind::Ci,
+                (_, Some(_), None) => ActorKind::TaskToken,
+                (Some(_), None, None) => ActorKind::OauthClient,
+                (None, None, None) => ActorKind::Token,
             },
             Outcome::of_status(status),
         );
@@ -180,6 +184,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             {
                 actor = format!("{prefix} for {name} ({subject}…)");
             }
+            event = event.detail("act", act);
+        }
+        if let Some((identity, act)) = ci {
+            actor = format!("{prefix} for {identity}");
             event = event.detail("act", act);
         }
         if let Some(m) = &mcp {

@@ -62,6 +62,13 @@ vocabulary! {
         TokenLeaked => "token_leaked",
         LeakReportReceived => "leak_report_received",
         LeakReportKeyChanged => "leak_report_key_changed",
+        FederationRuleCreated => "federation_rule_created",
+        FederationRuleUpdated => "federation_rule_updated",
+        FederationRuleEnabled => "federation_rule_enabled",
+        FederationRuleDisabled => "federation_rule_disabled",
+        FederationRuleDeleted => "federation_rule_deleted",
+        FederatedTokenIssued => "federated_token_issued",
+        FederatedExchangeRefused => "federated_exchange_refused",
     }
 }
 
@@ -78,6 +85,9 @@ vocabulary! {
         OauthClient => "oauth_client",
         /// A task-scoped token, acting for its subject (the `act` detail).
         TaskToken => "task_token",
+        /// A CI job: its ID token in an exchange, or the CI token a trust
+        /// rule issued for it (the `act` detail names the run).
+        Ci => "ci",
         /// The server itself (the sweep).
         System => "system",
         /// An administrator's command on the server (`preqstation tokens ...`).

@@ -91,6 +91,8 @@ enum Kind {
     /// An OAuth access or refresh token: its grant.
     Grant,
     TaskToken,
+    /// A CI token (federation).
+    CiToken,
 }
 
 /// The working credential `token` names, found and judged by the function
@@ -117,6 +119,9 @@ async fn find(
         bearer::Kind::TaskToken => task::authenticate::identify(db, config, token, now)
             .await?
             .map(|f| (Kind::TaskToken, f)),
+        bearer::Kind::CiToken => crate::federation::authenticate::identify(db, config, token, now)
+            .await?
+            .map(|f| (Kind::CiToken, f)),
         bearer::Kind::ApiKey => service::identify(lookups, config, token, now)
             .await?
             .map(|f| (Kind::ApiKey, f)),
@@ -154,6 +159,9 @@ async fn revoke(
         }
     };
     match kind {
+        Kind::CiToken => crate::federation::rules::revoke_token(db, f.owner, &f.id, REASON, now)
+            .await
+            .map_err(fault),
         Kind::TaskToken => {
             let one = manage::Which::One(&f.id);
             manage::revoke(db, keys, f.owner, one, REASON, base, now).await

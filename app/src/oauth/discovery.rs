@@ -68,7 +68,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Response {
         "registration_endpoint": format!("{issuer}/oauth/register"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token", crate::tokens::task::GRANT_TYPE],
+        "grant_types_supported": ["authorization_code", "refresh_token", crate::tokens::task::GRANT_TYPE, crate::federation::JWT_BEARER_GRANT],
         "authorization_details_types_supported": [crate::tokens::task::DETAILS_TYPE],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none"],

@@ -331,6 +331,7 @@ pub async fn authenticate(
         allowed_ips: Default::default(),
         reach,
         task: None,
+        ci: None,
         limited: false,
         usage_remaining: None,
     }))

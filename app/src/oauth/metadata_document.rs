@@ -143,19 +143,7 @@ async fn fetch(config: &Config, client_id: &str) -> Result<(Client, i64), OAuthE
 }
 
 fn cache_ms(header: Option<&http::HeaderValue>) -> i64 {
-    let Some(v) = header.and_then(|h| h.to_str().ok()) else {
-        return DEFAULT_CACHE_MS;
-    };
-    if v.contains("no-store") || v.contains("no-cache") {
-        return DEFAULT_CACHE_MS.min(60_000);
-    }
-    v.split(',')
-        .filter_map(|d| d.trim().strip_prefix("max-age="))
-        .filter_map(|n| n.trim().parse::<i64>().ok())
-        .next()
-        .map_or(DEFAULT_CACHE_MS, |s| {
-            s.saturating_mul(1000).clamp(60_000, MAX_CACHE_MS)
-        })
+    outbound::cache_ms(header, DEFAULT_CACHE_MS, MAX_CACHE_MS)
 }
 
 #[derive(serde::Deserialize)]

@@ -1,5 +1,5 @@
 //! Requests the server makes to URLs someone else chose (a client's
-//! metadata document, a webhook endpoint, later an OIDC issuer's keys), and
+//! metadata document, a webhook endpoint, an OIDC issuer's discovery document and keys), and
 //! the guard every one of them goes through:
 //! - https only, no credentials or fragment in the URL;
 //! - the host is resolved for every request, and refused if *any* address
@@ -148,6 +148,23 @@ pub async fn read_limited(res: &mut reqwest::Response, max: usize) -> Result<Vec
         }
     }
     Ok(body)
+}
+
+/// How long an answer may be cached, in milliseconds, by its
+/// `Cache-Control`: `max-age` clamped to between a minute and `max_ms`;
+/// `default_ms` without one; at most a minute for `no-store`/`no-cache`.
+pub fn cache_ms(header: Option<&http::HeaderValue>, default_ms: i64, max_ms: i64) -> i64 {
+    let Some(v) = header.and_then(|h| h.to_str().ok()) else {
+        return default_ms;
+    };
+    if v.contains("no-store") || v.contains("no-cache") {
+        return default_ms.min(60_000);
+    }
+    v.split(',')
+        .filter_map(|d| d.trim().strip_prefix("max-age="))
+        .filter_map(|n| n.trim().parse::<i64>().ok())
+        .next()
+        .map_or(default_ms, |s| s.saturating_mul(1000).clamp(60_000, max_ms))
 }
 
 /// A transport error in a few words (never the URL's query).

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod credentials;
+pub mod federation;
 pub mod notifications;
 pub mod projects;
 pub mod security;

@@ -357,7 +357,10 @@ pub async fn set_token_projects(
 /// The form's project choice: `reach=selected` with the ticked
 /// `project_ids[]`, or every project.
 #[cfg(feature = "ssr")]
-fn project_selection(reach: Option<String>, ids: Option<Vec<String>>) -> Option<Vec<String>> {
+pub(crate) fn project_selection(
+    reach: Option<String>,
+    ids: Option<Vec<String>>,
+) -> Option<Vec<String>> {
     (reach.as_deref().map(str::trim) == Some("selected")).then(|| {
         ids.unwrap_or_default()
             .into_iter()

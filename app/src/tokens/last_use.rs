@@ -20,6 +20,7 @@ pub fn due(last_used_at: Option<i64>, last_ip: Option<&str>, ip: Option<&str>, n
 pub enum Table {
     OauthGrants,
     TaskTokens,
+    FederatedTokens,
 }
 
 /// Records a use of credential `id` of `table`, last used at `last` (time
@@ -43,6 +44,9 @@ pub async fn record(
         }
         Table::TaskTokens => {
             "UPDATE task_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3"
+        }
+        Table::FederatedTokens => {
+            "UPDATE federated_tokens SET last_used_at = $1, last_used_ip = $2 WHERE id = $3"
         }
     };
     let written = sqlx::query(sql)

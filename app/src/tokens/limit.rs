@@ -158,6 +158,7 @@ mod server {
     pub enum Holder {
         ApiKey,
         TaskToken,
+        FederatedToken,
     }
 
     impl Holder {
@@ -165,6 +166,7 @@ mod server {
             match self {
                 Holder::ApiKey => "api_tokens",
                 Holder::TaskToken => "task_tokens",
+                Holder::FederatedToken => "federated_tokens",
             }
         }
     }
@@ -295,9 +297,10 @@ mod server {
             .map_or(token.token_id.as_str(), |t| &t.subject_id);
         if token.limited {
             payers.push(Payer {
-                holder: match token.task {
-                    Some(_) => Holder::TaskToken,
-                    None => Holder::ApiKey,
+                holder: match (&token.task, &token.ci) {
+                    (Some(_), _) => Holder::TaskToken,
+                    (None, Some(_)) => Holder::FederatedToken,
+                    (None, None) => Holder::ApiKey,
                 },
                 id: &token.token_id,
                 notice: (page, token.name.clone(), &token.prefix),

@@ -23,9 +23,15 @@ impl Drop for Instance {
 
 /// `preqstation serve` on a free loopback port over `app`'s database.
 pub fn start(app: &TestApp) -> Instance {
+    start_with(app, &[])
+}
+
+/// [`start`] with more environment (`PREQSTATION_...` settings).
+pub fn start_with(app: &TestApp, env: &[(&str, &str)]) -> Instance {
     let port = super::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_preqstation"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("DATABASE_URL", &app.database_url)
         .env("PREQSTATION_DATA_DIR", app.dir.path())
         .env("PREQSTATION_LISTEN", format!("127.0.0.1:{port}"))

@@ -6,6 +6,7 @@
 
 pub mod binary;
 pub mod oauth;
+pub mod oidc;
 
 use std::net::SocketAddr;
 

@@ -1,12 +1,13 @@
 //! The OAuth endpoints (a door), one file each: [`authorize`] (and the
 //! consent form's POST), [`token`] (one grant type per branch, each in its
-//! own domain file), [`register`] (RFC 7591), [`revoke`] (RFC 7009); the
+//! own domain file; the CI federation grants in [`federation`]), [`register`] (RFC 7591), [`revoke`] (RFC 7009); the
 //! discovery documents are `oauth::discovery`'s. Thin: each calls one
 //! function of `oauth::flow`, `oauth::refresh`, `oauth::clients` or
 //! `oauth::revocation`, and answers in RFC 6749's shapes.
 
 mod authorize;
 mod exchange;
+mod federation;
 mod register;
 mod revoke;
 mod token;

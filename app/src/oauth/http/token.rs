@@ -1,7 +1,8 @@
 //! `POST /oauth/token`: the form read once, then one branch per grant type
 //! (`authorization_code`: `oauth::flow::exchange`; `refresh_token`:
-//! `oauth::refresh::refresh`; token exchange: [`super::exchange`], which
-//! needs no `client_id`).
+//! `oauth::refresh::refresh`; token exchange: [`super::exchange`], or with
+//! an ID token [`super::federation`], as the JWT-bearer grant is; these
+//! need no `client_id`).
 
 use axum::{
     extract::State,
@@ -11,7 +12,9 @@ use axum::{
 };
 use serde::Deserialize;
 
+use super::federation::{self, Grant};
 use crate::{
+    federation::{ID_TOKEN_TYPE, JWT_BEARER_GRANT, JWT_TOKEN_TYPE},
     oauth::{flow, OAuthError},
     state::AppState,
     types::Timestamp,
@@ -26,6 +29,7 @@ struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     resource: Option<String>,
+    subject_token_type: Option<String>,
 }
 
 /// `POST /oauth/token`.
@@ -48,9 +52,24 @@ pub(super) async fn token(State(state): State<AppState>, req: axum::extract::Req
             .into_response()
         }
     };
-    if form.grant_type.as_deref() == Some(crate::tokens::task::GRANT_TYPE) {
-        let meta = crate::web::RequestMeta::of(&parts, &state.config.trust_proxy);
-        return super::exchange::exchange(&state, &meta, &body).await;
+    let id_token = matches!(
+        form.subject_token_type.as_deref(),
+        Some(ID_TOKEN_TYPE | JWT_TOKEN_TYPE)
+    );
+    match form.grant_type.as_deref() {
+        Some(crate::tokens::task::GRANT_TYPE) if id_token => {
+            let meta = crate::web::RequestMeta::of(&parts, &state.config.trust_proxy);
+            return federation::exchange(&state, &meta, &body, Grant::TokenExchange).await;
+        }
+        Some(crate::tokens::task::GRANT_TYPE) => {
+            let meta = crate::web::RequestMeta::of(&parts, &state.config.trust_proxy);
+            return super::exchange::exchange(&state, &meta, &body).await;
+        }
+        Some(JWT_BEARER_GRANT) => {
+            let meta = crate::web::RequestMeta::of(&parts, &state.config.trust_proxy);
+            return federation::exchange(&state, &meta, &body, Grant::JwtBearer).await;
+        }
+        _ => {}
     }
     let now = Timestamp::now();
     let missing = |f: &str| OAuthError::new("invalid_request", format!("{f} is required."));
@@ -100,7 +119,7 @@ pub(super) async fn token(State(state): State<AppState>, req: axum::extract::Req
         }
         Some(_) => Err(OAuthError::new(
             "unsupported_grant_type",
-            "Only authorization_code, refresh_token and token exchange (RFC 8693).",
+            "Only authorization_code, refresh_token, token exchange (RFC 8693) and jwt-bearer (RFC 7523).",
         )),
         None => Err(missing("grant_type")),
     };

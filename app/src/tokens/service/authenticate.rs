@@ -48,6 +48,8 @@ pub struct Authenticated {
     pub limited: bool,
     /// Calls left after this request, when limited (`bearer::check` sets it).
     pub usage_remaining: Option<i64>,
+    /// A CI token (federation): the run its rule trusted.
+    pub ci: Option<crate::federation::authenticate::CiIdentity>,
 }
 
 impl Authenticated {
@@ -221,6 +223,7 @@ async fn check(
         oauth: false,
         allowed_ips: IpAllowlist::from_stored(allowed_ips.as_deref()),
         task: None,
+        ci: None,
         limited: usage_limited != 0,
         usage_remaining: None,
     }))

@@ -239,5 +239,6 @@ pub async fn authenticate(
             subject_oauth,
             subject_limited: row.key_limited != 0,
         }),
+        ci: None,
     }))
 }
