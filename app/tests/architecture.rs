@@ -6,7 +6,7 @@
 //! their error type (`error::AppError`, whose messages name form fields),
 //! the OAuth endpoints (`oauth/http/`, `oauth/discovery.rs`) and the
 //! audit export download (`audit/export.rs`). The domain (accounts, auth, second_factor,
-//! tokens, oauth, audit, sessions, projects, tasks, keys, db, and the plain
+//! tokens, federation, oauth, audit, sessions, projects, tasks, keys, db, and the plain
 //! types the doors hand it: `request`, `types`, `crypto`, `fault`) is judged
 //! file by file: a `use` line or an inline path (`crate::web::...`,
 //! `super::http::...`) that names a door fails the test, with the file and
@@ -29,6 +29,7 @@ const DOMAIN: &[&str] = &[
     "webhooks",
     "outbound",
     "leaks",
+    "federation",
     "keys",
     "db",
     "request.rs",

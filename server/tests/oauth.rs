@@ -33,7 +33,8 @@ async fn metadata_documents_and_the_mcp_challenge() {
         json!([
             "authorization_code",
             "refresh_token",
-            "urn:ietf:params:oauth:grant-type:token-exchange"
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
         ])
     );
     assert_eq!(as_meta["response_types_supported"], json!(["code"]));

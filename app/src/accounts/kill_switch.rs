@@ -30,7 +30,8 @@ pub async fn count(db: &Db, owner: AccountId, now: Timestamp) -> Result<Credenti
     })
 }
 
-/// Revokes every working API key and connected app of `owner`.
+/// Revokes every working API key and connected app of `owner`, and
+/// disables its CI federation rules (their tokens revoked with them).
 pub async fn revoke_all(
     db: &Db,
     keys: &crate::keys::Keyring,
@@ -54,11 +55,15 @@ pub async fn revoke_all(
         .await?;
         let apps =
             crate::oauth::revocation::revoke_all_for_account(&mut tx, owner, REASON, now).await?;
+        let (rules, ci_tokens) =
+            crate::federation::rules::disable_all_for_account(&mut tx, owner, now).await?;
         let event = (base.clone())
             .with_action(AuditAction::CredentialsRevoked)
             .account(owner)
             .detail("tokens_revoked", tokens)
             .detail("apps_revoked", apps)
+            .detail("federation_rules_disabled", rules)
+            .detail("ci_tokens_revoked", ci_tokens)
             .security(true);
         crate::audit::chain::append(&mut tx, keys, &[event], now).await?;
         tx.commit().await?;

@@ -533,6 +533,36 @@ pub async fn revoke_issued(
     .rows_affected())
 }
 
+/// Disables every enabled rule of `owner` and revokes their live tokens, on
+/// the caller's transaction (the account's "revoke everything"): a rule an
+/// intruder added keeps minting nothing. Returns (rules, tokens).
+pub async fn disable_all_for_account(
+    conn: &mut sqlx::AnyConnection,
+    owner: AccountId,
+    now: Timestamp,
+) -> Result<(u64, u64), sqlx::Error> {
+    let owner = owner.to_string();
+    let tokens = sqlx::query(
+        "UPDATE federated_tokens SET revoked_at = $1, revoked_reason = 'revoked_all_by_owner' \
+         WHERE account_id = $2 AND revoked_at IS NULL AND expires_at > $1",
+    )
+    .bind(now.millis())
+    .bind(&owner)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let rules = sqlx::query(
+        "UPDATE federation_rules SET disabled_at = $1, disabled_by = $2, updated_at = $1 \
+         WHERE account_id = $2 AND disabled_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(&owner)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok((rules, tokens))
+}
+
 /// Revokes one of `owner`'s live CI tokens (a leaked-token report); 1 when
 /// it was live, 0 otherwise. The caller audits why.
 pub async fn revoke_token(
