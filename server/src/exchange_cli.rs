@@ -7,6 +7,8 @@
 //! ```sh
 //! eval "$(preqstation tokens exchange --task "$TASK" --ttl 30m)"
 //! ```
+//!
+//! With `--oidc`, a CI job's exchange instead (`crate::oidc_cli`).
 
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ const USAGE: &str = "usage: preqstation tokens exchange --task ID [--ttl 30m] [-
 reads PREQSTATION_API_URL and PREQSTATION_TOKEN (which needs the tokens:delegate scope)";
 
 /// `30m`, `2h`, `900s` or `900` (seconds).
-fn seconds(ttl: &str) -> Result<u64, String> {
+pub(crate) fn seconds(ttl: &str) -> Result<u64, String> {
     let ttl = ttl.trim();
     let (number, unit) = match ttl.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&ttl[..i], c),
@@ -35,7 +37,7 @@ fn seconds(ttl: &str) -> Result<u64, String> {
 }
 
 /// The value of `--name` in `args`.
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
@@ -43,6 +45,9 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 pub async fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--oidc") {
+        return crate::oidc_cli::run(args).await;
+    }
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{USAGE}");
         return Ok(());
@@ -69,19 +74,42 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     if let Some(limit) = flag(args, "--usage-limit") {
         form.push(("usage_limit", limit.into()));
     }
+    let (issued, body) = post(&base, &form).await?;
+    println!("export PREQSTATION_TOKEN={issued}");
+    println!("export PREQSTATION_API_URL={base}");
+    println!("export PREQSTATION_TASK_ID={task}");
+    println!(
+        "# task-scoped token for task {task}, scopes {}, expires in {} s",
+        body["scope"].as_str().unwrap_or_default(),
+        body["expires_in"].as_i64().unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// A client for `url`: no proxy for this machine, bounded time, no
+/// redirects (a token is never sent where it was not meant to go).
+pub(crate) fn client(url: &str) -> Result<reqwest::Client, String> {
     let mut client = reqwest::Client::builder();
-    if reqwest::Url::parse(&base).is_ok_and(|u| is_loopback(&u)) {
+    if reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u)) {
         client = client.no_proxy();
     }
-    let client = client
+    client
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
-    let reply = client
+        .map_err(|e| format!("cannot start the HTTP client: {e}"))
+}
+
+/// POSTs an exchange `form` to `base`'s token endpoint: the issued token
+/// and the whole answer, or the refusal in words.
+pub(crate) async fn post(
+    base: &str,
+    form: &[(&str, String)],
+) -> Result<(String, serde_json::Value), String> {
+    let reply = client(base)?
         .post(format!("{base}/oauth/token"))
-        .form(&form)
+        .form(form)
         .send()
         .await
         .map_err(|e| format!("cannot reach {base}: {}", e.without_url()))?;
@@ -102,15 +130,7 @@ pub async fn run(args: &[String]) -> Result<(), String> {
             body["error"].as_str().unwrap_or("error")
         ));
     };
-    println!("export PREQSTATION_TOKEN={issued}");
-    println!("export PREQSTATION_API_URL={base}");
-    println!("export PREQSTATION_TASK_ID={task}");
-    println!(
-        "# task-scoped token for task {task}, scopes {}, expires in {} s",
-        body["scope"].as_str().unwrap_or_default(),
-        body["expires_in"].as_i64().unwrap_or_default()
-    );
-    Ok(())
+    Ok((issued.to_string(), body))
 }
 
 #[cfg(test)]

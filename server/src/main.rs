@@ -9,6 +9,7 @@ mod exchange_cli;
 mod keys_cli;
 mod leak_cli;
 mod mcp_stdio;
+mod oidc_cli;
 
 use app::audit::{ActorKind, AuditAction, Outcome};
 use std::{io::BufRead, net::SocketAddr, process::ExitCode, time::Duration};

@@ -28,7 +28,11 @@ async fn app() -> TestApp {
 async fn rule(app: &TestApp, o: &Owner, fields: &[(&str, &str)]) -> Value {
     let form: Vec<(String, &str)> = fields
         .iter()
-        .map(|(k, v)| (format!("fields[{k}]"), *v))
+        .map(|(k, v)| match k.split_once('[') {
+            // `project_ids[0]` is `fields[project_ids][0]`.
+            Some((head, rest)) => (format!("fields[{head}][{rest}"), *v),
+            None => (format!("fields[{k}]"), *v),
+        })
         .collect();
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let res = app.call("federation/create", &pairs, Some(&o.cookie)).await;
@@ -586,8 +590,12 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
             Some(&member.cookie),
         )
         .await;
-    assert_eq!(res.status, 400, "{}", res.body);
-    assert!(res.body.contains("conditions"), "{}", res.body);
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(
+        res.body.contains("conditions") && res.body.contains("must pin"),
+        "{}",
+        res.body
+    );
     for (conditions, says) in [
         ("repository=*/octo-repo", "owner part"),
         ("repository_owner=octo-*", "no glob"),
@@ -607,7 +615,7 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
                 Some(&member.cookie),
             )
             .await;
-        assert_eq!(res.status, 400, "{}", res.body);
+        assert_eq!(res.status, 422, "{}", res.body);
         assert!(res.body.contains(says), "{}", res.body);
     }
     let lifetime = app
@@ -624,7 +632,8 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
             Some(&member.cookie),
         )
         .await;
-    assert_eq!(lifetime.status, 400, "{}", lifetime.body);
+    assert_eq!(lifetime.status, 422, "{}", lifetime.body);
+    assert!(lifetime.body.contains("lifetime"), "{}", lifetime.body);
     let made = rule(
         &app,
         &member,

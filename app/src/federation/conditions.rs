@@ -41,11 +41,13 @@ fn has_glob(s: &str) -> bool {
 /// provider's pinned ids present and exact, no glob in an owner's part, at
 /// least one condition. Returns them trimmed, sorted by claim.
 pub fn check(issuer: &str, conditions: &[Condition]) -> Result<Vec<Condition>, String> {
+    let provider = Provider::of(issuer);
     let mut out: Vec<Condition> = Vec::new();
     for c in conditions {
         let claim = c.claim.trim();
         let pattern = c.pattern.trim();
-        if claim.is_empty() && pattern.is_empty() {
+        // An empty preset field: the pinned-ids check below names it.
+        if pattern.is_empty() && (claim.is_empty() || provider.pinned().contains(&claim)) {
             continue;
         }
         let name_ok = !claim.is_empty()
@@ -93,7 +95,6 @@ pub fn check(issuer: &str, conditions: &[Condition]) -> Result<Vec<Condition>, S
     if out.len() > MAX_CONDITIONS {
         return Err(format!("At most {MAX_CONDITIONS} conditions."));
     }
-    let provider = Provider::of(issuer);
     for pinned in provider.pinned() {
         match out.iter().find(|c| c.claim == *pinned) {
             Some(c) if !has_glob(&c.pattern) && c.pattern.chars().all(|ch| ch.is_ascii_digit()) => {
