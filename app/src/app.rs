@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/audit-logs") view=AuditPage/>
                     <Route path=path!("/settings/notifications") view=crate::pages::notifications::NotificationSettingsPage/>
                     <Route path=path!("/settings/webhooks") view=crate::pages::webhooks::WebhooksPage/>
+                    <Route path=path!("/settings/federation") view=crate::pages::federation::FederationPage/>
                     <Route path=path!("/notifications") view=crate::pages::notifications::NotificationsPage/>
                     <Route path=path!("/projects") view=ProjectsPage/>
                     <Route path=path!("/projects/:id") view=ProjectPage/>

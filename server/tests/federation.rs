@@ -26,16 +26,7 @@ async fn app() -> TestApp {
 /// Creates a rule through the server function; `fields` are `RuleFields`'
 /// names. Returns the view.
 async fn rule(app: &TestApp, o: &Owner, fields: &[(&str, &str)]) -> Value {
-    let form: Vec<(String, &str)> = fields
-        .iter()
-        .map(|(k, v)| match k.split_once('[') {
-            // `project_ids[0]` is `fields[project_ids][0]`.
-            Some((head, rest)) => (format!("fields[{head}][{rest}"), *v),
-            None => (format!("fields[{k}]"), *v),
-        })
-        .collect();
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let res = app.call("federation/create", &pairs, Some(&o.cookie)).await;
+    let res = app.call("federation/create", fields, Some(&o.cookie)).await;
     assert_eq!(res.status, 200, "{}", res.body);
     res.json()
 }
@@ -140,7 +131,7 @@ async fn a_ci_token_holds_its_rules_scopes_projects_and_identity_on_rest_and_mcp
         &iss,
         &[
             ("reach", "selected"),
-            ("project_ids[0]", &p1),
+            ("project_ids[]", &p1),
             ("lifetime_minutes", "10"),
         ],
     )
@@ -581,11 +572,11 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
         .call(
             "federation/create",
             &[
-                ("fields[name]", "ci"),
-                ("fields[provider]", "github_actions"),
-                ("fields[owner_id]", "1001"),
-                ("fields[repo_id]", ""),
-                ("fields[scope_tasks_read]", "on"),
+                ("name", "ci"),
+                ("provider", "github_actions"),
+                ("owner_id", "1001"),
+                ("repo_id", ""),
+                ("scope_tasks_read", "on"),
             ],
             Some(&member.cookie),
         )
@@ -605,12 +596,12 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
             .call(
                 "federation/create",
                 &[
-                    ("fields[name]", "ci"),
-                    ("fields[provider]", "github_actions"),
-                    ("fields[owner_id]", "1001"),
-                    ("fields[repo_id]", "2002"),
-                    ("fields[conditions]", conditions),
-                    ("fields[scope_tasks_read]", "on"),
+                    ("name", "ci"),
+                    ("provider", "github_actions"),
+                    ("owner_id", "1001"),
+                    ("repo_id", "2002"),
+                    ("conditions", conditions),
+                    ("scope_tasks_read", "on"),
                 ],
                 Some(&member.cookie),
             )
@@ -622,12 +613,12 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
         .call(
             "federation/create",
             &[
-                ("fields[name]", "ci"),
-                ("fields[provider]", "github_actions"),
-                ("fields[owner_id]", "1001"),
-                ("fields[repo_id]", "2002"),
-                ("fields[scope_tasks_read]", "on"),
-                ("fields[lifetime_minutes]", "61"),
+                ("name", "ci"),
+                ("provider", "github_actions"),
+                ("owner_id", "1001"),
+                ("repo_id", "2002"),
+                ("scope_tasks_read", "on"),
+                ("lifetime_minutes", "61"),
             ],
             Some(&member.cookie),
         )

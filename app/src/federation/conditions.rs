@@ -209,7 +209,7 @@ mod tests {
             c("repository_owner", "octo-*"),
         ] {
             assert!(
-                check("https://ci.example", &[bad.clone()]).is_err(),
+                check("https://ci.example", std::slice::from_ref(&bad)).is_err(),
                 "{bad:?}"
             );
         }

@@ -129,6 +129,7 @@ fn Nav(user: Resource<Result<Option<CurrentUser>, crate::error::AppError>>) -> i
             {link("/settings/connected-apps", "Connected apps")}
             {link("/settings/notifications", "Notifications")}
             {link("/settings/webhooks", "Webhooks")}
+            {link("/settings/federation", "Federation")}
             {link("/settings/audit-logs", "Audit Logs")}
             {link("/settings/account", "Account")}
             {link("/settings/security", "Security")}

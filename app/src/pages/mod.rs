@@ -8,6 +8,8 @@ pub mod audit;
 pub mod connected_apps;
 pub mod consent;
 pub mod dashboard;
+pub mod federation;
+pub mod federation_form;
 pub mod kill_switch;
 pub mod login;
 pub mod login_two_factor;

@@ -4,6 +4,10 @@
 //! disabling and deleting do not (stopping must be quick). Each calls
 //! [`crate::federation::rules`].
 
+// The forms post one field per argument (the server function macro
+// generates the wasm side too, where an allow on the function is lost).
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -29,31 +33,32 @@ fn caller(me: &crate::sessions::AuthSession) -> Caller {
     }
 }
 
-/// The form's fields, as the page posts them.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct RuleFields {
-    pub name: String,
+/// The form's fields, as the page posts them (the server functions'
+/// arguments).
+#[cfg(feature = "ssr")]
+struct RuleFields {
+    name: String,
     /// `github_actions`, `gitlab` or `custom`.
-    pub provider: String,
+    provider: String,
     /// A custom issuer's URL (ignored for the presets).
-    pub issuer: Option<String>,
+    issuer: Option<String>,
     /// GitHub's `repository_owner_id`, GitLab's `namespace_id`.
-    pub owner_id: Option<String>,
+    owner_id: Option<String>,
     /// GitHub's `repository_id`, GitLab's `project_id`.
-    pub repo_id: Option<String>,
+    repo_id: Option<String>,
     /// Further conditions, one `claim=pattern` a line.
-    pub conditions: Option<String>,
-    pub allow_fork_events: Option<String>,
-    pub scope_projects_read: Option<String>,
-    pub scope_tasks_read: Option<String>,
-    pub scope_tasks_write: Option<String>,
-    pub scope_worklogs_write: Option<String>,
-    pub allowed_ips: Option<String>,
+    conditions: Option<String>,
+    allow_fork_events: Option<String>,
+    scope_projects_read: Option<String>,
+    scope_tasks_read: Option<String>,
+    scope_tasks_write: Option<String>,
+    scope_worklogs_write: Option<String>,
+    allowed_ips: Option<String>,
     /// `all`, or `selected` with `project_ids`.
-    pub reach: Option<String>,
-    pub project_ids: Option<Vec<String>>,
-    pub lifetime_minutes: Option<String>,
-    pub usage_limit: Option<String>,
+    reach: Option<String>,
+    project_ids: Option<Vec<String>>,
+    lifetime_minutes: Option<String>,
+    usage_limit: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -146,9 +151,44 @@ pub async fn get_federation_rule(id: String) -> Result<RuleDetail, AppError> {
 
 /// Adds a trust rule (sudo mode).
 #[server(prefix = "/rpc", endpoint = "federation/create")]
-pub async fn create_federation_rule(fields: RuleFields) -> Result<RuleView, AppError> {
+pub async fn create_federation_rule(
+    name: String,
+    provider: String,
+    issuer: Option<String>,
+    owner_id: Option<String>,
+    repo_id: Option<String>,
+    conditions: Option<String>,
+    allow_fork_events: Option<String>,
+    scope_projects_read: Option<String>,
+    scope_tasks_read: Option<String>,
+    scope_tasks_write: Option<String>,
+    scope_worklogs_write: Option<String>,
+    allowed_ips: Option<String>,
+    reach: Option<String>,
+    project_ids: Option<Vec<String>>,
+    lifetime_minutes: Option<String>,
+    usage_limit: Option<String>,
+) -> Result<RuleView, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_sudo()?;
+    let fields = RuleFields {
+        name,
+        provider,
+        issuer,
+        owner_id,
+        repo_id,
+        conditions,
+        allow_fork_events,
+        scope_projects_read,
+        scope_tasks_read,
+        scope_tasks_write,
+        scope_worklogs_write,
+        allowed_ips,
+        reach,
+        project_ids,
+        lifetime_minutes,
+        usage_limit,
+    };
     let form = form(fields)?;
     let base = cx.event(AuditAction::FederationRuleCreated, Outcome::Success);
     let (db, config) = (&cx.state.db, &cx.state.config);
@@ -157,9 +197,45 @@ pub async fn create_federation_rule(fields: RuleFields) -> Result<RuleView, AppE
 
 /// Changes one of the signed-in account's rules (sudo mode).
 #[server(prefix = "/rpc", endpoint = "federation/update")]
-pub async fn update_federation_rule(id: String, fields: RuleFields) -> Result<RuleView, AppError> {
+pub async fn update_federation_rule(
+    id: String,
+    name: String,
+    provider: String,
+    issuer: Option<String>,
+    owner_id: Option<String>,
+    repo_id: Option<String>,
+    conditions: Option<String>,
+    allow_fork_events: Option<String>,
+    scope_projects_read: Option<String>,
+    scope_tasks_read: Option<String>,
+    scope_tasks_write: Option<String>,
+    scope_worklogs_write: Option<String>,
+    allowed_ips: Option<String>,
+    reach: Option<String>,
+    project_ids: Option<Vec<String>>,
+    lifetime_minutes: Option<String>,
+    usage_limit: Option<String>,
+) -> Result<RuleView, AppError> {
     let cx = crate::web::ServerFnContext::get()?;
     let me = cx.require_sudo()?;
+    let fields = RuleFields {
+        name,
+        provider,
+        issuer,
+        owner_id,
+        repo_id,
+        conditions,
+        allow_fork_events,
+        scope_projects_read,
+        scope_tasks_read,
+        scope_tasks_write,
+        scope_worklogs_write,
+        allowed_ips,
+        reach,
+        project_ids,
+        lifetime_minutes,
+        usage_limit,
+    };
     let form = form(fields)?;
     let base = cx.event(AuditAction::FederationRuleUpdated, Outcome::Success);
     let (db, config) = (&cx.state.db, &cx.state.config);
