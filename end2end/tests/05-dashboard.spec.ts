@@ -63,6 +63,7 @@ test('every page passes axe-core', async ({ page }) => {
     '/settings/policies',
     '/settings/notifications',
     '/settings/webhooks',
+    '/settings/federation',
     '/notifications',
   ]) {
     await page.goto(path);
