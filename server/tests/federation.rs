@@ -506,6 +506,21 @@ async fn the_allowlist_and_usage_limit_hold_and_a_disabled_rule_kills_its_tokens
         403
     );
     assert_eq!(common::whoami_from(&app, &ci, "10.1.2.3").await.status, 200);
+    // MCP from outside the allowlist: refused too.
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    let res = app
+        .send(
+            Request::post("/mcp")
+                .header("host", "127.0.0.1:3000")
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .header("authorization", format!("Bearer {ci}"))
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, 403, "{}", res.body);
 
     let limited = gh_rule(&app, &o, &iss, &[("usage_limit", "2")]).await;
     let token = issuer
@@ -811,4 +826,66 @@ async fn a_replay_is_refused_on_a_second_instance_and_the_cli_exchanges() {
         .unwrap();
     assert_eq!(status, Some(401));
     binary::stop(b);
+}
+
+#[tokio::test]
+async fn a_leaked_ci_token_is_revoked_by_a_signed_report() {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    use p256::{
+        ecdsa::{signature::Signer, Signature, SigningKey},
+        pkcs8::{EncodePublicKey, LineEnding},
+    };
+    let app = app().await;
+    let issuer = Issuer::start();
+    let o = owner(&app, "owner@example.com", true).await;
+    let r = gh_rule(&app, &o, &issuer.url("gh"), &[]).await;
+    let id_token = issuer
+        .mint("gh", r["audience"].as_str().unwrap(), json!({}), json!({}))
+        .await;
+    let ci = exchange(&app, &id_token).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = SigningKey::from_slice(&[9; 32]).unwrap();
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    app::leaks::keys::add(
+        &app.state.db,
+        &app.state.config,
+        "k1",
+        &pem,
+        app::types::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let body = serde_json::to_vec(&json!([{"token": ci, "type": "preq_ci", "url": "https://gist.example/1", "source": "gist"}])).unwrap();
+    let sig: Signature = key.sign(&body);
+    let res = app
+        .send(
+            Request::post("/api/secret-scanning/report")
+                .header("content-type", "application/json")
+                .header("github-public-key-identifier", "k1")
+                .header(
+                    "github-public-key-signature",
+                    STANDARD.encode(sig.to_der().as_bytes()),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()[0]["label"], "true_positive", "{}", res.body);
+    let res = api(&app, "GET", "/api/auth/whoami", Some(&ci), None).await;
+    assert_eq!(res.status, 401, "{}", res.body);
+    let page = app
+        .call(
+            "federation/get",
+            &[("id", r["id"].as_str().unwrap())],
+            Some(&o.cookie),
+        )
+        .await
+        .json();
+    assert_eq!(page["exchanges"][0]["revoked_reason"], "leaked", "{page}");
 }
