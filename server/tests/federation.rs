@@ -99,24 +99,6 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-async fn mcp(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let res = app
-        .send(
-            Request::post("/mcp")
-                .header("host", "127.0.0.1:3000")
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-11-25")
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()
-}
-
 #[tokio::test]
 async fn a_ci_token_holds_its_rules_scopes_projects_and_identity_on_rest_and_mcp() {
     let app = app().await;
@@ -180,7 +162,7 @@ async fn a_ci_token_holds_its_rules_scopes_projects_and_identity_on_rest_and_mcp
     assert_eq!(write.status, 403, "{}", write.body);
 
     // MCP: the same token, the same bounds.
-    let tools = mcp(&app, &token, "tools/list", json!({})).await;
+    let tools = common::mcp(&app, &token, "tools/list", json!({})).await;
     let names: Vec<&str> = tools["result"]["tools"]
         .as_array()
         .unwrap()
@@ -189,7 +171,7 @@ async fn a_ci_token_holds_its_rules_scopes_projects_and_identity_on_rest_and_mcp
         .collect();
     assert!(names.contains(&"list_projects"), "{names:?}");
     assert!(!names.contains(&"create_task"), "{names:?}");
-    let call = mcp(
+    let call = common::mcp(
         &app,
         &token,
         "tools/call",
@@ -507,19 +489,7 @@ async fn the_allowlist_and_usage_limit_hold_and_a_disabled_rule_kills_its_tokens
     );
     assert_eq!(common::whoami_from(&app, &ci, "10.1.2.3").await.status, 200);
     // MCP from outside the allowlist: refused too.
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
-    let res = app
-        .send(
-            Request::post("/mcp")
-                .header("host", "127.0.0.1:3000")
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-11-25")
-                .header("authorization", format!("Bearer {ci}"))
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await;
+    let res = common::mcp_request(&app, &ci, "tools/list", json!({})).await;
     assert_eq!(res.status, 403, "{}", res.body);
 
     let limited = gh_rule(&app, &o, &iss, &[("usage_limit", "2")]).await;

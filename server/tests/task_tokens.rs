@@ -377,7 +377,7 @@ async fn a_task_token_reaches_its_task_and_nothing_else() {
     assert_eq!(other.json()["status"], "todo");
 
     // MCP lists only its tools; a tool outside them is a tool error.
-    let list = mcp(app, &tt, "tools/list", json!({})).await;
+    let list = common::mcp(app, &tt, "tools/list", json!({})).await;
     let mut names: Vec<String> = list["result"]["tools"]
         .as_array()
         .unwrap()
@@ -398,7 +398,7 @@ async fn a_task_token_reaches_its_task_and_nothing_else() {
             "whoami"
         ]
     );
-    let call = mcp(
+    let call = common::mcp(
         app,
         &tt,
         "tools/call",
@@ -412,7 +412,7 @@ async fn a_task_token_reaches_its_task_and_nothing_else() {
         "FORBIDDEN",
         "{call}"
     );
-    let call = mcp(
+    let call = common::mcp(
         app,
         &tt,
         "tools/call",
@@ -420,24 +420,6 @@ async fn a_task_token_reaches_its_task_and_nothing_else() {
     )
     .await;
     assert_eq!(call["result"]["isError"], false, "{call}");
-}
-
-async fn mcp(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let res = app
-        .send(
-            Request::post("/mcp")
-                .header("host", "127.0.0.1:3000")
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", "2025-11-25")
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    res.json()
 }
 
 #[tokio::test]
@@ -701,7 +683,7 @@ async fn the_audit_names_the_agent_and_the_token_it_acts_for() {
         "io.modelcontextprotocol/clientInfo": {"name": "sub-agent", "version": "1.2.3"}
     });
     let args = json!({"name": "get_task", "arguments": {"id": w.task}, "_meta": meta});
-    let res = mcp(app, &tt, "tools/call", args).await;
+    let res = common::mcp(app, &tt, "tools/call", args).await;
     assert_eq!(res["result"]["isError"], false, "{res}");
     app.flush_audit().await;
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(

@@ -120,6 +120,17 @@ pub fn CopyBlock(label: &'static str, testid: &'static str, text: String) -> imp
     }
 }
 
+/// One labelled fact of a card's `<dl>` (a webhook endpoint, a trust rule).
+#[component]
+pub fn Fact(label: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div>
+            <dt class="text-xs font-medium uppercase text-slate-500">{label}</dt>
+            <dd class="mt-0.5">{children()}</dd>
+        </div>
+    }
+}
+
 /// A modal dialog over the page, titled by its heading (`title_id` names
 /// the heading for `aria-labelledby`).
 #[component]

@@ -94,23 +94,11 @@ fn refusal(row: &Row, now: Timestamp) -> Option<AuthFailure> {
     if !ended && row.expires_at > now.millis() {
         return None;
     }
-    let (prefix, account, credential) =
-        (row.prefix.clone(), row.account_id.clone(), row.id.clone());
-    Some(if ended {
-        AuthFailure::Revoked {
-            prefix,
-            account,
-            credential,
-            retired: None,
-        }
-    } else {
-        AuthFailure::Expired {
-            prefix,
-            account,
-            credential,
-            at: Timestamp(row.expires_at),
-        }
-    })
+    Some(AuthFailure::ended_or_expired(
+        ended,
+        (&row.prefix, &row.account_id, &row.id),
+        Timestamp(row.expires_at),
+    ))
 }
 
 /// The CI token `presented` names when it works at `now` (recording no

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 
 use super::webhooks::{general, BUTTON, SECONDARY};
 use crate::{
-    components::{Dialog, FormAlert, SudoGate},
+    components::{Dialog, Fact, FormAlert, SudoGate},
     federation::{RuleView, GITHUB_ISSUER},
     pages::federation_form::RuleForm,
     rpc::federation::{
@@ -279,16 +279,6 @@ fn Exchanges(id: String) -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-#[component]
-fn Fact(label: &'static str, children: Children) -> impl IntoView {
-    view! {
-        <div>
-            <dt class="text-xs font-medium uppercase text-slate-500">{label}</dt>
-            <dd class="mt-0.5">{children()}</dd>
-        </div>
     }
 }
 

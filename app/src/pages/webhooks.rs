@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    components::{Dialog, FormAlert, SudoGate},
+    components::{Dialog, Fact, FormAlert, SudoGate},
     error::AppError,
     pages::{
         webhook_form::{AddForm, EditForm},
@@ -339,16 +339,6 @@ fn EndpointCard(ep: EndpointView, a: Actions) -> impl IntoView {
                 <DeliveryLog endpoint=id.clone() a=a/>
             </Show>
         </li>
-    }
-}
-
-#[component]
-fn Fact(label: &'static str, children: Children) -> impl IntoView {
-    view! {
-        <div>
-            <dt class="text-xs font-medium uppercase text-slate-500">{label}</dt>
-            <dd class="mt-0.5">{children()}</dd>
-        </div>
     }
 }
 

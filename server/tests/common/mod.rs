@@ -461,6 +461,27 @@ pub fn raw_request(port: u16, request: &str) -> Option<(u16, String)> {
     Some((status, response))
 }
 
+/// One JSON-RPC request to `/mcp` (protocol 2025-11-25) with `token`.
+pub async fn mcp_request(app: &TestApp, token: &str, method: &str, params: Value) -> TestResponse {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let req = Request::post("/mcp")
+        .header("host", "127.0.0.1:3000")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    app.send(req).await
+}
+
+/// [`mcp_request`], answered 200: its JSON-RPC answer.
+pub async fn mcp(app: &TestApp, token: &str, method: &str, params: Value) -> Value {
+    let res = mcp_request(app, token, method, params).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()
+}
+
 /// `GET /api/auth/whoami` with `token`, as if from `ip`.
 pub async fn whoami_from(app: &TestApp, token: &str, ip: &str) -> TestResponse {
     let mut req = Request::get("/api/auth/whoami")

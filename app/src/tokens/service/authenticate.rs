@@ -92,6 +92,36 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
+    /// A short-lived credential's refusal once it no longer works: revoked
+    /// (or ended with what it hangs from) when `ended`, else expired at
+    /// `at`. `(prefix, account, credential)` name it.
+    pub fn ended_or_expired(
+        ended: bool,
+        (prefix, account, credential): (&str, &str, &str),
+        at: Timestamp,
+    ) -> Self {
+        let (prefix, account, credential) = (
+            prefix.to_string(),
+            account.to_string(),
+            credential.to_string(),
+        );
+        if ended {
+            AuthFailure::Revoked {
+                prefix,
+                account,
+                credential,
+                retired: None,
+            }
+        } else {
+            AuthFailure::Expired {
+                prefix,
+                account,
+                credential,
+                at,
+            }
+        }
+    }
+
     pub fn reason(&self) -> &'static str {
         match self {
             AuthFailure::Missing => "missing",
