@@ -6,9 +6,11 @@ It serves, on 127.0.0.1 and a free port (printed as one JSON line on stdout):
 - /gh   a GitHub Actions-shaped issuer (RS256): discovery document and JWKS;
 - /gl   a GitLab-shaped issuer (ES256);
 - /liar an issuer whose discovery document names another issuer;
-- POST /mint    {"issuer", "claims", "alg"?, "key"?}: an ID token
-                (alg "none" and "HS256-public" build the classic forgeries;
-                key "unpublished" signs with a key the JWKS does not list);
+- POST /mint    {"issuer", "claims", "kid"?, "alg"?, "key"?}: an ID token
+                (claims merge over the defaults, null removes one; kid
+                overrides the header's; alg "none" and "HS256-public" build
+                the classic forgeries; key "unpublished" signs with a key the
+                JWKS does not list);
 - POST /rotate  {"issuer"}: a new key replaces the old one in the JWKS;
 - POST /cache   {"issuer", "max_age"}: the JWKS's Cache-Control max-age;
 - GET  /stats   how often each discovery document and JWKS was fetched;
@@ -132,7 +134,12 @@ def issuer_url(name: str) -> str:
     return f"{BASE}/{name}"
 
 
-def mint(name: str, claims: dict, alg: str | None = None, key: str | None = None) -> str:
+class BadRequest(Exception):
+    pass
+
+
+def mint(name: str, claims: dict, alg: str | None = None, key: str | None = None,
+         kid: str | None = None) -> str:
     issuer = ISSUERS[name]
     now = int(time.time())
     body = {"iss": issuer_url(name), "iat": now, "nbf": now, "exp": now + 300,
@@ -140,17 +147,21 @@ def mint(name: str, claims: dict, alg: str | None = None, key: str | None = None
     body.update(issuer.defaults)
     body.update(claims)
     body = {k: v for k, v in body.items() if v is not None}
+    if key not in (None, "current", "unpublished"):
+        raise BadRequest(f"key {key!r}: current or unpublished")
+    if alg not in (None, "none", "HS256-public", issuer.alg):
+        raise BadRequest(f"alg {alg!r}: {issuer.alg}, none or HS256-public for {name}")
     signer = issuer.unpublished if key == "unpublished" else issuer.keys[-1]
+    kid = kid or signer.kid
     if alg == "none":
         header = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
         return f"{header}.{b64(json.dumps(body).encode())}."
     if alg == "HS256-public":
-        header = {"alg": "HS256", "typ": "JWT", "kid": signer.kid}
+        header = {"alg": "HS256", "typ": "JWT", "kid": kid}
         signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(body).encode())}"
         mac = hmac.new(signer.public_pem(), signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{b64(mac)}"
-    use = alg or signer.alg
-    return jwt.encode(body, signer.private, algorithm=use, headers={"kid": signer.kid})
+    return jwt.encode(body, signer.private, algorithm=signer.alg, headers={"kid": kid})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -177,7 +188,8 @@ class Handler(BaseHTTPRequestHandler):
                     "discovery_fetches": {n: i.discovery_fetches for n, i in ISSUERS.items()},
                 })
             if url.path == "/actions-token":
-                if self.headers.get("Authorization", "").lower() != f"bearer {RUNTIME_TOKEN}":
+                scheme, _, given = self.headers.get("Authorization", "").partition(" ")
+                if scheme.lower() != "bearer" or given.strip() != RUNTIME_TOKEN:
                     return self.answer(401, {"message": "bad runtime token"})
                 audience = parse_qs(url.query).get("audience", [None])[0]
                 claims = {"aud": audience} if audience else {}
@@ -207,14 +219,23 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, {"error": "not found"})
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if not isinstance(body, dict):
+                raise BadRequest("the body is a JSON object")
+            return self.control(body)
+        except (BadRequest, ValueError, KeyError, TypeError) as e:
+            return self.answer(400, {"error": f"bad request: {e}"})
+
+    def control(self, body: dict):
         with LOCK:
             issuer = ISSUERS.get(body.get("issuer", ""))
             if issuer is None:
                 return self.answer(400, {"error": "unknown issuer"})
             if self.path == "/mint":
-                token = mint(issuer.name, body.get("claims") or {}, body.get("alg"), body.get("key"))
+                token = mint(issuer.name, body.get("claims") or {}, body.get("alg"),
+                             body.get("key"), body.get("kid"))
                 return self.answer(200, {"token": token})
             if self.path == "/rotate":
                 issuer.keys = [Key(issuer.alg)]

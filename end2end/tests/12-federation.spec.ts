@@ -6,10 +6,11 @@ import { hydrated, signIn } from './helpers';
 // repository id is refused by the field; pinned to repository_owner_id 1001
 // and repository_id 2002 (and ref=refs/heads/main) it is added and shows its
 // rule-specific audience; the fork-event warning; axe-core with the form
-// open; disable and enable (sudo: fresh after sign-in); no exchanges yet;
+// open; disable and enable (sudo: fresh after sign-in); change it (the form
+// filled in, the audience kept); no exchanges yet;
 // delete after the confirmation.
 
-test('create a GitHub Actions rule pinned to a repository id, disable, enable, delete', async ({ page, baseURL }) => {
+test('create a GitHub Actions rule pinned to a repository id, disable, enable, change, delete', async ({ page, baseURL }) => {
   await signIn(page);
   await page.getByRole('navigation').getByRole('link', { name: 'Federation' }).click();
   await expect(page.getByRole('heading', { name: 'Federation', level: 1 })).toBeVisible();
@@ -63,6 +64,16 @@ test('create a GitHub Actions rule pinned to a repository id, disable, enable, d
   await expect(card).toHaveAttribute('data-enabled', 'false');
   await card.getByRole('button', { name: 'Enable' }).click();
   await expect(card.getByTestId('rule-status')).toHaveText('Enabled');
+
+  // Change it (sudo: fresh after sign-in): the form comes filled in.
+  await card.getByRole('button', { name: 'Change', exact: true }).click();
+  const form = card.locator('form').filter({ has: page.getByRole('button', { name: 'Save changes' }) });
+  await expect(form.getByLabel('Repository ID (repository_id)')).toHaveValue('2002');
+  await expect(form.getByLabel(/^Further conditions/)).toHaveValue('ref=refs/heads/main');
+  await form.getByLabel('Lifetime (minutes)').fill('20');
+  await form.getByRole('button', { name: 'Save changes' }).click();
+  await expect(card).toContainText('20 min');
+  await expect(card.getByTestId('rule-audience')).toHaveText(audience);
 
   // No exchanges yet.
   await card.getByRole('button', { name: 'Recent exchanges' }).click();

@@ -8,14 +8,17 @@
 //! eval "$(preqstation tokens exchange --task "$TASK" --ttl 30m)"
 //! ```
 //!
-//! With `--oidc`, a CI job's exchange instead (`crate::oidc_cli`).
+//! With `--oidc`, a CI job trades its platform's OIDC ID token instead
+//! (GitHub Actions or GitLab CI; `crate::oidc_cli`, which shares this
+//! module's `flag`, `seconds`, `client` and `post`).
 
 use std::time::Duration;
 
 use crate::mcp_stdio::{api_url, is_loopback, required, token};
 
 const USAGE: &str = "usage: preqstation tokens exchange --task ID [--ttl 30m] [--scope \"tasks:read tasks:write\"] [--usage-limit N]\n\
-reads PREQSTATION_API_URL and PREQSTATION_TOKEN (which needs the tokens:delegate scope)";
+reads PREQSTATION_API_URL and PREQSTATION_TOKEN (which needs the tokens:delegate scope)\n\
+in CI: preqstation tokens exchange --oidc [--audience URL] [--scope S] [--ttl 15m] [--token-env NAME] (see --oidc --help)";
 
 /// `30m`, `2h`, `900s` or `900` (seconds).
 pub(crate) fn seconds(ttl: &str) -> Result<u64, String> {

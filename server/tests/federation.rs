@@ -661,6 +661,34 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
         .call("federation/get", &[("id", id)], Some(&other.cookie))
         .await;
     assert_eq!(res.status, 404, "{}", res.body);
+    // The owner changes it (the same checks as creating); nobody else can.
+    let change = [
+        ("id", id),
+        ("name", "ci main"),
+        ("provider", "github_actions"),
+        ("owner_id", "1001"),
+        ("repo_id", "2002"),
+        ("conditions", "ref=refs/heads/main"),
+        ("scope_tasks_read", "on"),
+        ("lifetime_minutes", "20"),
+    ];
+    let res = app
+        .call("federation/update", &change, Some(&other.cookie))
+        .await;
+    assert_eq!(res.status, 404, "{}", res.body);
+    let res = app
+        .call("federation/update", &change, Some(&member.cookie))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["ttl_secs"], 1200);
+    assert_eq!(res.json()["name"], "ci main");
+    assert_eq!(res.json()["audience"], made["audience"]);
+    let mut bad = change.to_vec();
+    bad[4] = ("repo_id", "");
+    let res = app
+        .call("federation/update", &bad, Some(&member.cookie))
+        .await;
+    assert_eq!(res.status, 422, "{}", res.body);
     let res = app
         .call("federation/delete", &[("id", id)], Some(&member.cookie))
         .await;
@@ -668,6 +696,7 @@ async fn rules_pin_ids_and_admins_see_and_disable_every_rule() {
     app.flush_audit().await;
     for action in [
         "federation_rule_created",
+        "federation_rule_updated",
         "federation_rule_disabled",
         "federation_rule_deleted",
     ] {

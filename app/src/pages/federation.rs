@@ -1,9 +1,9 @@
 //! Settings > Federation: the account's CI trust rules (an administrator's:
 //! every rule, with its owner), the form that adds one
 //! ([`super::federation_form`]), and per rule: its audience to copy into
-//! the pipeline, enable or disable (its tokens die at once), delete
-//! (confirmed), and its recent exchanges. Adding and enabling go through
-//! sudo mode ([`SudoGate`]). The effects on the actions' answers live here,
+//! the pipeline, change, enable or disable (its tokens die at once), delete
+//! (confirmed), and its recent exchanges. Adding, changing and enabling go
+//! through sudo mode ([`SudoGate`]). The effects on the actions' answers live here,
 //! on the page, which is never drawn again.
 
 use leptos::prelude::*;
@@ -13,10 +13,10 @@ use super::webhooks::{general, BUTTON, SECONDARY};
 use crate::{
     components::{Dialog, Fact, FormAlert, SudoGate},
     federation::{RuleView, GITHUB_ISSUER},
-    pages::federation_form::RuleForm,
+    pages::federation_form::{EditRuleForm, RuleForm},
     rpc::federation::{
         get_federation_rule, list_federation_rules, CreateFederationRule, DeleteFederationRule,
-        EnableFederationRule,
+        EnableFederationRule, UpdateFederationRule,
     },
     tokens::Scope,
     types::Timestamp,
@@ -26,10 +26,13 @@ use crate::{
 #[derive(Clone, Copy)]
 pub struct Actions {
     pub(super) create: ServerAction<CreateFederationRule>,
+    pub(super) update: ServerAction<UpdateFederationRule>,
     enable: ServerAction<EnableFederationRule>,
     delete: ServerAction<DeleteFederationRule>,
     /// The rule whose exchanges are shown.
     open: RwSignal<Option<String>>,
+    /// The rule whose "Change" form is open.
+    pub(super) editing: RwSignal<Option<String>>,
     /// The rule whose deletion is being confirmed: id and name.
     deleting: RwSignal<Option<(String, String)>>,
 }
@@ -38,9 +41,11 @@ pub struct Actions {
 pub fn FederationPage() -> impl IntoView {
     let a = Actions {
         create: ServerAction::new(),
+        update: ServerAction::new(),
         enable: ServerAction::new(),
         delete: ServerAction::new(),
         open: RwSignal::new(None),
+        editing: RwSignal::new(None),
         deleting: RwSignal::new(None),
     };
     let show_form = RwSignal::new(false);
@@ -49,6 +54,7 @@ pub fn FederationPage() -> impl IntoView {
         move || {
             (
                 a.create.version().get(),
+                a.update.version().get(),
                 a.enable.version().get(),
                 a.delete.version().get(),
             )
@@ -62,6 +68,11 @@ pub fn FederationPage() -> impl IntoView {
         }
     });
     Effect::new(move |_| {
+        if let Some(Ok(_)) = a.update.value().get() {
+            a.editing.set(None);
+        }
+    });
+    Effect::new(move |_| {
         if let Some(Ok(())) = a.delete.value().get() {
             a.deleting.set(None);
         }
@@ -70,6 +81,7 @@ pub fn FederationPage() -> impl IntoView {
     view! {
         <Title text="Federation · Preqstation"/>
         <SudoGate action=a.create/>
+        <SudoGate action=a.update/>
         <SudoGate action=a.enable/>
         <div class="flex items-start justify-between gap-4">
             <div>
@@ -151,6 +163,11 @@ fn RuleCard(rule: RuleView, a: Actions) -> impl IntoView {
         let id = id.clone();
         move || a.open.get().as_deref() == Some(id.as_str())
     };
+    let editing = {
+        let id = id.clone();
+        move || a.editing.get().as_deref() == Some(id.as_str())
+    };
+    let (edit_id, current) = (id.clone(), rule.clone());
     let badge = if enabled {
         "bg-green-100 text-green-900"
     } else {
@@ -211,6 +228,12 @@ fn RuleCard(rule: RuleView, a: Actions) -> impl IntoView {
                     <input type="hidden" name="enabled" value=(!enabled).to_string()/>
                     <button type="submit" class=SECONDARY>{if enabled { "Disable" } else { "Enable" }}</button>
                 </ActionForm>
+                {rule.owned.then(|| { let e = editing.clone(); view! {
+                    <button type="button" class=SECONDARY aria-expanded={let e = e.clone(); move || e().to_string()}
+                        on:click=move |_| a.editing.set((!e()).then(|| edit_id.clone()))>
+                        "Change"
+                    </button>
+                }})}
                 {rule.owned.then(|| view! {
                     <button type="button" class="rounded-md border border-red-300 px-3 py-1.5 text-sm font-medium text-red-700 hover:bg-red-50"
                         on:click=move |_| a.deleting.set(Some(del.clone()))>
@@ -218,6 +241,9 @@ fn RuleCard(rule: RuleView, a: Actions) -> impl IntoView {
                     </button>
                 })}
             </div>
+            <Show when=editing.clone()>
+                <EditRuleForm rule=current.clone() a=a/>
+            </Show>
             <Show when=shown.clone()>
                 <Exchanges id=rule.id.clone()/>
             </Show>
