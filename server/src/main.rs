@@ -51,6 +51,9 @@ Usage:
   preqstation tokens exchange --task ID [--ttl 30m] [--scope S] [--usage-limit N]
                                        trade PREQSTATION_TOKEN (tokens:delegate) for a task-scoped token;
                                        prints the export lines for a sub-agent
+  preqstation tokens exchange --oidc [--audience URL] [--scope S] [--ttl 15m] [--token-env NAME]
+                                       in CI: trade the job's OIDC ID token (GitHub Actions, GitLab CI)
+                                       for a CI token under a trust rule; prints the export lines
 
 Exit codes of tokens and accounts: 0 done, 1 failed, 2 usage, 3 not found, 4 more than one credential matches.
 

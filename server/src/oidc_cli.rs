@@ -17,7 +17,7 @@
 
 use crate::{
     exchange_cli::{client, flag, post, seconds},
-    mcp_stdio::{api_url, required, Token},
+    mcp_stdio::{api_url, is_loopback, required, Token},
 };
 
 const USAGE: &str = "usage: preqstation tokens exchange --oidc [--audience URL] [--scope \"tasks:read\"] [--ttl 15m] [--token-env NAME]\n\
@@ -26,10 +26,16 @@ or from PREQSTATION_ID_TOKEN (GitLab CI: name it in id_tokens:)";
 
 const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 
-/// GitHub Actions' ID-token request URL with `audience` added.
+/// GitHub Actions' ID-token request URL with `audience` added: https (or
+/// this machine), since the runtime's bearer token goes with it.
 fn request_url(base: &str, audience: &str) -> Result<String, String> {
     let mut url = reqwest::Url::parse(base)
         .map_err(|_| "ACTIONS_ID_TOKEN_REQUEST_URL is not a URL".to_string())?;
+    if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
+        return Err(
+            "ACTIONS_ID_TOKEN_REQUEST_URL must be https: the runtime token goes with it".into(),
+        );
+    }
     url.query_pairs_mut().append_pair("audience", audience);
     Ok(url.into())
 }
@@ -149,5 +155,7 @@ mod tests {
             "https://x.example/t?audience=a+b"
         );
         assert!(request_url("not a url", "a").is_err());
+        assert!(request_url("http://runtime.example/t", "a").is_err());
+        assert!(request_url("http://127.0.0.1:9/t", "a").is_ok());
     }
 }
